@@ -1,0 +1,12 @@
+"""Built-in connectors, one package per system.
+
+``BUILTIN`` maps (kind, name) to 'module:Class'; the registry imports a
+connector only when a job uses it.
+"""
+
+BUILTIN: dict[tuple[str, str], str] = {
+    ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
+    ("sink", "Milvus"): "connectors.milvus.sink:MilvusSink",
+    ("transform", "FieldMapper"): "connectors.transforms:FieldMapper",
+    ("transform", "FieldRename"): "connectors.transforms:FieldRename",
+}

@@ -1,0 +1,1 @@
+"""Synthetic, reproducible rows of any vts type (demos, tests, benchmarks)."""

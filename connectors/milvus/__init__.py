@@ -1,0 +1,1 @@
+"""Milvus: the sink (BufferBatchWriter, schema converter) and, later, the source."""

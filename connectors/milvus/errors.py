@@ -1,0 +1,81 @@
+"""MILVUS-01..28, VTS's catalogue (GUIDE §2), and the one place that maps
+pymilvus/gRPC exceptions to it."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from vts.errors import ExitCode, VtsError
+
+
+class Code(Enum):
+    SERVER_RESPONSE_FAILED = 1
+    COLLECTION_NOT_FOUND = 2
+    FIELD_NOT_FOUND = 3
+    DESC_COLLECTION_ERROR = 4
+    SHOW_COLLECTIONS_ERROR = 5
+    COLLECTION_NOT_LOADED = 6
+    NOT_SUPPORT_TYPE = 7
+    DATABASE_NO_COLLECTIONS = 8
+    SOURCE_TABLE_SCHEMA_IS_NULL = 9
+    FIELD_IS_NULL = 10
+    CLOSE_CLIENT_ERROR = 11
+    DESC_INDEX_ERROR = 12
+    CREATE_DATABASE_ERROR = 13
+    CREATE_COLLECTION_ERROR = 14
+    CREATE_INDEX_ERROR = 15
+    INIT_CLIENT_ERROR = 16
+    WRITE_DATA_FAIL = 17
+    READ_DATA_FAIL = 18
+    LIST_PARTITIONS_FAILED = 19
+    SHOW_PARTITION_ERROR = 20
+    CREATE_PARTITION_ERROR = 21
+    WRITE_ERROR = 22
+    COMMIT_ERROR = 23
+    INIT_WRITER_ERROR = 24
+    INVALID_PARAM = 25
+    IMPORT_JOB_FAILED = 26
+    COMPLETED_WITH_ERRORS = 27
+    ERROR_ROWS_EXCEED_LIMIT = 28
+
+    @property
+    def text(self) -> str:
+        return f"MILVUS-{self.value:02d}"
+
+
+_EXIT = {
+    Code.INIT_CLIENT_ERROR: ExitCode.CONNECTION,
+    Code.NOT_SUPPORT_TYPE: ExitCode.SCHEMA,
+    Code.INVALID_PARAM: ExitCode.INVALID_CONFIG,
+}
+
+RATE_LIMIT_MARKERS = ("rate limit exceeded", "received message larger than max", "resource_exhausted")
+
+
+class MilvusError(VtsError):
+    def __init__(self, code: Code, message: str, *, hint: str | None = None, transient: bool = False) -> None:
+        super().__init__(
+            f"{code.name}: {message}", hint=hint, code=code.text, exit_code=_EXIT.get(code, ExitCode.FAILED)
+        )
+        self.kind = code
+        self.transient = transient
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(m in text for m in RATE_LIMIT_MARKERS)
+
+
+def wrap(exc: BaseException, code: Code, what: str, hint: str | None = None) -> MilvusError:
+    """Map a client exception to a coded error; the caller raises it ``from exc``."""
+    if isinstance(exc, MilvusError):
+        return exc
+    detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    text = detail.lower()
+    if "auth" in text or "credential" in text or "permission" in text or "unauthenticated" in text:
+        return MilvusError(
+            Code.INIT_CLIENT_ERROR,
+            f"{what}: the server refused the credentials ({detail})",
+            hint="check 'token' (user:password or API key)",
+        )
+    return MilvusError(code, f"{what}: {detail}", hint=hint, transient=is_rate_limited(exc))

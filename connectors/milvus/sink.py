@@ -1,0 +1,202 @@
+"""The Milvus sink: schema conversion and save modes on the driver, BufferBatchWriter on workers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.milvus.connection import ServerInfo, connect, server_info
+from connectors.milvus.convert import convert
+from connectors.milvus.errors import Code, MilvusError, wrap
+from connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
+from connectors.milvus.target import TargetCollection
+from connectors.milvus.writer import BufferBatchWriter, ensure_partition
+from vts.connector import Sink, SinkWriter, Split, WriteContext
+from vts.errors import DataExistsError
+from vts.schema import TableSchema
+
+log = logging.getLogger("vts.milvus")
+
+
+@dataclass(frozen=True)
+class MilvusPlan:
+    server: ServerInfo
+    targets: dict[str, TargetCollection]  # by source table name
+
+
+class MilvusSink(Sink):
+    name = "Milvus"
+    doc = "Milvus or Milvus Lite through Insert/Upsert in batches (BufferBatchWriter), with schema conversion."
+    Options = MilvusSinkOptions
+    options: MilvusSinkOptions
+
+    def _plan(self, client: Any, tables: list[TableSchema]) -> MilvusPlan:
+        server = server_info(client)
+        targets = {t.name: convert(t, self.options, server) for t in tables}
+        return MilvusPlan(server, targets)
+
+    def check(self, tables: list[TableSchema]) -> MilvusPlan:
+        client = connect(self.options)
+        try:
+            plan = self._plan(client, tables)
+            for target in plan.targets.values():
+                if client.has_collection(target.name):
+                    _compare_existing(client, target)
+            return plan
+        finally:
+            client.close()
+
+    def prepare(self, tables: list[TableSchema]) -> MilvusPlan:
+        client = connect(self.options)
+        try:
+            plan = self._plan(client, tables)
+            for target in plan.targets.values():
+                self._save_modes(client, target)
+                if self.options.partition_name:
+                    ensure_partition(client, target.name, self.options.partition_name)
+            return plan
+        finally:
+            client.close()
+
+    def _save_modes(self, client: Any, target: TargetCollection) -> None:
+        o, name = self.options, target.name
+        exists = _call(client.has_collection, Code.SHOW_COLLECTIONS_ERROR, f"looking up {name}", name)
+        if exists and o.schema_save_mode == SchemaSaveMode.RECREATE_SCHEMA:
+            log.info("dropping collection %s (schema_save_mode RECREATE_SCHEMA)", name)
+            _call(client.drop_collection, Code.CREATE_COLLECTION_ERROR, f"dropping {name}", name)
+            exists = False
+        if not exists:
+            if o.schema_save_mode in (SchemaSaveMode.ERROR_WHEN_SCHEMA_NOT_EXIST, SchemaSaveMode.IGNORE):
+                raise MilvusError(
+                    Code.COLLECTION_NOT_FOUND,
+                    f"collection '{name}' does not exist and schema_save_mode is {o.schema_save_mode.value}",
+                    hint="create it first, or use schema_save_mode CREATE_SCHEMA_WHEN_NOT_EXIST",
+                )
+            self._create(client, target)
+            return
+        if o.schema_save_mode != SchemaSaveMode.IGNORE:
+            _compare_existing(client, target)
+        if o.data_save_mode == DataSaveMode.DROP_DATA:
+            _drop_data(client, target)
+        elif o.data_save_mode == DataSaveMode.ERROR_WHEN_DATA_EXISTS:
+            rows = count_rows(client, name)
+            if rows:
+                raise DataExistsError(
+                    f"collection '{name}' already holds {rows} row(s) and data_save_mode is ERROR_WHEN_DATA_EXISTS",
+                    hint="use data_save_mode APPEND_DATA (upserts by key) or DROP_DATA, or pick another collection",
+                )
+
+    def _create(self, client: Any, target: TargetCollection) -> None:
+        kwargs: dict[str, Any] = {"schema": target.pymilvus_schema()}
+        if target.indexes:
+            kwargs["index_params"] = target.index_params(client)
+        if target.consistency_level:
+            kwargs["consistency_level"] = target.consistency_level
+        if target.shard_num:
+            kwargs["num_shards"] = target.shard_num
+        if target.num_partitions and target.has_partition_key:
+            kwargs["num_partitions"] = target.num_partitions
+        log.info("creating collection %s", target.name)
+        _call(
+            client.create_collection,
+            Code.CREATE_COLLECTION_ERROR,
+            f"creating collection {target.name}",
+            target.name,
+            **kwargs,
+        )
+
+    def writer(self, plan: MilvusPlan, split: Split, ctx: WriteContext) -> SinkWriter:
+        target = plan.targets[split.table]
+        partition = self.options.partition_name or (None if target.has_partition_key else split.partition)
+        client = connect(self.options)
+        try:
+            return BufferBatchWriter(client, self.options, target, split, partition, ctx)
+        except Exception:
+            client.close()
+            raise
+
+    def describe_plan(self, plan: MilvusPlan) -> list[str]:
+        lines = [f"target: Milvus {plan.server.version} at {self.options.url}"]
+        for source, t in plan.targets.items():
+            lines.append(f"collection {t.name} (from {source})" + (f": {t.description}" if t.description else ""))
+            lines.extend(f"  {f.name:<24} {f.describe()}" for f in t.fields)
+            if t.enable_dynamic_field:
+                extra = f" ({', '.join(t.dynamic_sources)})" if t.dynamic_sources else ""
+                lines.append(f"  dynamic field on{extra}")
+            lines.extend(
+                f"  index on {i.field}: {i.index_type} {i.metric_type or ''} {i.params or ''}".rstrip()
+                for i in t.indexes
+            )
+            if t.partitions:
+                lines.append(f"  partitions: {', '.join(t.partitions)}")
+        lines.append(
+            f"write: {self.options.write_mode} in batches of {self.options.batch_size}; "
+            f"schema_save_mode {self.options.schema_save_mode.value}, data_save_mode {self.options.data_save_mode.value}"
+        )
+        return lines
+
+
+def _call(fn: Any, code: Code, what: str, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:
+        raise wrap(exc, code, what) from None
+
+
+def count_rows(client: Any, collection: str) -> int:
+    """Exact row count (Strong consistency), loading the collection if it can be."""
+    state = str(client.get_load_state(collection).get("state", ""))
+    if "NotLoad" in state:
+        try:
+            client.load_collection(collection)
+        except Exception:
+            return int(client.get_collection_stats(collection).get("row_count", 0))
+    res = client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(res[0]["count(*)"])
+
+
+def _drop_data(client: Any, target: TargetCollection) -> None:
+    name, pk = target.name, target.primary
+    log.info("deleting every row of %s (data_save_mode DROP_DATA)", name)
+    count_rows(client, name)  # loads the collection: delete by expression needs it
+    expr = f'{pk.name} >= ""' if pk.dtype == "VARCHAR" else f"{pk.name} >= {-(2**63)}"
+    _call(client.delete, Code.WRITE_DATA_FAIL, f"deleting rows of {name}", name, filter=expr)
+    left = count_rows(client, name)
+    if left:
+        raise MilvusError(Code.WRITE_DATA_FAIL, f"DROP_DATA left {left} row(s) in {name}")
+
+
+def _compare_existing(client: Any, target: TargetCollection) -> None:
+    """Refuse to write into an existing collection whose schema cannot take the rows."""
+    desc = _call(client.describe_collection, Code.DESC_COLLECTION_ERROR, f"describing {target.name}", target.name)
+    existing = {f["name"]: f for f in desc["fields"]}
+    problems = []
+    for f in target.fields:
+        have = existing.get(f.name)
+        if have is None:
+            if not desc.get("enable_dynamic_field"):
+                problems.append(f"field '{f.name}' is missing")
+            continue
+        if have["type"].name != f.dtype:
+            problems.append(f"field '{f.name}' is {have['type'].name}, the source gives {f.dtype}")
+            continue
+        params = have.get("params", {})
+        if f.dim is not None and "dim" in params and int(params["dim"]) != f.dim:
+            problems.append(f"field '{f.name}' has dimension {params['dim']}, the source gives {f.dim}")
+        if f.is_primary and bool(have.get("auto_id")) != f.auto_id:
+            problems.append(f"primary key '{f.name}' auto_id is {bool(have.get('auto_id'))} on the target")
+    wanted = {f.name for f in target.fields}
+    for name, have in existing.items():
+        if name in wanted or have.get("is_primary") or have.get("nullable") or "default_value" in have:
+            continue
+        if have.get("is_function_output"):
+            continue
+        problems.append(f"target field '{name}' has no source column and no default")
+    if problems:
+        raise MilvusError(
+            Code.INVALID_PARAM,
+            f"existing collection '{target.name}' does not match the source: " + "; ".join(problems),
+            hint="use schema_save_mode RECREATE_SCHEMA to rebuild it, collection_rename to write elsewhere, "
+            "or field_schema to map the fields",
+        )

@@ -1,0 +1,111 @@
+"""The target collection as vts plans it: picklable, and buildable into a pymilvus schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from vts.schema import IndexSpec, LType
+
+
+@dataclass(frozen=True)
+class TargetField:
+    name: str
+    dtype: str  # pymilvus DataType member name: INT64, VARCHAR, FLOAT_VECTOR...
+    source: str | None  # source column feeding it; None for a generated auto-id key
+    source_type: LType | None = None
+    is_primary: bool = False
+    auto_id: bool = False
+    nullable: bool = False
+    default: Any = None
+    max_length: int | None = None
+    dim: int | None = None
+    element_type: str | None = None
+    max_capacity: int | None = None
+    is_partition_key: bool = False
+    description: str = ""
+    params: dict[str, Any] = field(default_factory=dict)  # enable_analyzer, analyzer_params, ...
+
+    def describe(self) -> str:
+        bits = [self.dtype]
+        for key in ("dim", "max_length", "element_type", "max_capacity"):
+            if getattr(self, key) is not None:
+                bits.append(f"{key}={getattr(self, key)}")
+        flags = [
+            name
+            for name, on in (
+                ("primary", self.is_primary),
+                ("auto_id", self.auto_id),
+                ("nullable", self.nullable),
+                ("partition_key", self.is_partition_key),
+            )
+            if on
+        ]
+        if self.default is not None:
+            flags.append(f"default={self.default!r}")
+        return " ".join(bits + flags)
+
+
+@dataclass(frozen=True)
+class TargetCollection:
+    name: str
+    source_table: str
+    fields: tuple[TargetField, ...]
+    description: str = ""
+    enable_dynamic_field: bool = False
+    dynamic_sources: tuple[str, ...] = ()  # source columns written as dynamic keys
+    indexes: tuple[IndexSpec, ...] = ()
+    partitions: tuple[str, ...] = ()
+    consistency_level: str | None = None
+    shard_num: int | None = None
+    num_partitions: int | None = None
+
+    @property
+    def primary(self) -> TargetField:
+        return next(f for f in self.fields if f.is_primary)
+
+    @property
+    def has_partition_key(self) -> bool:
+        return any(f.is_partition_key for f in self.fields)
+
+    def pymilvus_schema(self):  # -> CollectionSchema
+        from pymilvus import DataType, MilvusClient
+
+        schema = MilvusClient.create_schema(
+            auto_id=self.primary.auto_id,
+            enable_dynamic_field=self.enable_dynamic_field,
+            description=self.description,
+        )
+        for f in self.fields:
+            kwargs: dict[str, Any] = {"description": f.description}
+            if f.is_primary:
+                kwargs.update(is_primary=True, auto_id=f.auto_id)
+            if f.nullable:
+                kwargs["nullable"] = True
+            if f.default is not None:
+                kwargs["default_value"] = f.default
+            if f.max_length is not None:
+                kwargs["max_length"] = f.max_length
+            if f.dim is not None and f.dtype != "SPARSE_FLOAT_VECTOR":
+                kwargs["dim"] = f.dim
+            if f.element_type is not None:
+                kwargs["element_type"] = DataType[f.element_type]
+                kwargs["max_capacity"] = f.max_capacity or 4096
+            if f.is_partition_key:
+                kwargs["is_partition_key"] = True
+            kwargs.update(f.params)
+            schema.add_field(f.name, DataType[f.dtype], **kwargs)
+        return schema
+
+    def index_params(self, client):  # -> IndexParams
+        params = client.prepare_index_params()
+        for spec in self.indexes:
+            kwargs: dict[str, Any] = {"index_type": spec.index_type}
+            if spec.metric_type:
+                kwargs["metric_type"] = spec.metric_type
+            if spec.params:
+                kwargs["params"] = dict(spec.params)
+            if spec.name:
+                kwargs["index_name"] = spec.name
+            params.add_index(spec.field, **kwargs)
+        return params

@@ -1,0 +1,139 @@
+"""BufferBatchWriter: buffers rows and calls Insert/Upsert in batches (GUIDE §2).
+
+On "rate limit exceeded" or "received message larger than max" with more
+than 2 rows: halve the batch size (kept for later batches), wait
+``rate_limit_backoff``, split the batch in two and retry each half. At 2
+rows, or on any other error: MILVUS-17. Beyond VTS, after ``grow_after``
+successful calls the batch size doubles back toward ``batch_size``, so one
+burst of throttling does not slow the rest of the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import pyarrow as pa
+
+from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from connectors.milvus.options import MilvusSinkOptions
+from connectors.milvus.rows import convert_batch
+from connectors.milvus.target import TargetCollection
+from vts.connector import SinkWriter, Split, WriteContext
+
+log = logging.getLogger("vts.milvus")
+
+_partition_lock = threading.Lock()
+
+
+class BufferBatchWriter(SinkWriter):
+    def __init__(
+        self,
+        client: Any,
+        opts: MilvusSinkOptions,
+        target: TargetCollection,
+        split: Split,
+        partition: str | None,
+        ctx: WriteContext,
+    ) -> None:
+        self.client = client
+        self.opts = opts
+        self.target = target
+        self.split = split
+        self.partition = partition
+        self.ctx = ctx
+        self.batch_size = opts.batch_size  # current size; shrinks under rate limits, grows back
+        self._streak = 0
+        self._buffer: list[dict[str, Any]] = []
+        upsert = opts.write_mode == "upsert" and not target.primary.auto_id
+        self._call = client.upsert if upsert else client.insert
+        self.sizes_used: list[int] = []  # batch sizes sent, for reports and tests
+        if partition:
+            ensure_partition(client, target.name, partition)
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        converted = convert_batch(batch, self.target)
+        if converted.rejected:
+            self.ctx.stats.rejected(len(converted.rejected))
+            total = self.ctx.rejects.add(self.split.id, self.target.name, converted.rejected, converted.reasons)
+            if total > self.opts.max_error_rows:
+                raise MilvusError(
+                    Code.ERROR_ROWS_EXCEED_LIMIT,
+                    f"{total} row(s) rejected, more than max_error_rows={self.opts.max_error_rows} "
+                    f"(first reason: {converted.reasons[0]})",
+                    hint=f"see the rejected rows and reasons in {self.ctx.rejects.path}; fix them, "
+                    "or raise 'max_error_rows' to let the run finish without them",
+                )
+        self._buffer.extend(converted.rows)
+        while len(self._buffer) >= self.batch_size:
+            chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
+            self._send(chunk)
+
+    def flush(self) -> int:
+        sent = 0
+        while self._buffer:
+            chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
+            self._send(chunk)
+            sent += len(chunk)
+        return sent
+
+    def _send(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            self._call(self.target.name, rows, partition_name=self.partition or "")
+        except Exception as exc:
+            if not is_rate_limited(exc) or len(rows) <= 2:
+                raise self._failure(exc, rows) from None
+            self.batch_size = max(1, len(rows) // 2)
+            self._streak = 0
+            self.ctx.stats.retried(rate_limited=True)
+            log.warning(
+                "split %s: %s; retrying as 2 x %d rows after %.1fs",
+                self.split.id,
+                str(exc).splitlines()[0][:200],
+                self.batch_size,
+                self.opts.rate_limit_backoff,
+            )
+            time.sleep(self.opts.rate_limit_backoff)
+            mid = len(rows) // 2
+            self._send(rows[:mid])
+            self._send(rows[mid:])
+            return
+        self.sizes_used.append(len(rows))
+        self.ctx.stats.written(len(rows))
+        self._streak += 1
+        if self.batch_size < self.opts.batch_size and self._streak >= self.opts.grow_after:
+            self.batch_size = min(self.opts.batch_size, self.batch_size * 2)
+            self._streak = 0
+
+    def _failure(self, exc: Exception, rows: list[dict[str, Any]]) -> MilvusError:
+        what = f"writing {len(rows)} row(s) to {self.target.name}" + (
+            f" partition {self.partition}" if self.partition else ""
+        )
+        hint = None
+        if is_rate_limited(exc):
+            hint = "the server kept throttling down to 2-row batches: lower 'batch_size' or 'env.parallelism', or raise 'rate_limit_backoff'"
+        err = wrap(exc, Code.WRITE_DATA_FAIL, what, hint=hint)
+        if err.kind == Code.WRITE_DATA_FAIL and "not exist" in str(exc).lower():
+            err.hint = "the target collection or partition was dropped during the run; run again"
+        return err
+
+    def close(self) -> None:
+        try:
+            self.client.close()
+        except Exception:
+            log.debug("closing the Milvus client failed", exc_info=True)
+
+
+def ensure_partition(client: Any, collection: str, partition: str) -> None:
+    """Create a partition on demand; concurrent writers may race, so it is locked and tolerant."""
+    with _partition_lock:
+        try:
+            if client.has_partition(collection, partition):
+                return
+            client.create_partition(collection, partition)
+        except Exception as exc:
+            if "already exist" in str(exc).lower():
+                return
+            raise wrap(exc, Code.CREATE_PARTITION_ERROR, f"creating partition {partition} in {collection}") from None

@@ -1,0 +1,111 @@
+"""Shared fixtures: Milvus Lite (embedded and server mode) and job helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from vts import cli
+
+REPO = Path(__file__).resolve().parent.parent
+VTS_BIN = Path(sys.executable).with_name("vts")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def lite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`milvus-lite server` on 127.0.0.1; yields its http:// URL."""
+    data = tmp_path_factory.mktemp("lite-server")
+    port = free_port()
+    exe = shutil.which("milvus-lite", path=str(Path(sys.executable).parent)) or "milvus-lite"
+    log = (data / "server.log").open("w")
+    proc = subprocess.Popen(
+        [exe, "server", "--data-dir", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port, proc=proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def milvus_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh Milvus Lite target: an embedded .db file, or the shared server."""
+    if request.param == "embedded":
+        return str(tmp_path / "target.db")
+    return request.getfixturevalue("lite_server")
+
+
+def write_job(path: Path, job: dict[str, Any]) -> Path:
+    path.write_text(yaml.safe_dump(job, sort_keys=False))
+    return path
+
+
+def run_vts(*args: str, capsys: pytest.CaptureFixture[str] | None = None) -> tuple[int, str, str]:
+    """Run the CLI in-process; returns (exit code, stdout, stderr)."""
+    code = cli.main(list(args))
+    if capsys is None:
+        return code, "", ""
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def client_for(url: str):
+    from pymilvus import MilvusClient
+
+    return MilvusClient(url)
+
+
+def read_all(client: Any, collection: str, fields: list[str], key: str = "id") -> list[dict[str, Any]]:
+    """Every row of a collection, sorted by key (query_iterator: no offset limits)."""
+    client.load_collection(collection)
+    it = client.query_iterator(collection, batch_size=2000, filter="", output_fields=fields, consistency_level="Strong")
+    rows: list[dict[str, Any]] = []
+    while True:
+        page = it.next()
+        if not page:
+            it.close()
+            break
+        rows.extend(page)
+    rows.sort(key=lambda r: r[key])
+    return rows
+
+
+def count(client: Any, collection: str) -> int:
+    client.load_collection(collection)
+    res = client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    return int(res[0]["count(*)"])

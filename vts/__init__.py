@@ -1,0 +1,3 @@
+"""vts: a migration engine for vector data into Milvus."""
+
+__version__ = "0.1.0"

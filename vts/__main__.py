@@ -1,0 +1,3 @@
+from vts.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,167 @@
+"""The ``vts`` command.
+
+Exit codes: 0 success; 1 the job failed while moving data; 2 invalid job file
+or usage (nothing was contacted); 3 a source or sink could not be reached or
+refused the credentials; 4 the schema cannot be carried to the target (no
+data moved); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from vts import __version__, config, engine, registry, secrets
+from vts.errors import ExitCode, VtsError
+from vts.progress import ProgressReporter, summary
+from vts.stats import RunStats
+
+log = logging.getLogger("vts")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _logging(args.log_level)
+    out = Console(stderr=False, soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        return int(args.func(args, out, err))
+    except VtsError as exc:
+        err.print(f"[bold red]error[/] {secrets.redact(str(exc))}", markup=True, highlight=False)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        return int(ExitCode.INTERRUPTED)
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        err.print(
+            f"[bold red]error[/] [VTS-99] unexpected {type(exc).__name__}: {secrets.redact(str(exc))}\n"
+            "  fix: run again with --log-level DEBUG for details and report it",
+            highlight=False,
+        )
+        return int(ExitCode.FAILED)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vts", description="Move vector data into Milvus.")
+    p.add_argument("--version", action="version", version=f"vts {__version__}")
+    p.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a job file")
+    run.add_argument("job", help="path to the job YAML")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary, only errors")
+    run.add_argument("--report", metavar="PATH", help="write a JSON report with per-split counts and timings")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check", help="validate, connect to source and sink, print the plan; writes nothing")
+    check.add_argument("job")
+    check.set_defaults(func=cmd_check)
+
+    conns = sub.add_parser("connectors", help="list connectors with their options")
+    conns.add_argument("name", nargs="?", help="show one connector")
+    conns.set_defaults(func=cmd_connectors)
+    return p
+
+
+def _logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(secrets.RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    if level != "DEBUG":
+        for noisy in ("pymilvus", "grpc"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+
+def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
+    job = config.load(args.job)
+    stats = RunStats()
+    dead_letters = Path(job.env.dead_letter_path)
+    p = engine.plan(job)
+    total = sum(s.estimated_rows for s in p.splits)
+    if not args.quiet:
+        err.print(f"vts: {len(p.splits)} split(s), {total:,} row(s) expected, parallelism {job.env.parallelism}")
+    with ProgressReporter(stats, total, err, enabled=not args.quiet):
+        engine.execute(job, p, stats, dead_letters)
+    if args.report:
+        _write_report(Path(args.report), job, stats)
+    if not args.quiet:
+        out.print(summary(stats))
+        if stats["rows_rejected"]:
+            out.print(f"{stats['rows_rejected']:,} rejected row(s) with reasons in {dead_letters}")
+    return int(ExitCode.OK)
+
+
+def _write_report(path: Path, job: config.Job, stats: RunStats) -> None:
+    report: dict[str, Any] = {
+        "job": str(job.path),
+        "fingerprint": job.fingerprint,
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "seconds": round(stats.seconds, 3),
+        "totals": stats.totals,
+        "splits": [s.as_dict() for s in stats.splits],
+    }
+    path.write_text(json.dumps(report, indent=2))
+
+
+def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
+    job = config.load(args.job)
+    p, sink_plan = engine.check(job)
+    out.print(f"[bold]source[/] {job.source.name}: {len(p.source_tables)} table(s)")
+    for t in p.source_tables:
+        out.print(f"  table {t.name}")
+        for f in t.fields:
+            out.print(f"    {f.name:<24} {_ltype(f)}", highlight=False)
+    out.print(f"[bold]splits[/] ({len(p.splits)}, parallelism {job.env.parallelism})")
+    for s in p.splits:
+        out.print(f"  {s.id:<48} ~{s.estimated_rows:,} rows", highlight=False)
+    out.print(f"[bold]sink[/] {job.sink.name}")
+    for line in job.sink.describe_plan(sink_plan):
+        out.print(f"  {line}", highlight=False)
+    out.print("[green]ok[/]: nothing was written")
+    return int(ExitCode.OK)
+
+
+def _ltype(f: Any) -> str:
+    bits = [str(f.type)]
+    for key in ("dimension", "max_length", "element_type", "max_capacity"):
+        if getattr(f, key) is not None:
+            bits.append(f"{key}={getattr(f, key)}")
+    bits += [flag for flag in ("primary_key", "nullable", "partition_key") if getattr(f, flag)]
+    return " ".join(bits)
+
+
+def cmd_connectors(args: argparse.Namespace, out: Console, err: Console) -> int:
+    for kind, names in registry.available().items():
+        for name in sorted(names):
+            if args.name and name.lower() != args.name.lower():
+                continue
+            cls = registry.resolve(kind, name, kind)
+            out.print(f"[bold]{name}[/] ({kind}): {cls.doc}")
+            for opt, info in cls.Options.model_fields.items():
+                key = info.alias or opt
+                default = "required" if info.is_required() else f"default {_default(info)}"
+                out.print(f"    {key:<24} {default:<34} {info.description or ''}", highlight=False)
+    return int(ExitCode.OK)
+
+
+def _default(info: Any) -> str:
+    value = info.get_default(call_default_factory=True)
+    if hasattr(value, "get_secret_value"):
+        return '""' if not value.get_secret_value() else secrets.MASK
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    if hasattr(value, "value"):
+        value = value.value
+    return json.dumps(value, default=str)

@@ -1,0 +1,65 @@
+"""The driver's sequence for one job: discover, plan, prepare, run splits, commit."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vts.config import Job
+from vts.connector import Split, WriteContext
+from vts.executor import SplitTask, run_local
+from vts.rejects import RejectLog
+from vts.schema import TableSchema
+from vts.stats import RunStats
+
+log = logging.getLogger("vts")
+
+
+@dataclass
+class Plan:
+    source_tables: list[TableSchema]
+    sink_tables: list[TableSchema]  # after transforms
+    splits: list[Split]
+    tasks_stage: dict[str, list[TableSchema]]  # per source table: input schema of each transform
+
+
+def plan(job: Job) -> Plan:
+    """Driver: discover the source and cut it into splits (touches no sink)."""
+    tables = job.source.discover()
+    stages: dict[str, list[TableSchema]] = {}
+    out: list[TableSchema] = []
+    for table in tables:
+        current, inputs = table, []
+        for transform in job.transforms:
+            inputs.append(current)
+            current = transform.schema(current)
+        stages[table.name] = inputs
+        out.append(current)
+    splits = job.source.plan(tables, job.env.parallelism)
+    return Plan(tables, out, splits, stages)
+
+
+def check(job: Job) -> tuple[Plan, Any]:
+    """Driver: the plan and the sink's target plan, changing nothing."""
+    p = plan(job)
+    return p, job.sink.check(p.sink_tables)
+
+
+def execute(job: Job, p: Plan, stats: RunStats, dead_letter_path: Path) -> RunStats:
+    """Driver: prepare the sink, run every split, commit."""
+    sink_plan = job.sink.prepare(p.sink_tables)
+    by_name = {t.name: t for t in p.source_tables}
+    tasks = [SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan) for s in p.splits]
+    rejects = RejectLog(dead_letter_path)
+
+    def make_ctx(split: Split) -> WriteContext:
+        return WriteContext(rejects=rejects, stats=stats.split(split.id, split.table, split.partition))
+
+    log.info("running %d split(s) with parallelism %d", len(tasks), job.env.parallelism)
+    infos = run_local(job.source, job.transforms, job.sink, tasks, job.env.parallelism, make_ctx)
+    job.sink.commit(sink_plan, infos)
+    stats.finished = time.monotonic()
+    return stats

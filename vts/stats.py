@@ -1,0 +1,76 @@
+"""Run counters shared by workers and shown by progress and the summary."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class SplitStats:
+    split_id: str
+    table: str
+    partition: str | None
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_rejected: int = 0
+    retries: int = 0
+    rate_limit_events: int = 0
+    started: float = 0.0
+    seconds: float = 0.0
+    _run: RunStats | None = field(default=None, repr=False)
+
+    def read(self, n: int) -> None:
+        self.rows_read += n
+        if self._run:
+            self._run.bump("rows_read", n)
+
+    def written(self, n: int) -> None:
+        self.rows_written += n
+        if self._run:
+            self._run.bump("rows_written", n)
+
+    def rejected(self, n: int) -> None:
+        self.rows_rejected += n
+        if self._run:
+            self._run.bump("rows_rejected", n)
+
+    def retried(self, rate_limited: bool = False) -> None:
+        self.retries += 1
+        if rate_limited:
+            self.rate_limit_events += 1
+        if self._run:
+            self._run.bump("retries", 1)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("_run")
+        return d
+
+
+class RunStats:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.totals = {"rows_read": 0, "rows_written": 0, "rows_rejected": 0, "retries": 0}
+        self.splits: list[SplitStats] = []
+        self.started = time.monotonic()
+        self.finished: float | None = None
+
+    def bump(self, key: str, n: int) -> None:
+        with self._lock:
+            self.totals[key] += n
+
+    def split(self, split_id: str, table: str, partition: str | None) -> SplitStats:
+        s = SplitStats(split_id, table, partition, started=time.monotonic(), _run=self)
+        with self._lock:
+            self.splits.append(s)
+        return s
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    def __getitem__(self, key: str) -> int:
+        return self.totals[key]
