@@ -31,7 +31,9 @@ FIELDS = [
 def job(rows: int, db: Path, batch: int, parallelism: int, mode: str) -> dict:
     return {
         "env": {"parallelism": parallelism},
-        "source": {"DataGen": {"collection": "bench", "row_count": rows, "seed": 7, "batch_size": batch, "fields": FIELDS}},
+        "source": {
+            "DataGen": {"collection": "bench", "row_count": rows, "seed": 7, "batch_size": batch, "fields": FIELDS}
+        },
         "sink": {"Milvus": {"url": str(db), "batch_size": batch, "write_mode": mode}},
     }
 
@@ -109,7 +111,9 @@ def main() -> None:
     limit = run_side("limit", a.rows, a.batch, 1, a.mode)
     ours = run_side("vts", a.rows, a.batch, a.parallelism, a.mode)
     for name, r in ((f"hand loop (MilvusClient.{a.mode})", limit), (f"vts (parallelism {a.parallelism})", ours)):
-        print(f"  {name:<36} {a.rows / r['seconds']:>10,.0f} vectors/s  {r['seconds']:>7.1f} s  peak RSS {r['peak_rss_mb']:>7,.0f} MB")
+        print(
+            f"  {name:<36} {a.rows / r['seconds']:>10,.0f} vectors/s  {r['seconds']:>7.1f} s  peak RSS {r['peak_rss_mb']:>7,.0f} MB"
+        )
     print(f"  ratio vts / limit: {limit['seconds'] / ours['seconds']:.2f}")
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from connectors.datagen.generate import Generator
-from vts import config
 from tests.conftest import REPO, VTS_BIN, client_for, count, read_all
+from vts import config
 
 QUICKSTART = REPO / "jobs" / "quickstart.yaml"
 
@@ -54,7 +54,9 @@ def test_rerun_in_upsert_mode_leaves_the_count_unchanged(tmp_path: Path) -> None
     db = tmp_path / "again.db"
     env = {**os.environ, "QUICKSTART_DB": str(db), "QUICKSTART_ROWS": "5000"}
     for _ in range(2):
-        proc = subprocess.run([str(VTS_BIN), "run", "-q", str(QUICKSTART)], env=env, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            [str(VTS_BIN), "run", "-q", str(QUICKSTART)], env=env, capture_output=True, text=True, timeout=300
+        )
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == ""  # --quiet prints nothing on success
     client = client_for(str(db))

@@ -75,7 +75,9 @@ def _same(name: str, got: object, want: object) -> bool:
 def test_every_lite_type_round_trips(milvus_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     collection = f"types_{tmp_path.name[-12:]}".replace("-", "_")
     job = {
-        "source": {"DataGen": {"collection": collection, "row_count": ROWS, "seed": 3, "batch_size": 700, "fields": FIELDS}},
+        "source": {
+            "DataGen": {"collection": collection, "row_count": ROWS, "seed": 3, "batch_size": 700, "fields": FIELDS}
+        },
         "sink": {"Milvus": {"url": milvus_url, "batch_size": 500}},
     }
     path = write_job(tmp_path / "job.yaml", job)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from vts import __version__, config, engine, registry, secrets
 from vts.errors import ExitCode, VtsError
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args, out, err))
     except VtsError as exc:
-        err.print(f"[bold red]error[/] {secrets.redact(str(exc))}", markup=True, highlight=False)
+        err.print(f"[bold red]error[/] {escape(secrets.redact(str(exc)))}", highlight=False)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted[/]")
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         log.debug("unexpected error", exc_info=True)
         err.print(
-            f"[bold red]error[/] [VTS-99] unexpected {type(exc).__name__}: {secrets.redact(str(exc))}\n"
+            f"[bold red]error[/] {escape(f'[VTS-99] unexpected {type(exc).__name__}: {secrets.redact(str(exc))}')}\n"
             "  fix: run again with --log-level DEBUG for details and report it",
             highlight=False,
         )
@@ -89,11 +90,12 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     stats = RunStats()
     dead_letters = Path(job.env.dead_letter_path)
     p = engine.plan(job)
+    sink_plan = job.sink.prepare(p.sink_tables)
     total = sum(s.estimated_rows for s in p.splits)
     if not args.quiet:
         err.print(f"vts: {len(p.splits)} split(s), {total:,} row(s) expected, parallelism {job.env.parallelism}")
     with ProgressReporter(stats, total, err, enabled=not args.quiet):
-        engine.execute(job, p, stats, dead_letters)
+        engine.execute(job, p, sink_plan, stats, dead_letters)
     if args.report:
         _write_report(Path(args.report), job, stats)
     if not args.quiet:

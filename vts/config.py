@@ -125,7 +125,12 @@ def _validate(model: type[BaseModel], data: Any, path: str) -> Any:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [_problem(err, model, path) for err in exc.errors()]
-        message = "; ".join(dict.fromkeys(m for m, _ in problems))
+        messages = list(dict.fromkeys(m for m, _ in problems))
+        message = (
+            messages[0]
+            if len(messages) == 1
+            else f"{len(messages)} problems in '{path}':\n" + "\n".join(f"  - {m}" for m in messages)
+        )
         hint = "; ".join(dict.fromkeys(h for _, h in problems if h)) or None
         raise ConfigError(message, hint=hint) from None
 
@@ -146,7 +151,6 @@ def _problem(err: Any, model: type[BaseModel], path: str) -> tuple[str, str | No
     if kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         allowed = _ENUM_VALUE.findall(expected)
-        hint = None
         close = _closest_value(value, allowed) if isinstance(value, str) else None
         hint = f"did you mean '{close}'?" if close else None
         return f"'{full}' must be one of {expected} (got {shown})", hint
@@ -159,8 +163,9 @@ def _problem(err: Any, model: type[BaseModel], path: str) -> tuple[str, str | No
         return f"'{full}': {msg}{at}", None
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         msg = "Input should be a mapping of options" if kind != "dict_type" else "Input should be a mapping"
-    msg = msg.replace("Input should be", "should be", 1)
-    return f"'{full}' {msg} (got {shown})", None
+    if msg.startswith("Input should be"):
+        return f"'{full}' {msg.replace('Input should be', 'should be', 1)} (got {shown})", None
+    return f"'{full}': {msg} (got {shown})", None
 
 
 _ENUM_VALUE = re.compile(r"'((?:[^'\\]|\\.)*)'")
@@ -199,6 +204,8 @@ def _kind(value: Any) -> str:
 def _shown(value: Any, loc: list[str]) -> str:
     if any(secrets.is_secret_name(p) for p in loc):
         return secrets.MASK
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
     text = secrets.redact(repr(value))
     return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 

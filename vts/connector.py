@@ -14,13 +14,14 @@ never open clients. A reader or writer opens its own client where it runs.
 
 from __future__ import annotations
 
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from vts.schema import TableSchema
 
@@ -33,6 +34,22 @@ class Options(BaseModel):
     """Base of every connector's options: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, data: Any) -> Any:
+        # pydantic's lax mode reads `batch_size: true` as 1; a job file meaning that is a mistake
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                value = data.get(info.alias or name)
+                if isinstance(value, bool) and _numeric(info.annotation):
+                    raise ValueError(f"'{info.alias or name}' must be a number, not {str(value).lower()}")
+        return data
+
+
+def _numeric(annotation: Any) -> bool:
+    args = typing.get_args(annotation) or (annotation,)
+    return any(a in (int, float) for a in args) and bool not in args
 
 
 @dataclass(frozen=True)

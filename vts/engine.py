@@ -48,9 +48,8 @@ def check(job: Job) -> tuple[Plan, Any]:
     return p, job.sink.check(p.sink_tables)
 
 
-def execute(job: Job, p: Plan, stats: RunStats, dead_letter_path: Path) -> RunStats:
-    """Driver: prepare the sink, run every split, commit."""
-    sink_plan = job.sink.prepare(p.sink_tables)
+def execute(job: Job, p: Plan, sink_plan: Any, stats: RunStats, dead_letter_path: Path) -> RunStats:
+    """Driver: run every split against the prepared sink, then commit."""
     by_name = {t.name: t for t in p.source_tables}
     tasks = [SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan) for s in p.splits]
     rejects = RejectLog(dead_letter_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -45,9 +45,7 @@ class SplitStats:
             self._run.bump("retries", 1)
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("_run")
-        return d
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
 
 class RunStats:

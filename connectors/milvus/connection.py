@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator
@@ -69,6 +70,7 @@ def connect(opts: ConnectionOptions):  # -> MilvusClient
     from pymilvus import MilvusClient
 
     silence_client_logs()
+    check_lite_folder(opts)
     kwargs: dict[str, object] = {"uri": opts.url, "timeout": opts.timeout}
     if opts.token.get_secret_value():
         kwargs["token"] = opts.token.get_secret_value()
@@ -85,6 +87,15 @@ def connect(opts: ConnectionOptions):  # -> MilvusClient
         if err.kind == Code.INIT_CLIENT_ERROR and err.hint is None:
             err.hint = _connect_hint(opts, str(exc))
         raise err from None
+
+
+def check_lite_folder(opts: ConnectionOptions) -> None:
+    if opts.is_lite_file and not Path(opts.url).resolve().parent.is_dir():
+        raise MilvusError(
+            Code.INIT_CLIENT_ERROR,
+            f"cannot connect to Milvus at {opts.url}: the folder of the Milvus Lite file does not exist",
+            hint="create the folder, or point 'url' at an existing one",
+        )
 
 
 def _where(opts: ConnectionOptions) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from connectors.milvus.connection import ServerInfo, connect, server_info
+from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, server_info
 from connectors.milvus.convert import convert
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
@@ -37,15 +38,39 @@ class MilvusSink(Sink):
         return MilvusPlan(server, targets)
 
     def check(self, tables: list[TableSchema]) -> MilvusPlan:
-        client = connect(self.options)
+        """The plan, and every refusal ``prepare`` would raise, without changing anything."""
+        o = self.options
+        if o.is_lite_file and not Path(o.url).exists():
+            # connecting would create the file; a new file holds no collection
+            check_lite_folder(o)
+            plan = MilvusPlan(
+                ServerInfo.parse("milvus_lite"),
+                {t.name: convert(t, o, ServerInfo.parse("milvus_lite")) for t in tables},
+            )
+            for target in plan.targets.values():
+                self._check_modes(None, target, exists=False)
+            return plan
+        client = connect(o)
         try:
             plan = self._plan(client, tables)
             for target in plan.targets.values():
-                if client.has_collection(target.name):
-                    _compare_existing(client, target)
+                self._check_modes(client, target, exists=client.has_collection(target.name))
             return plan
         finally:
             client.close()
+
+    def _check_modes(self, client: Any, target: TargetCollection, exists: bool) -> None:
+        o = self.options
+        if exists and o.schema_save_mode == SchemaSaveMode.RECREATE_SCHEMA:
+            return
+        if not exists:
+            if o.schema_save_mode in (SchemaSaveMode.ERROR_WHEN_SCHEMA_NOT_EXIST, SchemaSaveMode.IGNORE):
+                raise _missing(target.name, o.schema_save_mode)
+            return
+        if o.schema_save_mode != SchemaSaveMode.IGNORE:
+            _compare_existing(client, target)
+        if o.data_save_mode == DataSaveMode.ERROR_WHEN_DATA_EXISTS:
+            _refuse_if_rows(client, target.name)
 
     def prepare(self, tables: list[TableSchema]) -> MilvusPlan:
         client = connect(self.options)
@@ -68,11 +93,7 @@ class MilvusSink(Sink):
             exists = False
         if not exists:
             if o.schema_save_mode in (SchemaSaveMode.ERROR_WHEN_SCHEMA_NOT_EXIST, SchemaSaveMode.IGNORE):
-                raise MilvusError(
-                    Code.COLLECTION_NOT_FOUND,
-                    f"collection '{name}' does not exist and schema_save_mode is {o.schema_save_mode.value}",
-                    hint="create it first, or use schema_save_mode CREATE_SCHEMA_WHEN_NOT_EXIST",
-                )
+                raise _missing(name, o.schema_save_mode)
             self._create(client, target)
             return
         if o.schema_save_mode != SchemaSaveMode.IGNORE:
@@ -80,12 +101,7 @@ class MilvusSink(Sink):
         if o.data_save_mode == DataSaveMode.DROP_DATA:
             _drop_data(client, target)
         elif o.data_save_mode == DataSaveMode.ERROR_WHEN_DATA_EXISTS:
-            rows = count_rows(client, name)
-            if rows:
-                raise DataExistsError(
-                    f"collection '{name}' already holds {rows} row(s) and data_save_mode is ERROR_WHEN_DATA_EXISTS",
-                    hint="use data_save_mode APPEND_DATA (upserts by key) or DROP_DATA, or pick another collection",
-                )
+            _refuse_if_rows(client, name)
 
     def _create(self, client: Any, target: TargetCollection) -> None:
         kwargs: dict[str, Any] = {"schema": target.pymilvus_schema()}
@@ -135,6 +151,23 @@ class MilvusSink(Sink):
             f"schema_save_mode {self.options.schema_save_mode.value}, data_save_mode {self.options.data_save_mode.value}"
         )
         return lines
+
+
+def _missing(name: str, mode: SchemaSaveMode) -> MilvusError:
+    return MilvusError(
+        Code.COLLECTION_NOT_FOUND,
+        f"collection '{name}' does not exist and schema_save_mode is {mode.value}",
+        hint="create it first, or use schema_save_mode CREATE_SCHEMA_WHEN_NOT_EXIST",
+    )
+
+
+def _refuse_if_rows(client: Any, name: str) -> None:
+    rows = count_rows(client, name)
+    if rows:
+        raise DataExistsError(
+            f"collection '{name}' already holds {rows} row(s) and data_save_mode is ERROR_WHEN_DATA_EXISTS",
+            hint="use data_save_mode APPEND_DATA (upserts by key) or DROP_DATA, or pick another collection",
+        )
 
 
 def _call(fn: Any, code: Code, what: str, *args: Any, **kwargs: Any) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
+from time import sleep
 from typing import Any
 
 import pyarrow as pa
@@ -91,11 +91,11 @@ class BufferBatchWriter(SinkWriter):
             log.warning(
                 "split %s: %s; retrying as 2 x %d rows after %.1fs",
                 self.split.id,
-                str(exc).splitlines()[0][:200],
+                (getattr(exc, "message", None) or str(exc)).splitlines()[0][:200],
                 self.batch_size,
                 self.opts.rate_limit_backoff,
             )
-            time.sleep(self.opts.rate_limit_backoff)
+            sleep(self.opts.rate_limit_backoff)
             mid = len(rows) // 2
             self._send(rows[:mid])
             self._send(rows[mid:])

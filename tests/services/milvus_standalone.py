@@ -279,6 +279,8 @@ class MilvusStandalone:
         """Start the server and wait until it is healthy and its proxy accepts connections."""
         if self._proc is not None:
             raise RuntimeError("this MilvusStandalone is already started")
+        server = self._server or find_milvus_server()
+        config = self._config_args(server)  # ValueError for keys milvus-server would ignore
         if not in_private_netns():
             raise RuntimeError(
                 "refusing to start Milvus 2.3.5: it binds all interfaces, so it may only run "
@@ -287,8 +289,6 @@ class MilvusStandalone:
             )
         if not loopback_up():
             raise RuntimeError("loopback is down in this network namespace: run `ip link set lo up` first")
-        server = self._server or find_milvus_server()
-        config = self._config_args(server)
         _claim_namespace(self)
         try:
             self._launch(server, config)

@@ -1,0 +1,91 @@
+"""The CLI as a user meets it: check, connectors, reports, transforms, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import VTS_BIN, client_for, read_all, run_vts, write_job
+
+
+def _job(tmp_path: Path, **extra: object) -> Path:
+    job = {
+        "env": {"parallelism": 3},
+        "source": {
+            "DataGen": {
+                "collection": "docs",
+                "row_count": 1000,
+                "fields": [
+                    {"name": "id", "type": "BIGINT", "primary_key": True},
+                    {"name": "embedding", "type": "FLOAT_VECTOR", "dimension": 8},
+                    {"name": "body", "type": "STRING", "max_length": 100},
+                ],
+            }
+        },
+        "sink": {"Milvus": {"url": str(tmp_path / "cli.db"), "token": "root:s3cr3t-token"}},
+        **extra,
+    }
+    return write_job(tmp_path / "job.yaml", job)
+
+
+def test_check_prints_splits_and_target_schema_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_vts("check", str(_job(tmp_path)), capsys=capsys)
+    assert code == 0, err
+    assert "docs/_default/0-333" in out and "docs/_default/666-1000" in out
+    assert "embedding" in out and "FLOAT_VECTOR dim=8" in out and "VARCHAR max_length=100" in out
+    assert "index on embedding: AUTOINDEX COSINE" in out
+    assert "nothing was written" in out
+    assert "s3cr3t-token" not in out + err
+    assert "docs" not in client_for(str(tmp_path / "cli.db")).list_collections()
+
+
+def test_connectors_lists_every_connector_with_options_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_vts("connectors", capsys=capsys)
+    assert code == 0
+    for text in ("DataGen (source)", "Milvus (sink)", "FieldRename (transform)", "batch_size", "default 1000",
+                 "schema_save_mode", "CREATE_SCHEMA_WHEN_NOT_EXIST", "rate_limit_backoff", "default 60.0"):  # fmt: skip
+        assert text in out, text
+    code, out, _ = run_vts("connectors", "milvus", capsys=capsys)
+    assert "DataGen" not in out and "Milvus (sink)" in out
+
+
+def test_report_has_per_split_counts_and_timings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "run.json"
+    code, out, err = run_vts("run", "--report", str(report), str(_job(tmp_path)), capsys=capsys)
+    assert code == 0, err
+    data = json.loads(report.read_text())
+    assert data["totals"]["rows_written"] == 1000 and data["totals"]["rows_rejected"] == 0
+    assert sorted(s["rows_written"] for s in data["splits"]) == [333, 333, 334]
+    assert all(s["seconds"] > 0 for s in data["splits"])
+    assert "1,000" in out  # summary
+    assert "migrating" in err  # progress bar
+    assert "s3cr3t-token" not in out + err + report.read_text()
+
+
+def test_transforms_rename_and_select_columns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _job(
+        tmp_path,
+        transform=[
+            {"FieldRename": {"fields": {"embedding": "vector"}}},
+            {"FieldMapper": {"field_mapper": {"id": "pk", "vector": "vector"}}},
+        ],
+    )
+    code, _, err = run_vts("run", "-q", str(path), capsys=capsys)
+    assert code == 0, err
+    c = client_for(str(tmp_path / "cli.db"))
+    assert [f["name"] for f in c.describe_collection("docs")["fields"]] == ["pk", "vector"]
+    assert [r["pk"] for r in read_all(c, "docs", ["pk"], key="pk")] == list(range(1000))
+
+
+def test_a_failure_reaches_the_terminal_as_one_coded_line_not_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source: {DataGen: {}}\nsink: {Milvus: {url: 'http://127.0.0.1:1', token: 'root:hunter22'}}\n")
+    proc = subprocess.run([str(VTS_BIN), "run", str(bad)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    assert "MILVUS-16" in proc.stderr and "fix:" in proc.stderr
+    assert "Traceback" not in proc.stderr and "hunter22" not in proc.stderr + proc.stdout

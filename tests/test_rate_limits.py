@@ -1,0 +1,134 @@
+"""The BufferBatchWriter facing a throttling Milvus: nothing lost, nothing doubled.
+
+A fault-injecting layer sits between the writer and a real Milvus Lite
+client: it refuses some Insert/Upsert calls the way Milvus does, before they
+reach the server, and passes the others through.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymilvus.exceptions import MilvusException
+
+import connectors.milvus.sink as sink_module
+import connectors.milvus.writer as writer_module
+from connectors.milvus.connection import connect as real_connect
+from tests.conftest import client_for, read_all, run_vts, write_job
+
+ROWS = 6000
+
+
+class Throttling:
+    """Wraps a MilvusClient; ``refuse(rows)`` decides which write calls fail, and with what."""
+
+    def __init__(self, client: Any, refuse: Callable[[int, int], str | None], log: list[tuple[int, str]]) -> None:
+        self._client, self._refuse, self._log = client, refuse, log
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def _write(self, method: str, collection: str, rows: list[dict], **kw: Any) -> Any:
+        error = self._refuse(len(rows), len(self._log))
+        self._log.append((len(rows), error or "ok"))
+        if error:
+            raise MilvusException(code=8, message=error)
+        return getattr(self._client, method)(collection, rows, **kw)
+
+    def upsert(self, collection: str, rows: list[dict], **kw: Any) -> Any:
+        return self._write("upsert", collection, rows, **kw)
+
+    def insert(self, collection: str, rows: list[dict], **kw: Any) -> Any:
+        return self._write("insert", collection, rows, **kw)
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[int, int], str | None]], list[tuple[int, str]]]:
+    sleeps: list[float] = []
+    monkeypatch.setattr(writer_module, "sleep", sleeps.append)
+
+    def install(refuse: Callable[[int, int], str | None]) -> list[tuple[int, str]]:
+        log: list[tuple[int, str]] = []
+        monkeypatch.setattr(sink_module, "connect", lambda opts: Throttling(real_connect(opts), refuse, log))
+        return log
+
+    install.sleeps = sleeps  # type: ignore[attr-defined]
+    return install
+
+
+def _job(tmp_path: Path, **sink: Any) -> Path:
+    source = {
+        "collection": "rl",
+        "row_count": ROWS,
+        "batch_size": 1000,
+        "fields": [
+            {"name": "id", "type": "BIGINT", "primary_key": True},
+            {"name": "v", "type": "FLOAT_VECTOR", "dimension": 8},
+        ],
+    }
+    options = {"url": str(tmp_path / "rl.db"), "batch_size": 1000, "rate_limit_backoff": 0.25, "grow_after": 3, **sink}
+    return write_job(tmp_path / "job.yaml", {"source": {"DataGen": source}, "sink": {"Milvus": options}})
+
+
+def _ids(tmp_path: Path) -> list[int]:
+    client = client_for(str(tmp_path / "rl.db"))
+    ids = [r["id"] for r in read_all(client, "rl", ["id"])]
+    client.close()
+    return ids
+
+
+def test_throttled_batches_halve_then_grow_back_and_every_row_lands_once(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The server refuses batches over 250 rows during the first 6 calls, then recovers.
+    log = calls(lambda n, i: "rate limit exceeded[rate=1000]" if n > 250 and i < 6 else None)
+    code, _, err = run_vts("run", "-q", "--report", str(tmp_path / "r.json"), str(_job(tmp_path)), capsys=capsys)
+    assert code == 0, err
+    assert _ids(tmp_path) == list(range(ROWS))
+
+    sent = [n for n, outcome in log if outcome == "ok"]
+    assert sum(sent) == ROWS  # nothing written twice, nothing lost
+    assert [n for n, outcome in log[:3]] == [1000, 500, 250]  # halved twice...
+    assert max(sent) == 1000 and sent.index(1000) > sent.index(250)  # ...then grew back to batch_size
+    assert calls.sleeps and set(calls.sleeps) == {0.25}
+    report = json.loads((tmp_path / "r.json").read_text())
+    refused = sum(outcome != "ok" for _, outcome in log)
+    assert report["splits"][0]["rate_limit_events"] == refused
+    assert report["totals"]["rows_written"] == ROWS
+
+
+def test_message_too_large_is_handled_like_a_rate_limit(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = calls(lambda n, i: "grpc: received message larger than max (8000000 vs. 4194304)" if n > 300 else None)
+    code, _, err = run_vts("run", "-q", str(_job(tmp_path)), capsys=capsys)
+    assert code == 0, err
+    assert _ids(tmp_path) == list(range(ROWS))
+    assert max(n for n, outcome in log if outcome == "ok") <= 300
+
+
+def test_a_server_that_never_recovers_gives_milvus_17_at_two_rows(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = calls(lambda n, i: "rate limit exceeded")
+    code, _, err = run_vts("run", "-q", str(_job(tmp_path, rate_limit_backoff=0)), capsys=capsys)
+    assert code == 1
+    assert "MILVUS-17" in err and "WRITE_DATA_FAIL" in err and "rate limit exceeded" in err
+    assert "batch_size" in err  # the fix names what to change
+    assert log[-1][0] <= 2 and all(n > 2 for n, _ in log[:-1])  # halved down to 2 rows, then gave up
+    assert all(outcome != "ok" for _, outcome in log)
+
+
+def test_other_errors_fail_at_once_without_retrying(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = calls(lambda n, i: "the field 'v' is broken" if i == 2 else None)
+    code, _, err = run_vts("run", "-q", "--report", str(tmp_path / "r.json"), str(_job(tmp_path)), capsys=capsys)
+    assert code == 1
+    assert "MILVUS-17" in err and "the field 'v' is broken" in err
+    assert [n for n, _ in log].count(1000) == len(log)  # no halving
+    assert not calls.sleeps
