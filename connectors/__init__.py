@@ -6,6 +6,9 @@ connector only when a job uses it.
 
 BUILTIN: dict[tuple[str, str], str] = {
     ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
+    ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
+    ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
+    ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
     ("sink", "Milvus"): "connectors.milvus.sink:MilvusSink",
     ("transform", "FieldMapper"): "connectors.transforms:FieldMapper",
     ("transform", "FieldRename"): "connectors.transforms:FieldRename",

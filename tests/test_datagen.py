@@ -7,6 +7,7 @@ import pytest
 
 from connectors.datagen.options import DataGenOptions
 from connectors.datagen.source import DataGenSource
+from tests.source_conformance import check_source
 
 FIELDS = [
     {"name": "id", "type": "BIGINT", "primary_key": True},
@@ -58,3 +59,10 @@ def test_a_reader_resumed_from_a_reported_position_neither_skips_nor_repeats() -
 def test_nulls_follow_the_null_ratio() -> None:
     col = _read_all(4000, 1, 4000).column("n")
     assert 0.4 < col.null_count / len(col) < 0.6
+
+
+def test_datagen_passes_the_source_conformance_suite() -> None:
+    src = DataGenSource(
+        DataGenOptions.model_validate({"row_count": 2000, "batch_size": 300, "fields": FIELDS, "partitions": ["a", "b"]})
+    )
+    check_source(src, key="id", expected_keys=set(range(2000)))

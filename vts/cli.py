@@ -149,7 +149,11 @@ def cmd_connectors(args: argparse.Namespace, out: Console, err: Console) -> int:
         for name in sorted(names):
             if args.name and name.lower() != args.name.lower():
                 continue
-            cls = registry.resolve(kind, name, kind)
+            try:
+                cls = registry.resolve(kind, name, kind)
+            except VtsError as exc:
+                out.print(f"[bold]{name}[/] ({kind}): [yellow]unavailable[/] {escape(exc.message)}")
+                continue
             out.print(f"[bold]{name}[/] ({kind}): {cls.doc}")
             for opt, info in cls.Options.model_fields.items():
                 key = info.alias or opt

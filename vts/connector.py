@@ -109,6 +109,14 @@ class Source(ABC):
         """
 
 
+    def finish(self, tables: list[TableSchema]) -> None:
+        """Driver: called once after the sink has committed every split of a successful run.
+
+        A source that keeps state across runs (an incremental high-water
+        mark) saves it here, so a failed run is simply read again.
+        """
+
+
 class SinkWriter(ABC):
     """Worker side of a sink: writes one split's batches."""
 

@@ -60,5 +60,6 @@ def execute(job: Job, p: Plan, sink_plan: Any, stats: RunStats, dead_letter_path
     log.info("running %d split(s) with parallelism %d", len(tasks), job.env.parallelism)
     infos = run_local(job.source, job.transforms, job.sink, tasks, job.env.parallelism, make_ctx)
     job.sink.commit(sink_plan, infos)
+    job.source.finish(p.source_tables)
     stats.finished = time.monotonic()
     return stats
