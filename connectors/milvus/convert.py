@@ -16,6 +16,8 @@ from connectors.milvus.options import FieldSchemaOption, MilvusSinkOptions
 from connectors.milvus.target import TargetCollection, TargetField
 from vts.schema import Field, IndexSpec, LType, TableSchema
 
+META = "$meta"
+
 log = logging.getLogger("vts.milvus")
 
 TYPE_MAP: dict[LType, str] = {
@@ -86,6 +88,7 @@ def convert(table: TableSchema, opts: MilvusSinkOptions, server: ServerInfo) -> 
         consistency_level=opts.consistency_level or table.properties.get("consistency_level"),
         shard_num=opts.shard_num or table.properties.get("shard_num"),
         num_partitions=opts.partition_num or table.properties.get("num_partitions"),
+        functions=tuple(table.properties.get("functions", ())) if not opts.field_schema else (),
     )
     check_supported(target, server)
     return target
@@ -99,6 +102,8 @@ def _from_source(table: TableSchema, opts: MilvusSinkOptions) -> list[TargetFiel
         key = next((n for n in AUTO_ID_NAMES if n not in taken), "_vts_auto_id")
         out.append(TargetField(key, "INT64", None, is_primary=True, auto_id=True))
     for f in table.fields:
+        if f.name == META:
+            continue  # dynamic keys: rows.py spreads them into each row
         out.append(_field(f, opts, primary=len(pks) == 1 and f.primary_key))
     return out
 
@@ -127,7 +132,7 @@ def _field(f: Field, opts: MilvusSinkOptions, primary: bool) -> TargetField:
     return TargetField(
         name=f.name,
         dtype=dtype,
-        source=f.name,
+        source=None if f.params.get("function_output") else f.name,
         source_type=f.type,
         is_primary=primary,
         auto_id=False,  # source keys are kept: ids stay stable and re-runs stay idempotent
@@ -213,21 +218,17 @@ def _indexes(fields: list[TargetField], table: TableSchema, opts: MilvusSinkOpti
     from_source = {i.field: i for i in table.indexes}
     out = []
     for f in fields:
-        if f.dtype not in VECTOR_DTYPES and f.name not in opts.indexes and f.source not in from_source:
-            continue
+        origin = f.source or f.name  # function outputs have no source column but keep their index
         if f.name in opts.indexes:
             o = opts.indexes[f.name]
             out.append(IndexSpec(f.name, o.index_type, o.metric_type or _default_metric(f.dtype), dict(o.params)))
-        elif f.source in from_source:
-            src = from_source[f.source]
+        elif origin in from_source:
+            src = from_source[origin]
             out.append(IndexSpec(f.name, src.index_type, src.metric_type, dict(src.params), src.name))
-        else:
+        elif f.dtype in VECTOR_DTYPES:
             o = opts.index
-            index_type = (
-                "SPARSE_INVERTED_INDEX"
-                if f.dtype == "SPARSE_FLOAT_VECTOR" and o.index_type == "AUTOINDEX"
-                else o.index_type
-            )
+            sparse_auto = f.dtype == "SPARSE_FLOAT_VECTOR" and o.index_type == "AUTOINDEX"
+            index_type = "SPARSE_INVERTED_INDEX" if sparse_auto else o.index_type
             out.append(IndexSpec(f.name, index_type, o.metric_type or _default_metric(f.dtype), dict(o.params)))
     return tuple(out)
 

@@ -59,6 +59,7 @@ class TargetCollection:
     consistency_level: str | None = None
     shard_num: int | None = None
     num_partitions: int | None = None
+    functions: tuple[dict[str, Any], ...] = ()  # BM25 and other functions, as discover() reads them
 
     @property
     def primary(self) -> TargetField:
@@ -69,7 +70,7 @@ class TargetCollection:
         return any(f.is_partition_key for f in self.fields)
 
     def pymilvus_schema(self):  # -> CollectionSchema
-        from pymilvus import DataType, MilvusClient
+        from pymilvus import DataType, Function, FunctionType, MilvusClient
 
         schema = MilvusClient.create_schema(
             auto_id=self.primary.auto_id,
@@ -95,6 +96,17 @@ class TargetCollection:
                 kwargs["is_partition_key"] = True
             kwargs.update(f.params)
             schema.add_field(f.name, DataType[f.dtype], **kwargs)
+        for fn in self.functions:
+            schema.add_function(
+                Function(
+                    name=fn["name"],
+                    function_type=FunctionType[fn["type"]],
+                    input_field_names=fn["input_field_names"],
+                    output_field_names=fn["output_field_names"],
+                    params=fn.get("params") or None,
+                    description=fn.get("description", ""),
+                )
+            )
         return schema
 
     def index_params(self, client):  # -> IndexParams

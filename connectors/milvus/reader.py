@@ -1,0 +1,122 @@
+"""Reads one split as Arrow batches, in primary-key order, resumable by key.
+
+Pages come from primary-key-cursor queries (so no offset limits apply)
+over the split's key range. The position after each batch is
+its last key; a reader started from it continues with the next key. On
+"rate limit exceeded" a page is retried ``rate_limit_retries`` times,
+``rate_limit_wait`` apart (the count resets after each good page); when the
+retries run out the split fails with MILVUS-18 — never a silent stop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from time import sleep
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from connectors.milvus.discover import META
+from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from connectors.milvus.source_options import MilvusSourceOptions
+from connectors.milvus.splits import pages
+from vts.connector import Split
+from vts.schema import Field, LType, TableSchema
+
+log = logging.getLogger("vts.milvus")
+
+
+def read_split(
+    client: Any, opts: MilvusSourceOptions, split: Split, table: TableSchema, position: Any
+) -> Iterator[tuple[pa.RecordBatch, Any]]:
+    spec = split.spec
+    pk, varchar = spec["pk"], spec["varchar"]
+    names = [f.name for f in table.fields if f.name != META and not f.params.get("function_output")]
+    output = [*names, "$meta"] if table.enable_dynamic_field else names
+    last = position if position is not None else spec["lo"]
+    failures = 0
+    while True:
+        try:
+            for page in pages(
+                client, table.name, split.partition, pk, varchar, last, spec["hi"], opts.filter, output, opts.batch_size
+            ):
+                failures = 0
+                batch = to_batch(page, table, names)
+                last = page[-1][pk]
+                yield batch, last
+            return
+        except MilvusError:
+            raise
+        except Exception as exc:
+            if not is_rate_limited(exc):
+                raise wrap(exc, Code.READ_DATA_FAIL, f"reading {split.id}") from None
+            failures += 1
+            if failures > opts.rate_limit_retries:
+                raise MilvusError(
+                    Code.READ_DATA_FAIL,
+                    f"reading {split.id}: still rate limited after {opts.rate_limit_retries} retries",
+                    hint="lower env.parallelism or 'batch_size', or raise 'rate_limit_wait'; the run can be resumed",
+                ) from None
+            log.warning("split %s: rate limited, retry %d in %.0fs", split.id, failures, opts.rate_limit_wait)
+            sleep(opts.rate_limit_wait)
+
+
+def to_batch(rows: list[dict[str, Any]], table: TableSchema, names: list[str]) -> pa.RecordBatch:
+    """Query results (dicts) -> a batch matching ``table.arrow_schema()``."""
+    known = set(names)
+    arrays = []
+    for f in table.fields:
+        if f.params.get("function_output"):
+            arrays.append(pa.nulls(len(rows), f.arrow_type()))  # recomputed by the target's function
+        elif f.name == META:
+            arrays.append(pa.array([_meta(r, known) for r in rows], pa.string()))
+        else:
+            arrays.append(_column([r.get(f.name) for r in rows], f))
+    return pa.RecordBatch.from_arrays(arrays, schema=table.arrow_schema())
+
+
+def _meta(row: dict[str, Any], known: set[str]) -> str | None:
+    extra = {k: v for k, v in row.items() if k not in known}
+    if "$meta" in extra and isinstance(extra["$meta"], dict):
+        extra.update(extra.pop("$meta"))
+    return orjson.dumps(extra).decode() if extra else None
+
+
+def _column(values: list[Any], f: Field) -> pa.Array:
+    t = f.type
+    typ = f.arrow_type()
+    if t == LType.FLOAT_VECTOR or t == LType.INT8_VECTOR:
+        if all(v is not None for v in values):
+            dtype = np.float32 if t == LType.FLOAT_VECTOR else np.int8
+            flat = np.asarray(values, dtype=dtype).reshape(-1) if values else np.empty(0, dtype)
+            return pa.FixedSizeListArray.from_arrays(pa.array(flat), f.dimension)
+        return pa.array([None if v is None else list(v) for v in values], typ)
+    if t in (LType.BINARY_VECTOR, LType.FLOAT16_VECTOR, LType.BFLOAT16_VECTOR):
+        return pa.array([_bytes(v) for v in values], typ)
+    if t == LType.SPARSE_FLOAT_VECTOR:
+        return pa.array(
+            [
+                None if v is None else {"indices": [int(k) for k in v], "values": [float(x) for x in v.values()]}
+                for v in values
+            ],
+            typ,
+        )
+    if t == LType.JSON:
+        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], typ)
+    if t == LType.TIMESTAMP_TZ:
+        return pa.array(
+            [None if v is None else datetime.fromisoformat(str(v).replace("Z", "+00:00")) for v in values], typ
+        )
+    return pa.array(values, typ)
+
+
+def _bytes(v: Any) -> bytes | None:
+    if v is None:
+        return None
+    if isinstance(v, list):  # pymilvus returns byte vectors wrapped in a one-item list
+        v = v[0]
+    return bytes(v)
