@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def test_check_prints_splits_and_target_schema_and_writes_nothing(
     code, out, err = run_vts("check", str(_job(tmp_path)), capsys=capsys)
     assert code == 0, err
     assert "docs/_default/0-333" in out and "docs/_default/666-1000" in out
-    assert "embedding" in out and "FLOAT_VECTOR dim=8" in out and "VARCHAR max_length=100" in out
+    assert re.search(r"embedding\s+│ FLOAT_VECTOR dimension=8\s+│ embedding\s+│ FLOAT_VECTOR dim=8", out)  # side by side
+    assert "VARCHAR max_length=100" in out
     assert "index on embedding: AUTOINDEX COSINE" in out
     assert "nothing was written" in out
     assert "s3cr3t-token" not in out + err

@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from vts import __version__, config, engine, registry, secrets
 from vts.errors import ExitCode, VtsError
@@ -121,10 +122,8 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = config.load(args.job)
     p, sink_plan = engine.check(job)
     out.print(f"[bold]source[/] {job.source.name}: {len(p.source_tables)} table(s)")
-    for t in p.source_tables:
-        out.print(f"  table {t.name}")
-        for f in t.fields:
-            out.print(f"    {f.name:<24} {_ltype(f)}", highlight=False)
+    for source_table, sink_table in zip(p.source_tables, p.sink_tables):
+        out.print(_side_by_side(source_table, sink_table, job.sink.field_mapping(sink_plan, sink_table.name)))
     out.print(f"[bold]splits[/] ({len(p.splits)}, parallelism {job.env.parallelism})")
     for s in p.splits:
         out.print(f"  {s.id:<48} ~{s.estimated_rows:,} rows", highlight=False)
@@ -133,6 +132,26 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"  {line}", highlight=False)
     out.print("[green]ok[/]: nothing was written")
     return int(ExitCode.OK)
+
+
+def _side_by_side(source: Any, sink_table: Any, mapping: list[tuple[str | None, str, str]]) -> Table:
+    """Source columns beside the target fields they become."""
+    table = Table(title=f"{source.name}: source -> target", title_justify="left")
+    for col in ("source column", "source type", "target field", "target type"):
+        table.add_column(col)
+    by_source = {src: (dst, typ) for src, dst, typ in mapping if src is not None}
+    types = {f.name: _ltype(f) for f in source.fields}
+    renamed = {t.name: s.name for s, t in zip(source.fields, sink_table.fields)} if len(source.fields) == len(sink_table.fields) else {}
+    shown = set()
+    for f in sink_table.fields:
+        dst, typ = by_source.get(f.name, ("(not written)", ""))
+        origin = renamed.get(f.name, f.name)
+        table.add_row(origin, types.get(origin, _ltype(f)), dst, typ)
+        shown.add(dst)
+    for src, dst, typ in mapping:
+        if src is None and dst not in shown:
+            table.add_row("", "", dst, typ)
+    return table
 
 
 def _ltype(f: Any) -> str:

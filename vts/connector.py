@@ -178,6 +178,10 @@ class Sink(ABC):
         """Lines describing the plan for ``vts check``."""
         return [repr(plan)]
 
+    def field_mapping(self, plan: Any, table: str) -> list[tuple[str | None, str, str]]:
+        """(source column, target field, target type) for ``vts check``'s side-by-side view."""
+        return []
+
 
 class Transform(ABC):
     """A row transform applied between source and sink, on workers."""

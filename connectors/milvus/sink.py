@@ -132,11 +132,16 @@ class MilvusSink(Sink):
             client.close()
             raise
 
+    def field_mapping(self, plan: MilvusPlan, table: str) -> list[tuple[str | None, str, str]]:
+        target = plan.targets[table]
+        rows = [_mapping_row(f) for f in target.fields]
+        rows += [(name, "(dynamic)", "dynamic key") for name in target.dynamic_sources]
+        return rows
+
     def describe_plan(self, plan: MilvusPlan) -> list[str]:
         lines = [f"target: Milvus {plan.server.version} at {self.options.url}"]
         for source, t in plan.targets.items():
             lines.append(f"collection {t.name} (from {source})" + (f": {t.description}" if t.description else ""))
-            lines.extend(f"  {f.name:<24} {f.describe()}" for f in t.fields)
             if t.enable_dynamic_field:
                 extra = f" ({', '.join(t.dynamic_sources)})" if t.dynamic_sources else ""
                 lines.append(f"  dynamic field on{extra}")
@@ -151,6 +156,10 @@ class MilvusSink(Sink):
             f"schema_save_mode {self.options.schema_save_mode.value}, data_save_mode {self.options.data_save_mode.value}"
         )
         return lines
+
+
+def _mapping_row(f: Any) -> tuple[str | None, str, str]:
+    return (f.source, f.name, f.describe())
 
 
 def _missing(name: str, mode: SchemaSaveMode) -> MilvusError:

@@ -1,0 +1,27 @@
+"""Opening connections: the only place psycopg.connect is called."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+from connectors.pgvector.errors import wrap
+from connectors.pgvector.options import PgvectorOptions
+
+
+@contextmanager
+def connect(options: PgvectorOptions, what: str = "connect to PostgreSQL") -> Iterator:
+    """A read-only connection; every psycopg failure becomes a PGVECTOR error."""
+    import psycopg
+
+    kw = options.conninfo()
+    conninfo = kw.pop("conninfo", "")
+    try:
+        conn = psycopg.connect(conninfo, **kw)
+    except psycopg.Error as exc:
+        raise wrap(exc, f"cannot {what} at {options.server_label()}") from None
+    try:
+        conn.read_only = True
+        yield conn
+    finally:
+        conn.close()

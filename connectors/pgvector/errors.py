@@ -1,0 +1,101 @@
+"""PGVECTOR-01..11, and the one place that maps psycopg exceptions to them."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from vts.errors import ExitCode, VtsError
+
+
+class Code(Enum):
+    CONNECT_FAILED = (1, ExitCode.CONNECTION)
+    AUTH_FAILED = (2, ExitCode.CONNECTION)
+    TABLE_NOT_FOUND = (3, ExitCode.CONNECTION)
+    COLUMN_NOT_FOUND = (4, ExitCode.CONNECTION)
+    PERMISSION_DENIED = (5, ExitCode.CONNECTION)
+    INVALID_QUERY = (6, ExitCode.INVALID_CONFIG)
+    UNSUPPORTED_TYPE = (7, ExitCode.SCHEMA)
+    MIXED_DIMENSIONS = (8, ExitCode.SCHEMA)
+    READ_FAILED = (9, ExitCode.FAILED)
+    INVALID_PARAM = (10, ExitCode.INVALID_CONFIG)
+    STATE_ERROR = (11, ExitCode.FAILED)
+
+    @property
+    def text(self) -> str:
+        return f"PGVECTOR-{self.value[0]:02d}"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.value[1]
+
+
+class PgvectorError(VtsError):
+    """A coded pgvector-source error; ``kind`` is the :class:`Code`."""
+
+    def __init__(self, code: Code, message: str, *, hint: str | None = None, transient: bool = False) -> None:
+        super().__init__(f"{code.name}: {message}", hint=hint, code=code.text, exit_code=code.exit_code)
+        self.kind = code
+        self.transient = transient
+
+
+def wrap(exc: BaseException, what: str, *, where: str = "") -> PgvectorError:
+    """Map a psycopg exception raised while doing ``what`` to a coded error; raise it ``from exc``.
+
+    ``where`` names the object involved (a table, a query) for the message.
+    """
+    import psycopg
+    from psycopg import errors as pge
+
+    if isinstance(exc, PgvectorError):
+        return exc
+    detail = _detail(exc)
+    low = detail.lower()
+    on = f" ({where})" if where else ""
+    if isinstance(exc, pge.InvalidPassword | pge.InvalidAuthorizationSpecification) or (
+        "password authentication failed" in low or "no password supplied" in low or "authentication failed" in low
+    ):
+        return PgvectorError(
+            Code.AUTH_FAILED,
+            f"{what}: the server refused the credentials ({detail})",
+            hint="check 'user' and 'password' (or the user:password in 'url')",
+        )
+    if isinstance(exc, pge.InvalidCatalogName) or ("database" in low and "does not exist" in low):
+        return PgvectorError(
+            Code.CONNECT_FAILED, f"{what}: {detail}", hint="check 'database' (or the database name at the end of 'url')"
+        )
+    if isinstance(exc, pge.UndefinedTable):
+        return PgvectorError(
+            Code.TABLE_NOT_FOUND, f"{what}{on}: {detail}", hint="check 'table' (schema.table) and the search_path"
+        )
+    if isinstance(exc, pge.UndefinedColumn):
+        return PgvectorError(
+            Code.COLUMN_NOT_FOUND, f"{what}{on}: {detail}", hint="check 'columns', 'where', 'primary_key' and the query"
+        )
+    if isinstance(exc, pge.InsufficientPrivilege):
+        return PgvectorError(
+            Code.PERMISSION_DENIED,
+            f"{what}{on}: {detail}",
+            hint="grant the user SELECT on the table (and USAGE on its schema)",
+        )
+    if isinstance(exc, pge.SyntaxErrorOrAccessRuleViolation | pge.DataException):
+        return PgvectorError(
+            Code.INVALID_QUERY, f"{what}{on}: {detail}", hint="fix the SQL in 'query' or 'where' (test it with psql)"
+        )
+    if isinstance(exc, psycopg.OperationalError):
+        if "ssl" in low or "certificate" in low:
+            hint = "check 'sslmode' and the sslrootcert/sslcert/sslkey files"
+        else:
+            hint = "check 'url' or host/port, that PostgreSQL runs and accepts TCP connections from here"
+        return PgvectorError(Code.CONNECT_FAILED, f"{what}: {detail}", hint=hint, transient=True)
+    if isinstance(exc, psycopg.Error):
+        return PgvectorError(Code.READ_FAILED, f"{what}{on}: {detail}", transient=False)
+    return PgvectorError(Code.READ_FAILED, f"{what}{on}: {type(exc).__name__}: {detail}")
+
+
+def _detail(exc: BaseException) -> str:
+    diag = getattr(exc, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    text = primary or str(exc) or type(exc).__name__
+    # libpq prefixes connection errors with the full "connection to server at ... failed:" chain: keep the last line
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else text

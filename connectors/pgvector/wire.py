@@ -1,0 +1,291 @@
+"""PostgreSQL's binary COPY format -> Arrow arrays, column by column.
+
+``COPY (SELECT ...) TO STDOUT (FORMAT BINARY)`` sends one message per row:
+a 16-bit field count, then per field a 32-bit length (-1 for NULL) and the
+field's binary send format. :class:`BatchBuilder` only cuts rows into field
+slices (the one per-row Python loop); each column is then decoded in bulk
+with numpy from the concatenated slices. That keeps 768-d vectors at memcpy
+cost instead of one Python float per dimension (GUIDE §6: binary transfer is
+~13x faster than text).
+
+Binary formats used (all big-endian):
+
+- vector: int16 dim, int16 unused, dim x float32
+- halfvec: int16 dim, int16 unused, dim x float16
+- sparsevec: int32 dim, int32 nnz, int32 unused, nnz x int32 index (0-based), nnz x float32
+- bit/varbit: int32 bit length, ceil(len/8) bytes (first bit = most significant bit)
+- jsonb: a version byte (1), then the JSON text
+- timestamp(tz): int64 microseconds since 2000-01-01 (UTC for timestamptz)
+- arrays: int32 ndim, int32 has-nulls, uint32 element oid, ndim x (int32 size, int32 lower bound),
+  then each element as int32 length + bytes
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from connectors.pgvector.errors import Code, PgvectorError
+from connectors.pgvector.types import ColumnPlan
+from vts.schema import SPARSE_ARROW
+
+SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+_I32 = struct.Struct(">i")
+_I16 = struct.Struct(">h")
+_PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 - 1970-01-01 in microseconds
+_INFINITY = (2**63 - 1, -(2**63))
+
+Values = list[bytes | None]
+
+
+class BatchBuilder:
+    """Accumulates binary COPY rows and builds RecordBatches of a fixed schema."""
+
+    def __init__(self, plans: Sequence[ColumnPlan], schema: pa.Schema) -> None:
+        self.plans, self.schema = list(plans), schema
+        self.ncols = len(self.plans)
+        self.columns: list[Values] = [[] for _ in self.plans]
+        self.rows = 0
+        self._header = True
+        self.ended = False
+
+    def add(self, msg: bytes | memoryview) -> None:
+        """One COPY message: a row, possibly preceded by the file header or followed by the trailer."""
+        data = bytes(msg)
+        pos = 0
+        if self._header:
+            if not data.startswith(SIGNATURE):
+                raise PgvectorError(Code.READ_FAILED, "the server did not send binary COPY data")
+            ext = _I32.unpack_from(data, 15)[0]
+            pos = 19 + ext
+            self._header = False
+        end = len(data)
+        unpack, columns, ncols = _I32.unpack_from, self.columns, self.ncols
+        while pos < end:
+            count = _I16.unpack_from(data, pos)[0]
+            pos += 2
+            if count == -1:
+                self.ended = True
+                return
+            if count != ncols:
+                raise PgvectorError(Code.READ_FAILED, f"COPY row has {count} fields, expected {ncols}")
+            for col in columns:
+                n = unpack(data, pos)[0]
+                pos += 4
+                if n < 0:
+                    col.append(None)
+                else:
+                    col.append(data[pos : pos + n])
+                    pos += n
+            self.rows += 1
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def build(self) -> pa.RecordBatch:
+        """Decode what was accumulated into a batch and start afresh."""
+        arrays = [decode(p, values) for p, values in zip(self.plans, self.columns)]
+        self.columns = [[] for _ in self.plans]
+        self.rows = 0
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+
+def decode(plan: ColumnPlan, values: Values) -> pa.Array:
+    kind, _, arg = plan.decoder.partition(":")
+    if kind == "array":
+        return _array(plan, arg, values)
+    return _DECODERS[kind](plan, arg, values)
+
+
+def _mask(values: Values) -> np.ndarray | None:
+    if None not in values:
+        return None
+    return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+
+
+def _fixed(dtype: str, width: int) -> Callable[[ColumnPlan, str, Values], pa.Array]:
+    zero = b"\x00" * width
+
+    def build(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+        mask = _mask(values)
+        raw = b"".join(values if mask is None else [zero if v is None else v for v in values])  # type: ignore[misc]
+        arr = np.frombuffer(raw, dtype=dtype).astype(dtype.replace(">", "<"))
+        return pa.array(arr, type=plan.field.arrow_type(), mask=mask)
+
+    return build
+
+
+def _bool(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+    mask = _mask(values)
+    raw = b"".join(values if mask is None else [b"\x00" if v is None else v for v in values])  # type: ignore[misc]
+    return pa.array(np.frombuffer(raw, dtype=np.uint8).astype(bool), type=pa.bool_(), mask=mask)
+
+
+def _text(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+    arr = pa.array(values, type=pa.binary())
+    try:
+        return arr.cast(pa.string())
+    except pa.ArrowInvalid as exc:  # the server converts to the client encoding (UTF8), so this is corruption
+        raise PgvectorError(Code.READ_FAILED, f"column '{plan.field.name}': invalid UTF-8 ({exc})") from None
+
+
+def _jsonb(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+    # version byte 1, then the text (the only version PostgreSQL has ever sent)
+    return _text(plan, arg, [None if v is None else v[1:] for v in values])
+
+
+def _timestamp(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+    mask = _mask(values)
+    raw = b"".join(values if mask is None else [b"\x00" * 8 if v is None else v for v in values])  # type: ignore[misc]
+    us = np.frombuffer(raw, dtype=">i8").astype(np.int64)
+    bad = np.isin(us, _INFINITY)
+    if mask is not None:
+        bad &= ~mask
+    if bad.any():
+        raise PgvectorError(
+            Code.READ_FAILED,
+            f"column '{plan.field.name}' holds 'infinity', which Milvus timestamps cannot hold",
+            hint=f"leave those rows out with 'where' (e.g. isfinite({plan.field.name})) or cast it in a 'query'",
+        )
+    return pa.array(us + _PG_EPOCH_US, type=plan.field.arrow_type(), mask=mask)
+
+
+def _matrix(plan: ColumnPlan, values: Values, header: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rows x width) uint8 matrix of the values' payloads (NULL rows zero), and the null mask."""
+    mask = _mask(values)
+    expected = header + width
+    present = values if mask is None else [v for v in values if v is not None]
+    wrong = next((v for v in present if len(v) != expected), None)  # type: ignore[arg-type]
+    if wrong is not None:
+        raise _mixed(plan, values, header, expected)
+    zero = b"\x00" * expected
+    raw = b"".join(values if mask is None else [zero if v is None else v for v in values])  # type: ignore[misc]
+    matrix = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), expected)[:, header:]
+    return matrix, mask
+
+
+def _mixed(plan: ColumnPlan, values: Values, header: int, expected: int) -> PgvectorError:
+    f = plan.field
+    unit = {"bit": 1 / 8, "halfvec": 2, "halfvec16": 2}.get(plan.decoder.partition(":")[0], 4)
+    dims = sorted({int((len(v) - header) / unit) for v in values if v is not None})
+    return PgvectorError(
+        Code.MIXED_DIMENSIONS,
+        f"column '{f.name}' holds vectors of dimension {', '.join(map(str, dims[:5]))} but Milvus needs one "
+        f"dimension per field (vts planned {f.dimension})",
+        hint=f"declare the column with a dimension (e.g. vector({f.dimension})), or read one dimension at a time "
+        f"with where: vector_dims({f.name}) = {f.dimension}",
+    )
+
+
+def _fixed_list(matrix: np.ndarray, src: str, dst: str, dim: int, mask: np.ndarray | None) -> pa.Array:
+    flat = np.ascontiguousarray(matrix).view(src).astype(dst).reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=None if mask is None else pa.array(mask))
+
+
+def _vector(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+    dim = int(arg)
+    matrix, mask = _matrix(plan, values, 4, 4 * dim)
+    return _fixed_list(matrix, ">f4", "<f4", dim, mask)
+
+
+def _halfvec_as_float(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+    dim = int(arg)
+    matrix, mask = _matrix(plan, values, 4, 2 * dim)
+    return _fixed_list(matrix, ">f2", "<f4", dim, mask)
+
+
+def _fixed_binary(matrix: np.ndarray, width: int, mask: np.ndarray | None) -> pa.Array:
+    data = pa.py_buffer(np.ascontiguousarray(matrix).tobytes())
+    validity = None if mask is None else pa.array(~mask).buffers()[1]
+    return pa.Array.from_buffers(pa.binary(width), len(matrix), [validity, data])
+
+
+def _halfvec(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+    dim = int(arg)
+    matrix, mask = _matrix(plan, values, 4, 2 * dim)
+    little = np.ascontiguousarray(matrix).view(">f2").astype("<f2").view(np.uint8)  # Milvus takes little-endian
+    return _fixed_binary(little, 2 * dim, mask)
+
+
+def _bit(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+    dim = int(arg)
+    matrix, mask = _matrix(plan, values, 4, dim // 8)
+    return _fixed_binary(matrix, dim // 8, mask)
+
+
+def _sparsevec(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+    n = len(values)
+    nnz = np.zeros(n, dtype=np.int64)
+    idx_parts: list[bytes] = []
+    val_parts: list[bytes] = []
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        k = _I32.unpack_from(v, 4)[0]
+        nnz[i] = k
+        idx_parts.append(v[12 : 12 + 4 * k])
+        val_parts.append(v[12 + 4 * k : 12 + 8 * k])
+    offsets = pa.array(np.concatenate([[0], np.cumsum(nnz)]).astype(np.int32))
+    indices = pa.array(np.frombuffer(b"".join(idx_parts), dtype=">i4").astype(np.uint32))
+    vals = pa.array(np.frombuffer(b"".join(val_parts), dtype=">f4").astype(np.float32))
+    mask = _mask(values)
+    return pa.StructArray.from_arrays(
+        [pa.ListArray.from_arrays(offsets, indices), pa.ListArray.from_arrays(offsets, vals)],
+        fields=list(SPARSE_ARROW),
+        mask=None if mask is None else pa.array(mask),
+    )
+
+
+def _array(plan: ColumnPlan, element: str, values: Values) -> pa.Array:
+    counts = np.zeros(len(values), dtype=np.int64)
+    items: Values = []
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        ndim = _I32.unpack_from(v, 0)[0]
+        if ndim == 0:
+            continue
+        if ndim > 1:
+            raise PgvectorError(
+                Code.UNSUPPORTED_TYPE,
+                f"column '{plan.field.name}' holds a {ndim}-dimensional array; Milvus arrays have one dimension",
+                hint=f"flatten it in a 'query' or leave it out with 'columns' (column {plan.field.name})",
+            )
+        size = _I32.unpack_from(v, 12)[0]
+        counts[i] = size
+        pos = 20
+        for _ in range(size):
+            n = _I32.unpack_from(v, pos)[0]
+            pos += 4
+            if n < 0:
+                items.append(None)
+            else:
+                items.append(v[pos : pos + n])
+                pos += n
+    element_plan = ColumnPlan(plan.field.with_(type=plan.field.element_type, element_type=None), None, element)
+    flat = decode(element_plan, items)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    mask = _mask(values)
+    return pa.ListArray.from_arrays(offsets, flat, mask=None if mask is None else pa.array(mask))
+
+
+_DECODERS: dict[str, Callable[[ColumnPlan, str, Values], pa.Array]] = {
+    "bool": _bool,
+    "int2": _fixed(">i2", 2),
+    "int4": _fixed(">i4", 4),
+    "int8": _fixed(">i8", 8),
+    "float4": _fixed(">f4", 4),
+    "float8": _fixed(">f8", 8),
+    "text": _text,
+    "jsonb": _jsonb,
+    "timestamp": _timestamp,
+    "timestamptz": _timestamp,
+    "vector": _vector,
+    "halfvec": _halfvec_as_float,
+    "halfvec16": _halfvec,
+    "bit": _bit,
+    "sparsevec": _sparsevec,
+}

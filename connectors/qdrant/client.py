@@ -1,0 +1,158 @@
+"""Opening qdrant-client where it runs (driver or worker).
+
+Server mode: every caller (discovery, each split's reader) opens its own
+``QdrantClient`` and closes it; the client is thread-safe enough for that and
+holds a connection pool per instance.
+
+Local mode (``path``) is different: ``QdrantClient(path=...)`` loads the whole
+folder into memory and then takes an exclusive, non-blocking file lock on
+``<path>/.lock``. A second client on the same folder fails with "Storage
+folder ... is already accessed by another instance" -- even in the same
+process, even in another thread. So local mode here uses **one client per
+folder per process**, shared by every reader thread and by discovery,
+reference-counted (closed when the last user releases it) and guarded by a
+lock: local mode is plain Python over dicts and numpy arrays, so running
+scrolls one at a time costs nothing under the GIL and rules out races in its
+internals. Parallel splits still overlap their scrolls with the sink's
+writes. A folder cannot be opened by two processes at once: with a
+multi-process executor, serve the data from a Qdrant server instead.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from connectors.qdrant.errors import Code, QdrantError, wrap
+from connectors.qdrant.options import QdrantSourceOptions
+
+T = TypeVar("T")
+
+# qdrant-client's advice to local-mode users and its http+api_key notice: not the user's problem here
+warnings.filterwarnings("ignore", message="Local mode is not recommended", category=UserWarning)
+warnings.filterwarnings("ignore", message="Api key is used with an insecure connection", category=UserWarning)
+
+
+class Handle:
+    """A client plus the lock its calls run under (a no-op lock for server mode)."""
+
+    def __init__(self, client: Any, lock: Any, options: QdrantSourceOptions) -> None:
+        self.client = client
+        self._lock = lock
+        self._where = options.where()
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, collection: str | None = None, **kwargs: Any) -> T:
+        """Run ``fn(*args, **kwargs)``; client exceptions become coded errors."""
+        try:
+            with self._lock:
+                return fn(*args, **kwargs)
+        except QdrantError:
+            raise
+        except Exception as exc:
+            raise wrap(exc, what, self._where, collection) from None
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _Shared:
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.users = 0
+        self.lock = threading.Lock()
+
+
+_registry_lock = threading.Lock()
+_local: dict[str, _Shared] = {}
+
+
+@contextmanager
+def connect(options: QdrantSourceOptions) -> Iterator[Handle]:
+    """A client for the options' Qdrant, closed (or released) on exit."""
+    if options.path:
+        with _local_client(options) as handle:
+            yield handle
+        return
+    client = _open_remote(options)
+    try:
+        yield Handle(client, _NoLock(), options)
+    finally:
+        try:
+            client.close()
+        except Exception:
+            pass
+
+
+def _open_remote(options: QdrantSourceOptions) -> Any:
+    from qdrant_client import QdrantClient
+
+    kwargs: dict[str, Any] = {
+        "prefer_grpc": options.prefer_grpc,
+        "grpc_port": options.grpc_port,
+        "timeout": options.timeout,
+        "api_key": options.api_key.get_secret_value() if options.api_key else None,
+        # the version check is an extra request whose failure is only a warning; errors come from the real calls
+        "check_compatibility": False,
+    }
+    if options.url:
+        kwargs["url"] = options.url
+    else:
+        kwargs.update(host=options.host, port=options.port, https=options.https)
+    try:
+        return QdrantClient(**kwargs)
+    except Exception as exc:
+        raise wrap(exc, "opening the client", options.where()) from None
+
+
+@contextmanager
+def _local_client(options: QdrantSourceOptions) -> Iterator[Handle]:
+    folder = os.path.realpath(os.path.expanduser(options.path or ""))
+    with _registry_lock:
+        shared = _local.get(folder)
+        if shared is None:
+            shared = _Shared(_open_local(folder, options))
+            _local[folder] = shared
+        shared.users += 1
+    try:
+        yield Handle(shared.client, shared.lock, options)
+    finally:
+        with _registry_lock:
+            shared.users -= 1
+            if shared.users == 0:
+                _local.pop(folder, None)
+                with shared.lock:
+                    try:
+                        shared.client.close()
+                    except Exception:
+                        pass
+
+
+def _open_local(folder: str, options: QdrantSourceOptions) -> Any:
+    # QdrantClient(path=...) creates a missing folder: a source must not, and a typo deserves a clear error
+    if not os.path.isdir(folder):
+        raise QdrantError(
+            Code.INVALID_PARAM,
+            f"local-mode folder {options.path} does not exist",
+            hint="set 'path' to the folder given to QdrantClient(path=...)",
+        )
+    if not os.path.isfile(os.path.join(folder, "meta.json")):
+        raise QdrantError(
+            Code.INVALID_PARAM,
+            f"{options.path} is not a Qdrant local-mode folder (no meta.json)",
+            hint="set 'path' to the folder given to QdrantClient(path=...); for a server use 'url'",
+        )
+    from qdrant_client import QdrantClient
+
+    try:
+        return QdrantClient(path=folder)
+    except Exception as exc:
+        raise wrap(exc, "opening the folder", options.where()) from None
