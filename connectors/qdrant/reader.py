@@ -192,34 +192,34 @@ def _typed(points: list[Any], values: list[Any], f: Field, collection: str) -> p
     t = f.type
     if t in (LType.JSON, LType.MAP, LType.ROW):
         return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
-    target = f.arrow_type()
-    try:
-        if t == LType.DOUBLE:
-            ok = all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values)
-        elif t == LType.BIGINT:
-            ok = all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values)
-        else:
-            ok = True
-        if ok:
-            return pa.array(values, target)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
-        pass
-    bad = next((p.id, v) for p, v in zip(points, values) if not _fits(v, f))
-    raise QdrantError(
-        Code.READ_DATA_FAIL,
-        f"collection '{collection}': payload '{f.name}' of point {bad[0]} is {bad[1]!r}, "
-        f"which the {t} column inferred from the sample cannot hold",
-        hint=f"drop '{f.name}' from payload_fields (it then goes to the dynamic field), or raise 'sample_size'",
-    )
+    for p, v in zip(points, values):
+        if v is not None and not _fits(v, t, f.element_type):
+            raise QdrantError(
+                Code.READ_DATA_FAIL,
+                f"collection '{collection}': payload '{f.name}' of point {p.id} is {_short(v)}, "
+                f"which the {t} column inferred from the sample cannot hold",
+                hint=f"drop '{f.name}' from payload_fields (it then goes to the dynamic field), or raise 'sample_size'",
+            )
+    return pa.array(values, f.arrow_type())
 
 
-def _fits(value: Any, f: Field) -> bool:
-    try:
-        pa.array([value], f.arrow_type())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError):
+def _fits(value: Any, t: LType, element: LType | None = None) -> bool:
+    """Strict: the JSON value is of the column's kind (no bool as int, no int as string)."""
+    if t == LType.BOOLEAN:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
         return False
-    if f.type == LType.BIGINT:
-        return value is None or (isinstance(value, int) and not isinstance(value, bool))
-    if f.type == LType.DOUBLE:
-        return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-    return True
+    if t == LType.BIGINT:
+        return isinstance(value, int) and -(2**63) <= value < 2**63
+    if t == LType.DOUBLE:
+        return isinstance(value, int | float)
+    if t == LType.STRING:
+        return isinstance(value, str)
+    if t == LType.ARRAY and element is not None:
+        return isinstance(value, list) and all(e is not None and _fits(e, element) for e in value)
+    return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
