@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -32,8 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _logging(args.log_level)
-    out = Console(stderr=False, soft_wrap=True)
-    err = Console(stderr=True, soft_wrap=True)
+    # piped output (logs, CI) is not cut at rich's default 80 columns
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    out = Console(stderr=False, soft_wrap=True, width=width)
+    err = Console(stderr=True, soft_wrap=True, width=width)
     try:
         return int(args.func(args, out, err))
     except VtsError as exc:

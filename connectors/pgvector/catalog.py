@@ -204,7 +204,7 @@ def _with_dimensions(conn: Any, rel: Relation, o: PgvectorOptions) -> Relation:
                 Code.MIXED_DIMENSIONS,
                 f"column '{c.name}' of '{rel.name}' holds vectors of different dimensions ({lo} to {hi}); "
                 "a Milvus vector field has one dimension",
-                hint=f"migrate one dimension at a time with where: \"{_UNSIZED_VECTORS[c.typname]}({c.name}) = {hi}\", "
+                hint=f'migrate one dimension at a time with where: "{_UNSIZED_VECTORS[c.typname]}({c.name}) = {hi}", '
                 f"or leave the column out with 'columns'",
             )
         dims[c.name] = int(lo)

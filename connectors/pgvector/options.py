@@ -37,7 +37,8 @@ class PgvectorOptions(Options):
         False, description="Read halfvec as FloatVector (float32) for targets without Float16Vector (Milvus Lite)."
     )
     incremental_column: str | None = Field(
-        None, description="Column that grows on insert/update (updated_at, serial): each run reads rows past the last mark."
+        None,
+        description="Column that grows on insert/update (updated_at, serial): each run reads rows past the last mark.",
     )
     state_path: str = Field(
         "./vts-pgvector-state.json", description="JSON file keeping the incremental high-water marks between runs."

@@ -86,6 +86,7 @@ def read_split(
 
 
 def _copy(conn: Any, query: str, builder: BatchBuilder, batch_size: int) -> Iterator[pa.RecordBatch]:
+    builder.start_copy()
     with conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
         for msg in copy:
             builder.add(msg)
@@ -115,7 +116,9 @@ def _read_key(
     if spec["hi"] is not None:
         cols, vals = key_literal(conn, key, spec["hi"])
         conds.append(f"{cols} < {vals}")
-    order = ", ".join(key_literal(conn, [k], [0])[0] for k in key)
+    from psycopg import sql
+
+    order = ", ".join(sql.Identifier(k["name"]).as_string(conn) for k in key)
     query = f"SELECT {select} FROM {spec['source']}{where(conds)} ORDER BY {order}"
     names = [k["name"] for k in key]
     for batch in _copy(conn, query, builder, o.batch_size):

@@ -87,9 +87,7 @@ def key_bounds(conn: Any, rel: Relation, conditions: list[str], parallelism: int
 
 def block_count(conn: Any, rel: Relation) -> int:
     return int(
-        conn.execute(
-            "SELECT pg_relation_size(%s::oid) / current_setting('block_size')::int", [rel.oid]
-        ).fetchone()[0]
+        conn.execute("SELECT pg_relation_size(%s::oid) / current_setting('block_size')::int", [rel.oid]).fetchone()[0]
     )
 
 

@@ -51,6 +51,11 @@ class BatchBuilder:
         self.rows = 0
         self._header = True
         self.ended = False
+        self.skip = 0  # rows to drop before keeping any (resuming a stream-mode split)
+
+    def start_copy(self) -> None:
+        """A new COPY begins: its first message carries a file header again."""
+        self._header, self.ended = True, False
 
     def add(self, msg: bytes | memoryview) -> None:
         """One COPY message: a row, possibly preceded by the file header or followed by the trailer."""
@@ -72,6 +77,11 @@ class BatchBuilder:
                 return
             if count != ncols:
                 raise PgvectorError(Code.READ_FAILED, f"COPY row has {count} fields, expected {ncols}")
+            if self.skip:
+                for _ in range(ncols):
+                    pos += 4 + max(0, unpack(data, pos)[0])
+                self.skip -= 1
+                continue
             for col in columns:
                 n = unpack(data, pos)[0]
                 pos += 4

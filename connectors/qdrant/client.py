@@ -24,7 +24,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from connectors.qdrant.errors import Code, QdrantError, wrap
@@ -86,10 +86,8 @@ def connect(options: QdrantSourceOptions) -> Iterator[Handle]:
     try:
         yield Handle(client, _NoLock(), options)
     finally:
-        try:
+        with suppress(Exception):
             client.close()
-        except Exception:
-            pass
 
 
 def _open_remote(options: QdrantSourceOptions) -> Any:
@@ -129,11 +127,8 @@ def _local_client(options: QdrantSourceOptions) -> Iterator[Handle]:
             shared.users -= 1
             if shared.users == 0:
                 _local.pop(folder, None)
-                with shared.lock:
-                    try:
-                        shared.client.close()
-                    except Exception:
-                        pass
+                with shared.lock, suppress(Exception):
+                    shared.client.close()
 
 
 def _open_local(folder: str, options: QdrantSourceOptions) -> Any:

@@ -11,7 +11,9 @@ from vts.connector import Options
 
 class QdrantSourceOptions(Options):
     # where: a server (url, or host/port) or a local-mode folder (path)
-    url: str | None = Field(None, description="Server URL, e.g. http://localhost:6333 (REST) or https://xyz.cloud.qdrant.io.")
+    url: str | None = Field(
+        None, description="Server URL, e.g. http://localhost:6333 (REST) or https://xyz.cloud.qdrant.io."
+    )
     host: str | None = Field(None, description="Server host name (instead of url).")
     port: int = Field(6333, ge=1, le=65535, description="REST port, with host.")
     grpc_port: int = Field(6334, ge=1, le=65535, description="gRPC port, used when prefer_grpc is true.")
@@ -52,9 +54,7 @@ class QdrantSourceOptions(Options):
     sample_size: int = Field(1000, ge=1, description="Points sampled across the collection to type payload_fields.")
     # how
     batch_size: int = Field(1000, ge=1, le=100_000, description="Points per scroll request (VTS: 64).")
-    parallelism: int | None = Field(
-        None, ge=1, le=1024, description="Splits per collection; default: env.parallelism."
-    )
+    parallelism: int | None = Field(None, ge=1, le=1024, description="Splits per collection; default: env.parallelism.")
 
     @model_validator(mode="after")
     def _coherent(self) -> QdrantSourceOptions:

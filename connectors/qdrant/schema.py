@@ -111,9 +111,7 @@ def _payload_column(name: str) -> Field:
     return Field(name, LType.JSON, nullable=True, description="Qdrant payload", params={"qdrant": {"payload": "*"}})
 
 
-def _vector_fields(
-    collection: str, params: Any, options: QdrantSourceOptions
-) -> list[tuple[Field, IndexSpec | None]]:
+def _vector_fields(collection: str, params: Any, options: QdrantSourceOptions) -> list[tuple[Field, IndexSpec | None]]:
     dense: dict[str, Any] = {}
     raw = params.vectors
     if raw is not None and not isinstance(raw, dict):
@@ -231,7 +229,7 @@ def sample_payloads(handle: Handle, options: QdrantSourceOptions, collection: st
     total = splits.count(handle, collection)
     pieces = max(1, min(SAMPLE_PIECES, options.sample_size, total))
     per_piece = max(1, options.sample_size // pieces)
-    starts: list[Any] = [None, *splits.cut_points(handle, collection, pieces, total)]
+    starts: list[Any] = [None, *(pid for _, pid in splits.cut_points(handle, collection, pieces, total))]
     out: list[dict[str, Any]] = []
     for start in starts:
         points, _ = handle.call(

@@ -35,27 +35,16 @@ class QdrantSource(Source):
             for table in tables:
                 total = splits.count(handle, table.name)
                 cuts = splits.cut_points(handle, table.name, pieces, total)
-                bounds = splits.ranges(cuts)
-                for i, (start, stop) in enumerate(bounds):
-                    rows = total * (i + 1) // len(bounds) - total * i // len(bounds) if not cuts else 0
+                for start, stop, rows in splits.ranges(cuts, total):
                     sid = f"{table.name}/{_bound(start, 'first')}..{_bound(stop, 'end')}"
                     out.append(Split(sid, table.name, None, rows, {"start": start, "stop": stop}))
-                if cuts:  # exact sizes: cuts sit at ranks n*k//pieces (duplicates removed)
-                    ranks = sorted({total * k // pieces for k in range(1, pieces)} - {0})
-                    edges = [0, *ranks, total]
-                    first = len(out) - len(bounds)
-                    for j in range(len(bounds)):
-                        s = out[first + j]
-                        out[first + j] = Split(s.id, s.table, None, edges[j + 1] - edges[j], s.spec)
         return out
 
     def read(
         self, split: Split, table: TableSchema, position: Position = None
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
         with connect(self.options) as handle:
-            yield from read_split(
-                handle, self.options, table, split.spec["start"], split.spec["stop"], position
-            )
+            yield from read_split(handle, self.options, table, split.spec["start"], split.spec["stop"], position)
 
 
 def _bound(value: object, default: str) -> str:

@@ -47,13 +47,13 @@ def count(handle: Handle, collection: str) -> int:
     return int(res.count)
 
 
-def cut_points(handle: Handle, collection: str, pieces: int, total: int | None = None) -> list[PointId]:
-    """The first id of each piece after the first: ``pieces - 1`` ids at most, ascending, distinct."""
+def cut_points(handle: Handle, collection: str, pieces: int, total: int | None = None) -> list[tuple[int, PointId]]:
+    """(rank, id) of the first point of each piece after the first: ``pieces - 1`` at most, ascending."""
     n = count(handle, collection) if total is None else total
     if pieces <= 1 or n < 2:
         return []
     ranks = sorted({n * k // pieces for k in range(1, pieces)} - {0})
-    cuts: list[PointId] = []
+    cuts: list[tuple[int, PointId]] = []
     seen, offset = 0, None
     want = iter(ranks)
     next_rank = next(want, None)
@@ -61,7 +61,7 @@ def cut_points(handle: Handle, collection: str, pieces: int, total: int | None =
         page, offset = scroll_ids(handle, collection, offset, ID_PAGE)
         for pid in page:
             while next_rank is not None and seen == next_rank:
-                cuts.append(pid)
+                cuts.append((seen, pid))
                 next_rank = next(want, None)
             seen += 1
         if offset is None:
@@ -83,7 +83,8 @@ def scroll_ids(handle: Handle, collection: str, offset: PointId | None, limit: i
     return [p.id for p in points], next_offset
 
 
-def ranges(cuts: list[PointId]) -> list[tuple[PointId | None, PointId | None]]:
-    """Consecutive ``[start, stop)`` ranges covering every id: ``None`` is the open end."""
-    bounds: list[PointId | None] = [None, *cuts, None]
-    return list(zip(bounds[:-1], bounds[1:]))
+def ranges(cuts: list[tuple[int, PointId]], total: int) -> list[tuple[PointId | None, PointId | None, int]]:
+    """Consecutive ``[start, stop)`` id ranges covering every id, with their sizes; ``None`` is an open end."""
+    ids: list[PointId | None] = [None, *(pid for _, pid in cuts), None]
+    ranks = [0, *(rank for rank, _ in cuts), total]
+    return [(ids[i], ids[i + 1], ranks[i + 1] - ranks[i]) for i in range(len(ids) - 1)]
