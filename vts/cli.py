@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vts import __version__, config, engine, registry, secrets
+from vts import __version__, config, engine, registry, secrets, verify
+from vts.checkpoint import Checkpoint
 from vts.errors import ExitCode, VtsError
 from vts.progress import ProgressReporter, summary
 from vts.stats import RunStats
@@ -65,11 +66,23 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("job", help="path to the job YAML")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary, only errors")
     run.add_argument("--report", metavar="PATH", help="write a JSON report with per-split counts and timings")
+    run.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an interrupted run and start over")
+    run.add_argument("--verify", action="store_true", help="run 'vts verify' (sampled) at the end")
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check", help="validate, connect to source and sink, print the plan; writes nothing")
     check.add_argument("job")
     check.set_defaults(func=cmd_check)
+
+    ver = sub.add_parser(
+        "verify", help="compare source and target: counts, keys, values; non-zero exit on any difference"
+    )
+    ver.add_argument("job")
+    ver.add_argument("--full", action="store_true", help="compare the values of every row, not a sample")
+    ver.add_argument(
+        "--sample", type=int, default=1000, metavar="N", help="rows whose values are compared (default 1000)"
+    )
+    ver.set_defaults(func=cmd_verify)
 
     conns = sub.add_parser("connectors", help="list connectors with their options")
     conns.add_argument("name", nargs="?", help="show one connector")
@@ -93,19 +106,77 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = config.load(args.job)
     stats = RunStats()
     dead_letters = Path(job.env.dead_letter_path)
-    p = engine.plan(job)
-    sink_plan = job.sink.prepare(p.sink_tables)
+    checkpoint = Checkpoint.open(job.env.checkpoint.path, job.path, job.fingerprint, fresh=args.fresh)
+    p = engine.plan(job, checkpoint)
+    sink_plan = job.sink.prepare(p.sink_tables, resuming=checkpoint.resuming)
     total = sum(s.estimated_rows for s in p.splits)
-    if not args.quiet:
+    if checkpoint.resuming:
+        done = [s for s in p.splits if checkpoint.is_done(s.id)]
+        already = sum(checkpoint.rows_written(s.id) for s in p.splits)
+        total -= already
+        err.print(
+            f"vts: resuming the interrupted run recorded in {checkpoint.path}: {len(done)} of {len(p.splits)} "
+            f"split(s) done, {already:,} row(s) already written (--fresh starts over)"
+        )
+    elif not args.quiet:
         err.print(f"vts: {len(p.splits)} split(s), {total:,} row(s) expected, parallelism {job.env.parallelism}")
-    with ProgressReporter(stats, total, err, enabled=not args.quiet):
-        engine.execute(job, p, sink_plan, stats, dead_letters)
+    with ProgressReporter(stats, max(total, 0), err, enabled=not args.quiet):
+        engine.execute(job, p, sink_plan, stats, dead_letters, checkpoint)
+    committed = getattr(job.sink, "committed_rows", None)  # bulk sinks: rows the import made visible
+    if committed is not None:
+        stats.committed(committed)
     if args.report:
         _write_report(Path(args.report), job, stats)
     if not args.quiet:
         out.print(summary(stats))
+        if stats["rows_staged"]:
+            out.print(
+                f"{stats['rows_staged']:,} row(s) staged as Parquet, {stats['rows_written']:,} imported "
+                "(written counts only what the import reported loaded)"
+            )
         if stats["rows_rejected"]:
             out.print(f"{stats['rows_rejected']:,} rejected row(s) with reasons in {dead_letters}")
+    if args.verify:
+        return _verify(job, False, 1000, out)
+    return int(ExitCode.OK)
+
+
+def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
+    return _verify(config.load(args.job), args.full, args.sample, out)
+
+
+def _verify(job: config.Job, full: bool, sample: int, out: Console) -> int:
+    results = verify.verify(job, full=full, sample=sample)
+    differs = False
+    for r in results:
+        table = Table(title=f"verify {r.table}", title_justify="left")
+        for col in ("", "source", "target"):
+            table.add_column(col, justify="right" if col else "left")
+        table.add_row("rows", f"{r.source_rows:,}", f"{r.target_rows:,}")
+        for partition, (s, t) in sorted(r.partitions.items()):
+            table.add_row(f"partition {partition}", f"{s:,}", f"{t:,}")
+        table.add_row("keys missing in target", "", f"{r.missing:,}")
+        table.add_row("keys only in target", "", f"{r.extra:,}")
+        table.add_row("rows compared by value", "", f"{r.compared:,}" + (" (all)" if full else " (sample)"))
+        table.add_row("rows with other values", "", f"{r.mismatched:,}")
+        out.print(table)
+        for label, keys in (("missing", r.missing_keys), ("only in target", r.extra_keys)):
+            if keys:
+                out.print(
+                    f"  {label}: {', '.join(map(repr, keys))}" + (" ..." if len(keys) >= verify.MAX_LISTED else ""),
+                    highlight=False,
+                )
+        for line in r.mismatches:
+            out.print(f"  differs: {escape(line)}", highlight=False)
+        for note in r.notes:
+            out.print(f"  note: {note}")
+        differs |= not r.equal
+    if differs:
+        raise verify.TargetDiffers(
+            "the target differs from the source (see above)",
+            hint="run the job again (upserts fill what is missing), or inspect the listed keys",
+        )
+    out.print("[green]equal[/]: the target holds exactly the source's rows" + ("" if full else " (values sampled)"))
     return int(ExitCode.OK)
 
 
@@ -144,7 +215,11 @@ def _side_by_side(source: Any, sink_table: Any, mapping: list[tuple[str | None, 
         table.add_column(col)
     by_source = {src: (dst, typ) for src, dst, typ in mapping if src is not None}
     types = {f.name: _ltype(f) for f in source.fields}
-    renamed = {t.name: s.name for s, t in zip(source.fields, sink_table.fields)} if len(source.fields) == len(sink_table.fields) else {}
+    renamed = (
+        {t.name: s.name for s, t in zip(source.fields, sink_table.fields)}
+        if len(source.fields) == len(sink_table.fields)
+        else {}
+    )
     shown = set()
     for f in sink_table.fields:
         dst, typ = by_source.get(f.name, ("(not written)", ""))

@@ -33,9 +33,21 @@ from vts.envsubst import substitute
 from vts.errors import ConfigError, JobFileError
 
 
+class CheckpointOptions(Options):
+    path: str = Field("./.vts-checkpoints", description="Folder keeping one checkpoint file per job file.")
+    interval: float = Field(
+        5.0, gt=0, description="Seconds between checkpoints of a split (each one flushes the writer)."
+    )
+
+
 class EnvOptions(Options):
     parallelism: int = Field(1, ge=1, le=1024, description="Splits read and written at once.")
     job_mode: Literal["BATCH"] = Field("BATCH", alias="job.mode", description="Only BATCH is supported.")
+    checkpoint: CheckpointOptions = Field(default_factory=CheckpointOptions, description="Resume after a failure.")
+    split_retries: int = Field(3, ge=0, description="Retries of a split that failed transiently, from its checkpoint.")
+    retry_backoff: float = Field(
+        2.0, ge=0, description="First retry delay in seconds; doubles each retry, with jitter."
+    )
     dead_letter_path: str = Field(
         "./vts-dead-letters.jsonl", description="JSONL file receiving rows the sink rejected, with their reasons."
     )
@@ -95,7 +107,9 @@ def parse(text: str, path: Path | None = None, environ: dict[str, str] | None = 
         raise ConfigError("'transform' must be a list of {Name: {options}}", hint="write 'transform: []' for none")
     transforms = [_connector("transform", t, f"transform[{i}]") for i, t in enumerate(transforms_raw)]
     _register_secrets(source.options, sink.options, *[t.options for t in transforms])
-    fingerprint = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    fingerprint = hashlib.sha256(json.dumps(_without_secrets(raw), sort_keys=True, default=str).encode()).hexdigest()[
+        :16
+    ]
     return Job(path, env, source, transforms, sink, fingerprint)
 
 
@@ -276,6 +290,15 @@ def _register_raw_secrets(value: Any, secret: bool = False) -> None:
             _register_raw_secrets(v, secret)
     elif secret and value is not None and not isinstance(value, bool):
         secrets.register(str(value))
+
+
+def _without_secrets(value: Any) -> Any:
+    """The job minus its secrets: a rotated token must not block resuming."""
+    if isinstance(value, dict):
+        return {k: _without_secrets(v) for k, v in value.items() if not secrets.is_secret_name(str(k))}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
 
 
 def _register_secrets(*models: BaseModel) -> None:

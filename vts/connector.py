@@ -108,7 +108,6 @@ class Source(ABC):
         client and closes it when the generator ends or is closed.
         """
 
-
     def finish(self, tables: list[TableSchema]) -> None:
         """Driver: called once after the sink has committed every split of a successful run.
 
@@ -156,16 +155,23 @@ class Sink(ABC):
         self.options = options
 
     @abstractmethod
-    def prepare(self, tables: list[TableSchema]) -> Any:
+    def prepare(self, tables: list[TableSchema], resuming: bool = False) -> Any:
         """Driver: convert schemas, apply save modes, create what is missing.
 
         Returns a picklable plan the writers receive. Raises a coded error
         before any data moves if a table cannot be carried to the target.
+        When ``resuming`` an interrupted run, the save modes already ran:
+        nothing is dropped, recreated or refused because of the rows that
+        run wrote.
         """
 
     def check(self, tables: list[TableSchema]) -> Any:
         """Driver: like :meth:`prepare` but changes nothing; returns the plan for display."""
         return self.prepare(tables)
+
+    def plan(self, tables: list[TableSchema]) -> Any:
+        """Driver: the plan of an existing target, without save-mode checks or changes (for verify)."""
+        return self.check(tables)
 
     @abstractmethod
     def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
@@ -177,6 +183,10 @@ class Sink(ABC):
     def describe_plan(self, plan: Any) -> list[str]:
         """Lines describing the plan for ``vts check``."""
         return [repr(plan)]
+
+    def verifier(self, plan: Any) -> Any:
+        """Driver: an object for ``vts verify`` (see ``vts.verify.Verifier``), or None if unsupported."""
+        return None
 
     def field_mapping(self, plan: Any, table: str) -> list[tuple[str | None, str, str]]:
         """(source column, target field, target type) for ``vts check``'s side-by-side view."""

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vts.checkpoint import Checkpoint
 from vts.config import Job
 from vts.connector import Split, WriteContext
-from vts.executor import SplitTask, run_local
+from vts.executor import RunSettings, SplitTask, run_local
 from vts.rejects import RejectLog
 from vts.schema import TableSchema
 from vts.stats import RunStats
@@ -26,8 +27,11 @@ class Plan:
     tasks_stage: dict[str, list[TableSchema]]  # per source table: input schema of each transform
 
 
-def plan(job: Job) -> Plan:
-    """Driver: discover the source and cut it into splits (touches no sink)."""
+def plan(job: Job, checkpoint: Checkpoint | None = None) -> Plan:
+    """Driver: discover the source and cut it into splits (touches no sink).
+
+    A resumed run reuses the split plan its checkpoint recorded.
+    """
     tables = job.source.discover()
     stages: dict[str, list[TableSchema]] = {}
     out: list[TableSchema] = []
@@ -38,7 +42,10 @@ def plan(job: Job) -> Plan:
             current = transform.schema(current)
         stages[table.name] = inputs
         out.append(current)
-    splits = job.source.plan(tables, job.env.parallelism)
+    if checkpoint is not None and checkpoint.resuming:
+        splits = list(checkpoint.splits or [])
+    else:
+        splits = job.source.plan(tables, job.env.parallelism)
     return Plan(tables, out, splits, stages)
 
 
@@ -48,8 +55,12 @@ def check(job: Job) -> tuple[Plan, Any]:
     return p, job.sink.check(p.sink_tables)
 
 
-def execute(job: Job, p: Plan, sink_plan: Any, stats: RunStats, dead_letter_path: Path) -> RunStats:
-    """Driver: run every split against the prepared sink, then commit."""
+def execute(
+    job: Job, p: Plan, sink_plan: Any, stats: RunStats, dead_letter_path: Path, checkpoint: Checkpoint
+) -> RunStats:
+    """Driver: run every split against the prepared sink, commit, then forget the checkpoint."""
+    if not checkpoint.resuming:
+        checkpoint.start(p.splits)
     by_name = {t.name: t for t in p.source_tables}
     tasks = [SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan) for s in p.splits]
     rejects = RejectLog(dead_letter_path)
@@ -57,9 +68,12 @@ def execute(job: Job, p: Plan, sink_plan: Any, stats: RunStats, dead_letter_path
     def make_ctx(split: Split) -> WriteContext:
         return WriteContext(rejects=rejects, stats=stats.split(split.id, split.table, split.partition))
 
-    log.info("running %d split(s) with parallelism %d", len(tasks), job.env.parallelism)
-    infos = run_local(job.source, job.transforms, job.sink, tasks, job.env.parallelism, make_ctx)
+    env = job.env
+    settings = RunSettings(env.parallelism, env.checkpoint.interval, env.split_retries, env.retry_backoff)
+    log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
+    infos = run_local(job.source, job.transforms, job.sink, tasks, settings, checkpoint, make_ctx)
     job.sink.commit(sink_plan, infos)
     job.source.finish(p.source_tables)
+    checkpoint.discard()
     stats.finished = time.monotonic()
     return stats

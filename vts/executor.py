@@ -3,13 +3,22 @@
 Each split gets one worker thread that writes and one reader thread that
 fills a small bounded queue, so the next batch is read while the previous one
 is written. Memory is bounded by ``parallelism x (READ_AHEAD + writer
-buffer)`` batches, whatever the size of the dataset. The first failure stops
-every split and is raised on the driver.
+buffer)`` batches, whatever the size of the dataset.
+
+Every ``checkpoint_interval`` seconds the worker flushes the writer (making
+what it accepted durable) and records the position of the last batch it
+handed over; at the end of a split, ``finish`` and then "done". A split that
+fails with a transient error (connection reset, unavailable, rate limited
+after the writer's own retries) starts again from its last recorded position,
+up to ``split_retries`` times with exponential backoff and jitter. The first
+fatal failure stops every split and is raised on the driver.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -17,12 +26,16 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-from vts.connector import Sink, Source, Split, Transform, WriteContext
+from vts.checkpoint import Checkpoint
+from vts.connector import Position, Sink, Source, Split, Transform, WriteContext
+from vts.errors import VtsError
 from vts.schema import TableSchema
-from vts.stats import RunStats
+
+log = logging.getLogger("vts")
 
 READ_AHEAD = 2
 _END = object()
+_TRANSIENT_WORDS = ("connection reset", "unavailable", "deadline exceeded", "broken pipe", "temporarily", "timed out")
 
 
 @dataclass
@@ -35,19 +48,41 @@ class SplitTask:
     plan: Any
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    parallelism: int = 1
+    checkpoint_interval: float = 5.0
+    split_retries: int = 3
+    retry_backoff: float = 2.0
+
+
 class Stopped(Exception):
     """Another split failed; this one gave up quietly."""
 
 
-def run_split(
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, VtsError):
+        return exc.transient
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    text = str(exc).lower()
+    return any(w in text for w in _TRANSIENT_WORDS)
+
+
+def _run_once(
     source: Source,
     transforms: list[Transform],
     sink: Sink,
     task: SplitTask,
     ctx: WriteContext,
     stop: threading.Event,
+    checkpoint: Checkpoint,
+    settings: RunSettings,
 ) -> Any:
-    """Worker: read one split, transform, write; return the writer's commit info."""
+    """Read the split from its recorded position to its end, write, mark it done."""
+    split = task.split
+    start: Position = checkpoint.position(split.id)
+    written_before = checkpoint.rows_written(split.id)
     q: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
     abandon = threading.Event()  # this split's writer stopped; the reader must too
 
@@ -61,7 +96,7 @@ def run_split(
         return False
 
     def produce() -> None:
-        reader = source.read(task.split, task.source_table, None)
+        reader = source.read(split, task.source_table, start)
         try:
             for batch, position in reader:
                 ctx.stats.read(batch.num_rows)
@@ -70,15 +105,18 @@ def run_split(
                 if not put((batch, position)):
                     return
             put(_END)
-        except BaseException as exc:  # handed to the writing thread, which raises it
+        except BaseException as exc:
             put(exc)
         finally:
             reader.close()
 
-    thread = threading.Thread(target=produce, name=f"read-{task.split.id}", daemon=True)
-    writer = sink.writer(task.plan, task.split, ctx)
+    thread = threading.Thread(target=produce, name=f"read-{split.id}", daemon=True)
+    writer = sink.writer(task.plan, split, ctx)
+    ctx.stats.rows_written = written_before
     try:
         thread.start()
+        last_save = time.monotonic()
+        position: Position = start
         while True:
             try:
                 item = q.get(timeout=0.2)
@@ -90,8 +128,15 @@ def run_split(
                 break
             if isinstance(item, BaseException):
                 raise item
-            writer.write(item[0])
-        return writer.finish()
+            batch, position = item
+            writer.write(batch)
+            if time.monotonic() - last_save >= settings.checkpoint_interval:
+                writer.flush()
+                checkpoint.save(split.id, position, ctx.stats.rows_written)
+                last_save = time.monotonic()
+        info = writer.finish()
+        checkpoint.done(split.id, ctx.stats.rows_written, info)
+        return info
     finally:
         abandon.set()
         thread.join(timeout=10)
@@ -99,20 +144,63 @@ def run_split(
         ctx.stats.seconds = time.monotonic() - ctx.stats.started
 
 
+def run_split(
+    source: Source,
+    transforms: list[Transform],
+    sink: Sink,
+    task: SplitTask,
+    ctx: WriteContext,
+    stop: threading.Event,
+    checkpoint: Checkpoint,
+    settings: RunSettings,
+) -> Any:
+    """Worker: one split, retried from its checkpoint on transient errors."""
+    attempt = 0
+    while True:
+        try:
+            return _run_once(source, transforms, sink, task, ctx, stop, checkpoint, settings)
+        except Stopped:
+            raise
+        except BaseException as exc:
+            if not is_transient(exc) or attempt >= settings.split_retries or stop.is_set():
+                raise
+            attempt += 1
+            delay = settings.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+            log.warning(
+                "split %s: %s; retrying from its last checkpoint in %.1fs (%d/%d)",
+                task.split.id,
+                str(exc).splitlines()[0][:200],
+                delay,
+                attempt,
+                settings.split_retries,
+            )
+            ctx.stats.retried()
+            ctx.stats.rewind(checkpoint.rows_written(task.split.id))
+            time.sleep(delay)
+
+
 def run_local(
     source: Source,
     transforms: list[Transform],
     sink: Sink,
     tasks: list[SplitTask],
-    parallelism: int,
+    settings: RunSettings,
+    checkpoint: Checkpoint,
     make_ctx: Callable[[Split], WriteContext],
 ) -> list[Any]:
-    """Driver: run every task with ``parallelism`` workers; return commit infos in task order."""
+    """Driver: run every task with ``settings.parallelism`` workers; return commit infos in task order."""
     stop = threading.Event()
     results: list[Any] = [None] * len(tasks)
-    with ThreadPoolExecutor(max_workers=max(1, parallelism), thread_name_prefix="vts-split") as pool:
+    pending_tasks = []
+    for i, t in enumerate(tasks):
+        if checkpoint.is_done(t.split.id):
+            results[i] = checkpoint.commit_info(t.split.id)
+        else:
+            pending_tasks.append((i, t))
+    with ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split") as pool:
         futures = {
-            pool.submit(run_split, source, transforms, sink, t, make_ctx(t.split), stop): i for i, t in enumerate(tasks)
+            pool.submit(run_split, source, transforms, sink, t, make_ctx(t.split), stop, checkpoint, settings): i
+            for i, t in pending_tasks
         }
         try:
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
@@ -131,6 +219,3 @@ def run_local(
         for f, i in futures.items():
             results[i] = f.result()
     return results
-
-
-__all__ = ["RunStats", "SplitTask", "run_local", "run_split"]

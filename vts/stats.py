@@ -16,11 +16,13 @@ class SplitStats:
     rows_read: int = 0
     rows_written: int = 0
     rows_rejected: int = 0
+    rows_staged: int = 0  # bulk writers: durable in staging, not yet in the target
     retries: int = 0
     rate_limit_events: int = 0
     started: float = 0.0
     seconds: float = 0.0
     _run: RunStats | None = field(default=None, repr=False)
+    _durable_total: str = field(default="rows_written", repr=False)
 
     def read(self, n: int) -> None:
         self.rows_read += n
@@ -32,10 +34,33 @@ class SplitStats:
         if self._run:
             self._run.bump("rows_written", n)
 
+    def staged(self, n: int) -> None:
+        """A bulk writer made ``n`` rows durable in its staging area.
+
+        They count toward this split's ``rows_written`` (what checkpoints and
+        resume need: rows the sink holds for the split) but in the run's
+        ``rows_staged`` total, not ``rows_written``: they are written once the
+        sink's commit imports them (:meth:`RunStats.committed`).
+        """
+        self._durable_total = "rows_staged"
+        self.rows_written += n
+        self.rows_staged += n
+        if self._run:
+            self._run.bump("rows_staged", n)
+
     def rejected(self, n: int) -> None:
         self.rows_rejected += n
         if self._run:
             self._run.bump("rows_rejected", n)
+
+    def rewind(self, rows_written: int) -> None:
+        """A retried split starts again from its checkpoint: uncount what it will write again."""
+        extra = self.rows_written - rows_written
+        self.rows_written = rows_written
+        if self._durable_total == "rows_staged":
+            self.rows_staged -= extra
+        if self._run and extra:
+            self._run.bump(self._durable_total, -extra)
 
     def retried(self, rate_limited: bool = False) -> None:
         self.retries += 1
@@ -51,7 +76,7 @@ class SplitStats:
 class RunStats:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.totals = {"rows_read": 0, "rows_written": 0, "rows_rejected": 0, "retries": 0}
+        self.totals = {"rows_read": 0, "rows_written": 0, "rows_rejected": 0, "rows_staged": 0, "retries": 0}
         self.splits: list[SplitStats] = []
         self.started = time.monotonic()
         self.finished: float | None = None
@@ -59,6 +84,10 @@ class RunStats:
     def bump(self, key: str, n: int) -> None:
         with self._lock:
             self.totals[key] += n
+
+    def committed(self, rows: int) -> None:
+        """The sink's commit made ``rows`` staged rows visible in the target (bulk import)."""
+        self.bump("rows_written", rows)
 
     def split(self, split_id: str, table: str, partition: str | None) -> SplitStats:
         s = SplitStats(split_id, table, partition, started=time.monotonic(), _run=self)

@@ -30,8 +30,8 @@ _EPOCH_2020_US = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
 class Generator:
     """Generates row ranges of one table, keeping the last blocks it made."""
 
-    def __init__(self, table: TableSchema, seed: int, id_start: int = 0) -> None:
-        self.table, self.seed, self.id_start = table, seed, id_start
+    def __init__(self, table: TableSchema, seed: int, id_start: int = 0, invalid_ratio: float = 0.0) -> None:
+        self.table, self.seed, self.id_start, self.invalid_ratio = table, seed, id_start, invalid_ratio
         self._cache: dict[int, pa.RecordBatch] = {}
 
     def rows(self, start: int, stop: int) -> pa.RecordBatch:
@@ -47,21 +47,31 @@ class Generator:
         if k not in self._cache:
             if len(self._cache) >= 2:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[k] = _block(self.table, self.seed, k, self.id_start)
+            self._cache[k] = _block(self.table, self.seed, k, self.id_start, self.invalid_ratio)
         return self._cache[k]
 
 
-def _block(table: TableSchema, seed: int, k: int, id_start: int) -> pa.RecordBatch:
+def _block(table: TableSchema, seed: int, k: int, id_start: int, invalid_ratio: float = 0.0) -> pa.RecordBatch:
     rows = np.arange(k * BLOCK, (k + 1) * BLOCK, dtype=np.int64)
     arrays = []
+    spoil = next((f.name for f in table.fields if f.type == LType.FLOAT_VECTOR), None) if invalid_ratio else None
     for fi, f in enumerate(table.fields):
         rng = np.random.default_rng([seed, fi, k])
         arr = _column(f, rng, rows, id_start)
+        if f.name == spoil:
+            arr = _with_nan(arr, np.random.default_rng([seed, 999_983, k]).random(BLOCK) < invalid_ratio)
         if f.nullable and f.params.get("null_ratio"):
             mask = rng.random(BLOCK) < f.params["null_ratio"]
             arr = _with_nulls(arr, mask)
         arrays.append(arr)
     return pa.RecordBatch.from_arrays(arrays, schema=table.arrow_schema())
+
+
+def _with_nan(arr: pa.Array, mask: np.ndarray) -> pa.Array:
+    dim = arr.type.list_size
+    flat = arr.flatten().to_numpy().copy().reshape(-1, dim)
+    flat[mask, 0] = np.nan
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), dim)
 
 
 def _with_nulls(arr: pa.Array, mask: np.ndarray) -> pa.Array:

@@ -52,6 +52,9 @@ class DataGenOptions(Options):
         default_factory=list, description="Named partitions; rows are spread over them in contiguous ranges."
     )
     fields: list[DataGenField] = Field(default_factory=_default_fields, description="Columns to generate.")
+    invalid_ratio: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of rows whose first float vector holds NaN: rehearse dead letters."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> DataGenOptions:

@@ -62,7 +62,7 @@ class DataGenSource(Source):
     def read(
         self, split: Split, table: TableSchema, position: Position = None
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
-        gen = Generator(table, self.options.seed, self.options.id_start)
+        gen = Generator(table, self.options.seed, self.options.id_start, self.options.invalid_ratio)
         start = split.spec["start"] if position is None else int(position)
         stop, step = split.spec["stop"], self.options.batch_size
         for lo in range(start, stop, step):

@@ -50,6 +50,15 @@ _EXIT = {
 }
 
 RATE_LIMIT_MARKERS = ("rate limit exceeded", "received message larger than max", "resource_exhausted")
+# the server or the network went away for a moment: the engine retries the split from its checkpoint
+TRANSIENT_MARKERS = (
+    "unavailable",
+    "connection reset",
+    "connection refused",
+    "deadline exceeded",
+    "broken pipe",
+    "socket closed",
+)
 
 
 class MilvusError(VtsError):
@@ -78,4 +87,6 @@ def wrap(exc: BaseException, code: Code, what: str, hint: str | None = None) -> 
             f"{what}: the server refused the credentials ({detail})",
             hint="check 'token' (user:password or API key)",
         )
-    return MilvusError(code, f"{what}: {detail}", hint=hint, transient=is_rate_limited(exc))
+    # rate limits are retried where they happen (writer halving, reader waits); when those give up, it is final
+    transient = any(m in text for m in TRANSIENT_MARKERS)
+    return MilvusError(code, f"{what}: {detail}", hint=hint, transient=transient)

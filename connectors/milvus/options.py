@@ -3,8 +3,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from connectors.milvus.bulk.config import BulkWriterConfig
 from connectors.milvus.connection import ConnectionOptions
 from vts.connector import Options
 
@@ -111,6 +112,16 @@ class MilvusSinkOptions(ConnectionOptions):
     )
     partition_name: str | None = Field(None, description="Write every row into this partition (created if missing).")
     default_max_length: int = Field(65535, ge=1, le=65535, description="VarChar max_length when the source has none.")
+    bulk_writer_config: BulkWriterConfig | None = Field(
+        None,
+        description="When set (non-empty), stage Parquet files and call the Import API instead of inserting "
+        "(BulkWriter, docs/bulk_writer.md).",
+    )
+
+    @field_validator("bulk_writer_config", mode="before")
+    @classmethod
+    def _empty_bulk_config(cls, v: Any) -> Any:
+        return None if v == {} else v
 
     @model_validator(mode="after")
     def _coherent(self) -> MilvusSinkOptions:

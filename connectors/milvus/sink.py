@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connectors.milvus import bulk
 from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, server_info
 from connectors.milvus.convert import convert
 from connectors.milvus.errors import Code, MilvusError, wrap
@@ -36,6 +37,13 @@ class MilvusSink(Sink):
         server = server_info(client)
         targets = {t.name: convert(t, self.options, server) for t in tables}
         return MilvusPlan(server, targets)
+
+    def plan(self, tables: list[TableSchema]) -> MilvusPlan:
+        client = connect(self.options)
+        try:
+            return self._plan(client, tables)
+        finally:
+            client.close()
 
     def check(self, tables: list[TableSchema]) -> MilvusPlan:
         """The plan, and every refusal ``prepare`` would raise, without changing anything."""
@@ -72,12 +80,15 @@ class MilvusSink(Sink):
         if o.data_save_mode == DataSaveMode.ERROR_WHEN_DATA_EXISTS:
             _refuse_if_rows(client, target.name)
 
-    def prepare(self, tables: list[TableSchema]) -> MilvusPlan:
+    def prepare(self, tables: list[TableSchema], resuming: bool = False) -> MilvusPlan:
         client = connect(self.options)
         try:
             plan = self._plan(client, tables)
             for target in plan.targets.values():
-                self._save_modes(client, target)
+                if resuming and client.has_collection(target.name):
+                    _compare_existing(client, target)
+                else:
+                    self._save_modes(client, target)
                 if self.options.partition_name:
                     ensure_partition(client, target.name, self.options.partition_name)
             return plan
@@ -125,12 +136,24 @@ class MilvusSink(Sink):
     def writer(self, plan: MilvusPlan, split: Split, ctx: WriteContext) -> SinkWriter:
         target = plan.targets[split.table]
         partition = self.options.partition_name or (None if target.has_partition_key else split.partition)
+        if self.options.bulk_writer_config:
+            return bulk.open_writer(self.options, plan, target, split, partition, ctx)
         client = connect(self.options)
         try:
             return BufferBatchWriter(client, self.options, target, split, partition, ctx)
         except Exception:
             client.close()
             raise
+
+    def verifier(self, plan: MilvusPlan) -> Any:
+        from connectors.milvus.verify import MilvusVerifier
+
+        return MilvusVerifier(connect(self.options), plan)
+
+    def commit(self, plan: MilvusPlan, infos: list[Any]) -> None:
+        """BulkWriter: import the staged files once; ``committed_rows`` is what the server reports imported."""
+        if self.options.bulk_writer_config:
+            self.committed_rows = bulk.commit(self.options, plan, infos)
 
     def field_mapping(self, plan: MilvusPlan, table: str) -> list[tuple[str | None, str, str]]:
         target = plan.targets[table]

@@ -77,6 +77,13 @@ class BufferBatchWriter(SinkWriter):
             chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             self._send(chunk)
             sent += len(chunk)
+        if self.opts.is_lite_file:
+            # Embedded Milvus Lite runs inside this process and keeps recent writes in a WAL that a
+            # SIGKILL can tear; flushing seals them to disk. A server has them durable once the call returns.
+            try:
+                self.client.flush(self.target.name)
+            except Exception as exc:
+                raise wrap(exc, Code.WRITE_DATA_FAIL, f"flushing {self.target.name}") from None
         return sent
 
     def _send(self, rows: list[dict[str, Any]]) -> None:

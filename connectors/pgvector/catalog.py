@@ -11,6 +11,7 @@ from connectors.pgvector.types import PgColumn, plan_column
 
 # key types whose values travel as JSON (int or str) and compare exactly after a cast back
 SPLITTABLE_KEY_TYPES = {"int2", "int4", "int8", "text", "varchar", "bpchar", "name", "citext", "uuid", "date"}
+_VECTOR_TYPES = {"vector", "halfvec", "sparsevec", "bit", "varbit"}
 _UNSIZED_VECTORS = {"vector": "vector_dims", "halfvec": "vector_dims", "bit": "length", "varbit": "length"}
 
 
@@ -168,28 +169,36 @@ def _check_names(names: list[str], known: dict[str, Any], o: PgvectorOptions) ->
 
 
 def _with_dimensions(conn: Any, rel: Relation, o: PgvectorOptions) -> Relation:
-    """Find the dimension of vector columns declared without one, refusing mixed dimensions up front.
+    """Measure vector columns in one scan, only when the declaration leaves something open.
 
-    This costs one scan of those columns; a typed column (vector(768)) needs none,
-    PostgreSQL already guarantees its dimension.
+    - a column declared without a dimension (``vector`` rather than
+      ``vector(768)``): its dimension, refusing mixed dimensions before any
+      data moves;
+    - a nullable vector column: whether it holds a NULL at all. Most pgvector
+      tables declare ``embedding vector(n)`` without NOT NULL yet fill every
+      row, and a nullable vector field is refused by Milvus before 2.6, so
+      the field is nullable only when a NULL is really there.
+
+    A typed NOT NULL column costs nothing: PostgreSQL already guarantees both.
     """
     from psycopg import sql
 
     unsized = [c for c in rel.columns if c.typname in _UNSIZED_VECTORS and c.typmod <= 0]
-    if not unsized:
+    nullable = [c for c in rel.columns if c.typname in _VECTOR_TYPES and not (c.not_null or c.primary_key)]
+    if not unsized and not nullable:
         return rel
     parts = []
     for c in unsized:
-        fn = sql.SQL(_UNSIZED_VECTORS[c.typname])
-        ident = sql.Identifier(c.name)
+        fn, ident = sql.SQL(_UNSIZED_VECTORS[c.typname]), sql.Identifier(c.name)
         parts += [sql.SQL("min({}({}))").format(fn, ident), sql.SQL("max({}({}))").format(fn, ident)]
+    parts += [sql.SQL("coalesce(bool_or({} IS NULL), false)").format(sql.Identifier(c.name)) for c in nullable]
     where = sql.SQL(f" WHERE {o.where}") if o.where else sql.SQL("")  # type: ignore[arg-type]
     query = sql.SQL("SELECT {} FROM {}{}").format(sql.SQL(", ").join(parts), sql.SQL(rel.source_sql), where)  # type: ignore[arg-type]
     try:
         row = conn.execute(query).fetchone()
     except Exception as exc:
         conn.rollback()
-        raise wrap(exc, "cannot measure vector dimensions", where=rel.name) from None
+        raise wrap(exc, "cannot measure vector columns", where=rel.name) from None
     dims = dict(rel.dimensions)
     for i, c in enumerate(unsized):
         lo, hi = row[2 * i], row[2 * i + 1]
@@ -208,7 +217,11 @@ def _with_dimensions(conn: Any, rel: Relation, o: PgvectorOptions) -> Relation:
                 f"or leave the column out with 'columns'",
             )
         dims[c.name] = int(lo)
-    return Relation(**{**rel.__dict__, "dimensions": dims})
+    has_null = dict(zip((c.name for c in nullable), row[2 * len(unsized) :]))
+    columns = tuple(
+        c if has_null.get(c.name, True) else PgColumn(**{**c.__dict__, "not_null": True}) for c in rel.columns
+    )
+    return Relation(**{**rel.__dict__, "dimensions": dims, "columns": columns})
 
 
 def fields(rel: Relation, o: PgvectorOptions) -> tuple[Any, ...]:

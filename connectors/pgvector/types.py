@@ -70,15 +70,23 @@ _ARRAY_ELEMENTS: dict[str, tuple[LType, str | None, str]] = {
     if k in ("bool", "int2", "int4", "int8", "float4", "float8", "numeric", "text", "varchar", "bpchar", "uuid", "date")
 }
 UUID_LENGTH = 36
+UTF8_MAX_BYTES = 4
+MILVUS_MAX_LENGTH = 65_535
 SUPPORTED = sorted(
     [*_SCALARS, "vector", "halfvec", "sparsevec", "bit", "varbit", "enum", "1-d arrays of " + "/".join(_ARRAY_ELEMENTS)]
 )
 
 
 def varchar_length(typname: str, typmod: int) -> int | None:
-    """n of varchar(n)/char(n): typmod holds n + 4 (VARHDRSZ); -1 means no limit."""
+    """Milvus max_length for varchar(n)/char(n): the most UTF-8 bytes n characters can take.
+
+    PostgreSQL's n counts characters; Milvus's max_length counts bytes (by
+    design, milvus-io/milvus#26806), so keeping n itself would make the sink
+    reject every value with non-ASCII text near its limit. typmod holds
+    n + 4 (VARHDRSZ); -1 means no limit (the sink's default applies).
+    """
     if typname in ("varchar", "bpchar") and typmod > 4:
-        return typmod - 4
+        return min(MILVUS_MAX_LENGTH, UTF8_MAX_BYTES * (typmod - 4))
     return None
 
 

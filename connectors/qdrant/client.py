@@ -10,16 +10,21 @@ folder into memory and then takes an exclusive, non-blocking file lock on
 folder ... is already accessed by another instance" -- even in the same
 process, even in another thread. So local mode here uses **one client per
 folder per process**, shared by every reader thread and by discovery,
-reference-counted (closed when the last user releases it) and guarded by a
-lock: local mode is plain Python over dicts and numpy arrays, so running
-scrolls one at a time costs nothing under the GIL and rules out races in its
-internals. Parallel splits still overlap their scrolls with the sink's
+guarded by a lock: local mode is plain Python over dicts and numpy arrays, so
+running scrolls one at a time costs nothing under the GIL and rules out races
+in its internals. Opening is costly (the folder is unpickled into memory:
+~2 s per 20 000 768-d points), and a run opens it for discovery, planning and
+reading in turn, so the shared client is reference-counted and closed only
+after ``LINGER_SECONDS`` without users, at interpreter exit, or when
+:func:`close_idle` is called (a program that runs vts in-process and then
+opens the folder itself calls it first). Parallel splits still overlap their scrolls with the sink's
 writes. A folder cannot be opened by two processes at once: with a
 multi-process executor, serve the data from a Qdrant server instead.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import warnings
@@ -69,10 +74,40 @@ class _Shared:
         self.client = client
         self.users = 0
         self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
 
 
+LINGER_SECONDS = 10.0
 _registry_lock = threading.Lock()
 _local: dict[str, _Shared] = {}
+
+
+def close_idle() -> None:
+    """Close every local-mode client nobody uses now, releasing its folder lock."""
+    with _registry_lock:
+        for folder, shared in list(_local.items()):
+            if shared.users == 0:
+                _close(folder, shared)
+
+
+def _close(folder: str, shared: _Shared) -> None:
+    """Close one shared client; the caller holds ``_registry_lock``."""
+    if shared.timer is not None:
+        shared.timer.cancel()
+        shared.timer = None
+    if _local.get(folder) is shared:
+        del _local[folder]
+    with shared.lock, suppress(Exception):
+        shared.client.close()
+
+
+def _close_if_idle(folder: str, shared: _Shared) -> None:
+    with _registry_lock:
+        if shared.users == 0 and _local.get(folder) is shared:
+            _close(folder, shared)
+
+
+atexit.register(close_idle)
 
 
 @contextmanager
@@ -119,16 +154,19 @@ def _local_client(options: QdrantSourceOptions) -> Iterator[Handle]:
         if shared is None:
             shared = _Shared(_open_local(folder, options))
             _local[folder] = shared
+        if shared.timer is not None:
+            shared.timer.cancel()
+            shared.timer = None
         shared.users += 1
     try:
         yield Handle(shared.client, shared.lock, options)
     finally:
         with _registry_lock:
             shared.users -= 1
-            if shared.users == 0:
-                _local.pop(folder, None)
-                with shared.lock, suppress(Exception):
-                    shared.client.close()
+            if shared.users == 0 and _local.get(folder) is shared:
+                shared.timer = threading.Timer(LINGER_SECONDS, _close_if_idle, (folder, shared))
+                shared.timer.daemon = True
+                shared.timer.start()
 
 
 def _open_local(folder: str, options: QdrantSourceOptions) -> Any:

@@ -1,0 +1,113 @@
+"""The Milvus side of ``vts verify``: counts, keys, and rows as Milvus returns them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from connectors.milvus.rows import convert_batch
+from connectors.milvus.sink import MilvusPlan
+from connectors.milvus.splits import KEY_PAGE, count, key_literal, pages
+from connectors.milvus.target import TargetCollection
+
+FETCH = 1000
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", re.I)
+
+
+class MilvusVerifier:
+    def __init__(self, client: Any, plan: MilvusPlan) -> None:
+        self.client = client
+        self.targets: dict[str, TargetCollection] = {t.name: t for t in plan.targets.values()}
+        self._loaded: set[str] = set()
+
+    def _target(self, name: str) -> TargetCollection:
+        t = self.targets[name]
+        if name not in self._loaded:
+            self.client.load_collection(name)
+            self._loaded.add(name)
+        return t
+
+    def key_columns(self, table: str) -> tuple[str, str] | None:
+        pk = self.targets[table].primary
+        return None if pk.source is None else (pk.source, pk.name)
+
+    def count(self, table: str, partition: str | None) -> int:
+        pk = self._target(table).primary
+        return count(
+            self.client, table, partition, f'{pk.name} >= ""' if pk.dtype == "VARCHAR" else f"{pk.name} >= {-(2**63)}"
+        )
+
+    def keys(self, table: str) -> Iterator[list[Any]]:
+        pk = self._target(table).primary
+        varchar = pk.dtype == "VARCHAR"
+        for page in pages(self.client, table, None, pk.name, varchar, None, None, None, [pk.name], KEY_PAGE):
+            yield [row[pk.name] for row in page]
+
+    def expected(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
+        return convert_batch(batch, self._target(table)).rows
+
+    def fetch(self, table: str, keys: list[Any]) -> dict[Any, dict[str, Any]]:
+        pk = self._target(table).primary
+        varchar = pk.dtype == "VARCHAR"
+        out: dict[Any, dict[str, Any]] = {}
+        for i in range(0, len(keys), FETCH):
+            chunk = keys[i : i + FETCH]
+            expr = f"{pk.name} in [{', '.join(key_literal(k, varchar) for k in chunk)}]"
+            for row in self.client.query(table, filter=expr, output_fields=["*"], consistency_level="Strong"):
+                out[row[pk.name]] = row
+        return out
+
+    def same(self, table: str, field: str, want: Any, got: Any) -> bool:
+        f = next((x for x in self.targets[table].fields if x.name == field), None)
+        if f is None:  # a dynamic key
+            return _plain(want) == _plain(got)
+        if want is None and f.default is not None:
+            want = f.default
+        if want is None or got is None:
+            return want is None and got is None
+        kind = f.dtype
+        if kind in ("FLOAT_VECTOR", "INT8_VECTOR"):
+            return bool(np.array_equal(np.asarray(want, np.float32), np.asarray(got, np.float32)))
+        if kind in ("FLOAT16_VECTOR", "BFLOAT16_VECTOR", "BINARY_VECTOR"):
+            return _bytes(want) == _bytes(got)
+        if kind == "SPARSE_FLOAT_VECTOR":
+            return {int(k): np.float32(v) for k, v in want.items()} == {int(k): np.float32(v) for k, v in got.items()}
+        if kind == "JSON":
+            return (orjson.loads(want) if isinstance(want, str) else want) == got
+        if kind == "FLOAT":
+            return bool(np.float32(want) == np.float32(got))
+        if kind == "TIMESTAMPTZ":
+            return _instant(want) == _instant(got)
+        if kind == "GEOMETRY":
+            return (
+                _NUMBER.findall(str(want)) == _NUMBER.findall(str(got))
+                and str(want).split("(")[0].strip() == str(got).split("(")[0].strip()
+            )
+        if kind == "ARRAY":
+            if f.element_type == "FLOAT":
+                return np.array_equal(np.asarray(want, np.float32), np.asarray(got, np.float32))
+            return list(want) == list(got)
+        return want == got
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], bytes):
+        value = value[0]
+    return bytes(value) if not hasattr(value, "tobytes") else value.tobytes()
+
+
+def _instant(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

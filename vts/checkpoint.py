@@ -1,0 +1,128 @@
+"""Checkpoints: which splits are done and where the others stopped.
+
+One JSON file per job file (``<checkpoint.path>/<job name>-<hash of its
+path>.json``), rewritten atomically (write a temp file, fsync, rename) every
+time a split reports progress. A position is recorded only after the sink
+made everything before it durable (the writer's ``flush`` returned), so a
+resumed run may write a few rows again (upserts make that harmless) but
+never skips one.
+
+The file also keeps the split plan and the job's fingerprint: a resumed run
+reuses the plan exactly, and a job file that changed since refuses to
+resume (``--fresh`` starts over).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from vts.connector import Position, Split
+from vts.errors import ConfigError
+
+
+class CheckpointMismatch(ConfigError):
+    code = "VTS-08"
+
+
+class Checkpoint:
+    def __init__(self, path: Path, fingerprint: str, job: str) -> None:
+        self.path = path
+        self.fingerprint = fingerprint
+        self.job = job
+        self._lock = threading.Lock()
+        self.splits: list[Split] | None = None
+        self.state: dict[str, dict[str, Any]] = {}
+
+    @classmethod
+    def open(cls, folder: str | Path, job_path: Path | None, fingerprint: str, fresh: bool) -> Checkpoint:
+        """Load the job's checkpoint if there is one (and ``fresh`` is not set)."""
+        name = job_path.stem if job_path else "job"
+        key = _short_hash(str(job_path.resolve()) if job_path else fingerprint)
+        cp = cls(Path(folder) / f"{name}-{key}.json", fingerprint, str(job_path))
+        if fresh:
+            cp.discard()
+        elif cp.path.exists():
+            data = json.loads(cp.path.read_text())
+            if data.get("fingerprint") != fingerprint:
+                raise CheckpointMismatch(
+                    f"{job_path} changed since the interrupted run recorded in {cp.path}; "
+                    "resuming it could skip or mix rows",
+                    hint="restore the job file to resume, or run with --fresh to start over",
+                )
+            cp.splits = [Split(**s) for s in data["splits"]]
+            cp.state = data["state"]
+        return cp
+
+    @property
+    def resuming(self) -> bool:
+        return self.splits is not None
+
+    def start(self, splits: list[Split]) -> None:
+        """Record the plan of a new run."""
+        with self._lock:
+            self.splits = list(splits)
+            self.state = {}
+            self._write()
+
+    def position(self, split_id: str) -> Position:
+        return self.state.get(split_id, {}).get("position")
+
+    def is_done(self, split_id: str) -> bool:
+        return self.state.get(split_id, {}).get("done", False)
+
+    def rows_written(self, split_id: str) -> int:
+        return int(self.state.get(split_id, {}).get("rows_written", 0))
+
+    def commit_info(self, split_id: str) -> Any:
+        return self.state.get(split_id, {}).get("commit_info")
+
+    def save(self, split_id: str, position: Position, rows_written: int) -> None:
+        """The split's rows up to ``position`` are durable in the sink."""
+        with self._lock:
+            self.state[split_id] = {"position": position, "rows_written": rows_written, "at": time.time()}
+            self._write()
+
+    def done(self, split_id: str, rows_written: int, commit_info: Any) -> None:
+        with self._lock:
+            self.state[split_id] = {
+                "done": True,
+                "rows_written": rows_written,
+                "commit_info": commit_info,
+                "at": time.time(),
+            }
+            self._write()
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _write(self) -> None:
+        data = {
+            "job": self.job,
+            "fingerprint": self.fingerprint,
+            "splits": [asdict(s) for s in self.splits or []],
+            "state": self.state,
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, default=str)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def _short_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
