@@ -20,7 +20,7 @@ demo: install
 	$(VENV)/bin/vts run jobs/quickstart.yaml
 
 test: install
-	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) -m pytest $(PYTEST_ARGS)'
+	VTS_REQUIRE_MILVUS_STANDALONE=$(if $(NETNS),1,0) $(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) -m pytest $(PYTEST_ARGS)'
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -109,3 +109,27 @@ def count(client: Any, collection: str) -> int:
     client.load_collection(collection)
     res = client.query(collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
     return int(res[0]["count(*)"])
+
+
+@pytest.fixture(scope="session")
+def milvus235() -> Any:
+    """The real Milvus 2.3.5 standalone (auth on: token root:Milvus), shared by the session.
+
+    It binds every interface, so it runs only inside the loopback-only network
+    namespace `make test` creates; outside one the tests skip, unless
+    VTS_REQUIRE_MILVUS_STANDALONE=1 (set by `make test`) makes that a failure.
+    """
+    from tests.services import milvus_standalone as ms
+
+    reason = None
+    try:
+        ms.find_milvus_server()
+    except FileNotFoundError as exc:
+        reason = f"{exc} (bash tests/services/install_milvus_standalone.sh)"
+    if reason is None and not (ms.in_private_netns() and ms.loopback_up()):
+        reason = "not in a loopback-only network namespace (run `make test`)"
+    if reason:
+        if os.environ.get("VTS_REQUIRE_MILVUS_STANDALONE") == "1":
+            pytest.fail(f"Milvus 2.3.5 required but unavailable: {reason}")
+        pytest.skip(reason)
+    return ms.shared_instance(auth=True)

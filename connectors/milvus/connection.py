@@ -54,7 +54,7 @@ class ServerInfo:
 
     @classmethod
     def parse(cls, version: str) -> ServerInfo:
-        lite = "lite" in version.lower()
+        lite = version.lower().startswith(("milvus_lite", "milvus-lite"))  # 2.3.5 from PyPI says "v2.3.5-lite"
         m = re.search(r"(\d+)\.(\d+)", version)
         mm = (int(m[1]), int(m[2])) if m and not lite else (2, 6)
         return cls(version, lite, mm)

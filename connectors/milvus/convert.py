@@ -64,6 +64,12 @@ VECTOR_DTYPES = {
 }
 DATE_TIME_LENGTH = 50
 AUTO_ID_NAMES = ("id", "_auto_id")
+INDEX_DEFAULTS: dict[str, dict[str, int]] = {
+    "HNSW": {"M": 16, "efConstruction": 200},
+    "IVF_FLAT": {"nlist": 128},
+    "IVF_SQ8": {"nlist": 128},
+    "BIN_IVF_FLAT": {"nlist": 128},
+}
 
 
 def convert(table: TableSchema, opts: MilvusSinkOptions, server: ServerInfo) -> TargetCollection:
@@ -224,7 +230,9 @@ def _indexes(fields: list[TargetField], table: TableSchema, opts: MilvusSinkOpti
             out.append(IndexSpec(f.name, o.index_type, o.metric_type or _default_metric(f.dtype), dict(o.params)))
         elif origin in from_source:
             src = from_source[origin]
-            out.append(IndexSpec(f.name, src.index_type, src.metric_type, dict(src.params), src.name))
+            # Milvus Lite describes indexes without their build params; servers refuse HNSW/IVF without them
+            params = {**INDEX_DEFAULTS.get(src.index_type, {}), **src.params}
+            out.append(IndexSpec(f.name, src.index_type, src.metric_type, params, src.name))
         elif f.dtype in VECTOR_DTYPES:
             o = opts.index
             sparse_auto = f.dtype == "SPARSE_FLOAT_VECTOR" and o.index_type == "AUTOINDEX"

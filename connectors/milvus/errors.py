@@ -75,16 +75,29 @@ def is_rate_limited(exc: BaseException) -> bool:
     return any(m in text for m in RATE_LIMIT_MARKERS)
 
 
+def _refused_credentials(exc: BaseException) -> bool:
+    """pymilvus reports a refused login like an unreachable server; the gRPC error underneath tells them apart."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:  # pymilvus raises `e from e`: guard the loop
+        seen.add(id(current))
+        text = f"{current} {getattr(current, 'details', lambda: '')()}".lower() if hasattr(current, "details") else str(current).lower()
+        if any(w in text for w in ("unauthenticated", "auth check failure", "missing authorization", "permission denied")):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def wrap(exc: BaseException, code: Code, what: str, hint: str | None = None) -> MilvusError:
     """Map a client exception to a coded error; the caller raises it ``from exc``."""
     if isinstance(exc, MilvusError):
         return exc
     detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     text = detail.lower()
-    if "auth" in text or "credential" in text or "permission" in text or "unauthenticated" in text:
+    if _refused_credentials(exc):
         return MilvusError(
             Code.INIT_CLIENT_ERROR,
-            f"{what}: the server refused the credentials ({detail})",
+            f"{what}: the server refused the credentials",
             hint="check 'token' (user:password or API key)",
         )
     # rate limits are retried where they happen (writer halving, reader waits); when those give up, it is final

@@ -12,6 +12,7 @@ from connectors.milvus.connection import ServerInfo, check_lite_folder, connect,
 from connectors.milvus.convert import convert
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
+from connectors.milvus.splits import every_key
 from connectors.milvus.target import TargetCollection
 from connectors.milvus.writer import BufferBatchWriter, ensure_partition
 from vts.connector import Sink, SinkWriter, Split, WriteContext
@@ -225,7 +226,7 @@ def _drop_data(client: Any, target: TargetCollection) -> None:
     name, pk = target.name, target.primary
     log.info("deleting every row of %s (data_save_mode DROP_DATA)", name)
     count_rows(client, name)  # loads the collection: delete by expression needs it
-    expr = f'{pk.name} >= ""' if pk.dtype == "VARCHAR" else f"{pk.name} >= {-(2**63)}"
+    expr = every_key(pk.name, pk.dtype == "VARCHAR")
     _call(client.delete, Code.WRITE_DATA_FAIL, f"deleting rows of {name}", name, filter=expr)
     left = count_rows(client, name)
     if left:

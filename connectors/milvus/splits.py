@@ -29,6 +29,15 @@ def key_literal(value: Any, varchar: bool) -> str:
     return f'"{escaped}"'
 
 
+def every_key(pk: str, varchar: bool) -> str:
+    """A filter matching every row. Not empty, because Milvus Lite's count(*) with an empty filter and
+    partition_names counts the whole collection; and not ``>= -2**63``, which real Milvus cannot parse."""
+    if varchar:
+        return f'{pk} >= ""'
+    edge = -(2**63) + 1
+    return f"({pk} >= {edge} or {pk} < {edge})"
+
+
 def range_filter(pk: str, varchar: bool, lo: Any, hi: Any, user_filter: str | None) -> str:
     """Milvus expression for keys in (lo, hi], and the user's filter."""
     parts = []
@@ -37,8 +46,7 @@ def range_filter(pk: str, varchar: bool, lo: Any, hi: Any, user_filter: str | No
     if hi is not None:
         parts.append(f"{pk} <= {key_literal(hi, varchar)}")
     if not parts:
-        # a non-empty filter: Milvus Lite counts a whole collection for count(*) with an empty filter
-        parts.append(f'{pk} >= ""' if varchar else f"{pk} >= {-(2**63)}")
+        parts.append(every_key(pk, varchar))
     if user_filter:
         parts.append(f"({user_filter})")
     return " and ".join(parts)

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from connectors.milvus.rows import convert_batch
 from connectors.milvus.sink import MilvusPlan
-from connectors.milvus.splits import KEY_PAGE, count, key_literal, pages
+from connectors.milvus.splits import KEY_PAGE, count, every_key, key_literal, pages
 from connectors.milvus.target import TargetCollection
 
 FETCH = 1000
@@ -39,9 +39,7 @@ class MilvusVerifier:
 
     def count(self, table: str, partition: str | None) -> int:
         pk = self._target(table).primary
-        return count(
-            self.client, table, partition, f'{pk.name} >= ""' if pk.dtype == "VARCHAR" else f"{pk.name} >= {-(2**63)}"
-        )
+        return count(self.client, table, partition, every_key(pk.name, pk.dtype == "VARCHAR"))
 
     def keys(self, table: str) -> Iterator[list[Any]]:
         pk = self._target(table).primary

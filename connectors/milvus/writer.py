@@ -26,6 +26,7 @@ from vts.connector import SinkWriter, Split, WriteContext
 log = logging.getLogger("vts.milvus")
 
 _partition_lock = threading.Lock()
+_flush_lock = threading.Lock()
 
 
 class BufferBatchWriter(SinkWriter):
@@ -81,7 +82,8 @@ class BufferBatchWriter(SinkWriter):
             # Embedded Milvus Lite runs inside this process and keeps recent writes in a WAL that a
             # SIGKILL can tear; flushing seals them to disk. A server has them durable once the call returns.
             try:
-                self.client.flush(self.target.name)
+                with _flush_lock:  # Milvus Lite's flush is not safe against a concurrent flush of the collection
+                    self.client.flush(self.target.name)
             except Exception as exc:
                 raise wrap(exc, Code.WRITE_DATA_FAIL, f"flushing {self.target.name}") from None
         return sent

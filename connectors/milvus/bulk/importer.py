@@ -312,7 +312,15 @@ def verdict(states: list[Progress], cfg: BulkWriterConfig) -> int:
     reasons = [r for s in states for r in s.reasons]
     names = ", ".join(sorted({s.group.collection for s in states if s.failed_rows})) or "?"
     if failed and imported == 0:
-        raise import_failed(names, "; ".join(dict.fromkeys(reasons))[:800] or "no reason given")
+        text = "; ".join(dict.fromkeys(reasons))[:800] or "no reason given"
+        hint = None
+        if "does not exist" in text.lower() or "no such" in text.lower():
+            hint = (
+                "the server could not find the staged files: a self-hosted Milvus reads its own bucket, so "
+                "bulk_writer_config.bucket_name must be the server's minio.bucketName (local: a folder the "
+                "server can read at the same path); the staged files are kept"
+            )
+        raise import_failed(names, text, hint)
     if failed:
         if cfg.max_error_rows is None:
             raise completed_with_errors(names, failed, staged, reasons)

@@ -1,0 +1,218 @@
+"""Nothing lost, nothing doubled: SIGKILL and resume, transient failures, dead letters, verify."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymilvus.exceptions import MilvusException
+
+import connectors.milvus.sink as sink_module
+import connectors.milvus.source as source_module
+from connectors.milvus.connection import connect as real_connect
+from tests.conftest import VTS_BIN, client_for, count, run_vts, write_job
+
+ROWS = 200_000
+
+
+def _job(tmp_path: Path, rows: int = ROWS, **env: Any) -> Path:
+    job = {
+        "env": {
+            "parallelism": 2,
+            "checkpoint": {"path": str(tmp_path / "cp"), "interval": 0.3},
+            "retry_backoff": 0.05,
+            **env,
+        },
+        "source": {
+            "DataGen": {
+                "collection": "r",
+                "row_count": rows,
+                "batch_size": 2000,
+                "fields": [
+                    {"name": "id", "type": "BIGINT", "primary_key": True},
+                    {"name": "v", "type": "FLOAT_VECTOR", "dimension": 8},
+                    {"name": "title", "type": "STRING", "max_length": 64},
+                ],
+            }
+        },
+        "sink": {"Milvus": {"url": str(tmp_path / "t.db"), "batch_size": 2000}},
+    }
+    return write_job(tmp_path / "job.yaml", job)
+
+
+def _checkpoint(tmp_path: Path) -> dict[str, Any] | None:
+    files = list((tmp_path / "cp").glob("*.json"))
+    return json.loads(files[0].read_text()) if files else None
+
+
+def test_sigkill_at_five_moments_then_resume_ends_equal_to_the_source(tmp_path: Path) -> None:
+    job = _job(tmp_path)
+    kills, saw_partial_split, runs = 0, False, 0
+    for delay in (0.7, 3.0, 4.5, 6.0, 7.5, None):
+        runs += 1
+        proc = subprocess.Popen([str(VTS_BIN), "run", "-q", str(job)], stderr=subprocess.PIPE, text=True)
+        if delay is not None:
+            try:
+                proc.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                state = (_checkpoint(tmp_path) or {}).get("state", {})
+                saw_partial_split |= any("position" in s and not s.get("done") for s in state.values())
+                continue
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        if runs > 1:
+            assert "resuming the interrupted run" in err
+        break
+    assert kills >= 5, f"only {kills} kills landed while vts was running"
+    assert saw_partial_split, "no kill landed in the middle of a split"
+    assert _checkpoint(tmp_path) is None  # a finished job forgets its checkpoint
+
+    verify = subprocess.run([str(VTS_BIN), "verify", "--full", str(job)], capture_output=True, text=True, timeout=600)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "equal" in verify.stdout and "200,000 (all)" in verify.stdout
+    assert count(client_for(str(tmp_path / "t.db")), "r") == ROWS
+
+
+def test_verify_names_missing_extra_and_changed_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    job = _job(tmp_path, rows=3000)
+    assert run_vts("run", "-q", str(job), capsys=capsys)[0] == 0
+    c = client_for(str(tmp_path / "t.db"))
+    c.delete("r", filter="id in [5, 6]")
+    c.upsert("r", [{"id": 7, "v": [0.0] * 8, "title": "changed"}, {"id": 99999, "v": [1.0] * 8, "title": "stray"}])
+    c.close()
+    code, out, err = run_vts("verify", "--full", str(job), capsys=capsys)
+    assert code == 1 and "VTS-09" in err
+    assert "missing: 5, 6" in out and "only in target: 99999" in out
+    assert "key 7:" in out and "title = 'changed'" in out
+
+
+class _Flaky:
+    """Passes calls to a real client; the calls ``fail(n)`` names raise ``error``."""
+
+    def __init__(self, client: Any, fail: Any, error: str, counter: list[int]) -> None:
+        self._client, self._fail, self._error, self._n = client, fail, error, counter
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if name not in ("upsert", "insert", "query"):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._n[0] += 1
+            if self._fail(self._n[0]):
+                raise MilvusException(code=2, message=self._error)
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def test_transient_sink_and_source_failures_are_retried_and_the_data_ends_equal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _job(tmp_path / "a", rows=20_000)
+    calls = [0]
+    monkeypatch.setattr(
+        sink_module,
+        "connect",
+        lambda o: _Flaky(real_connect(o), lambda n: n in (3, 7, 8), "UNAVAILABLE: connection reset by peer", calls),
+    )
+    code, _, err = run_vts("run", "-q", "--report", str(tmp_path / "r.json"), str(first), capsys=capsys)
+    assert code == 0, err
+    assert json.loads((tmp_path / "r.json").read_text())["totals"]["retries"] == 3
+    assert run_vts("verify", "--full", str(first), capsys=capsys)[0] == 0
+
+    # Milvus -> Milvus with the source dropping its connection now and then
+    second = tmp_path / "b"
+    second.mkdir()
+    job = {
+        "env": {"parallelism": 2, "checkpoint": {"path": str(second / "cp"), "interval": 0.2}, "retry_backoff": 0.05},
+        "source": {"Milvus": {"url": str(tmp_path / "a" / "t.db"), "load_collection": True, "batch_size": 1500}},
+        "sink": {"Milvus": {"url": str(second / "copy.db")}},
+    }
+    path = write_job(second / "job.yaml", job)
+    monkeypatch.setattr(sink_module, "connect", real_connect)
+    reads = [0]
+    monkeypatch.setattr(
+        source_module,
+        "connect",
+        lambda o: _Flaky(real_connect(o), lambda n: n % 6 == 0, "failed to connect: connection reset", reads),
+    )
+    code, _, err = run_vts("run", "-q", str(path), capsys=capsys)
+    assert code == 0, err
+    monkeypatch.setattr(source_module, "connect", real_connect)
+    assert count(client_for(str(second / "copy.db")), "r") == 20_000
+    assert run_vts("verify", "--full", str(path), capsys=capsys)[0] == 0
+
+
+def test_a_fatal_error_stops_with_its_code_and_leaves_a_checkpoint_that_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = _job(tmp_path, rows=30_000, parallelism=1)
+    calls = [0]
+    monkeypatch.setattr(
+        sink_module, "connect", lambda o: _Flaky(real_connect(o), lambda n: n == 9, "field v: invalid data", calls)
+    )
+    code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
+    assert code == 1 and "MILVUS-17" in err and "invalid data" in err
+    state = _checkpoint(tmp_path)
+    assert state is not None and 0 < sum(s.get("rows_written", 0) for s in state["state"].values()) < 30_000
+
+    monkeypatch.setattr(sink_module, "connect", real_connect)
+    code, _, err = run_vts("run", str(job), capsys=capsys)
+    assert code == 0, err
+    assert "resuming the interrupted run" in err
+    assert run_vts("verify", "--full", str(job), capsys=capsys)[0] == 0
+
+
+def test_a_changed_job_file_refuses_to_resume_until_fresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = _job(tmp_path, rows=10_000, parallelism=1)
+    calls = [0]
+    monkeypatch.setattr(sink_module, "connect", lambda o: _Flaky(real_connect(o), lambda n: n == 3, "boom", calls))
+    assert run_vts("run", "-q", str(job), capsys=capsys)[0] == 1
+    monkeypatch.setattr(sink_module, "connect", real_connect)
+    job.write_text(job.read_text().replace("row_count: 10000", "row_count: 12000"))
+    code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
+    assert code == 2 and "VTS-08" in err and "changed since the interrupted run" in err and "--fresh" in err
+    code, _, err = run_vts("run", "-q", "--fresh", str(job), capsys=capsys)
+    assert code == 0, err
+    assert count(client_for(str(tmp_path / "t.db")), "r") == 12_000
+
+
+@pytest.mark.parametrize(("limit", "ok"), [(1000, True), (5, False)])
+def test_one_percent_bad_rows_go_to_dead_letters_and_max_error_rows_decides(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: int, ok: bool
+) -> None:
+    dead = tmp_path / "dead.jsonl"
+    job = {
+        "env": {"dead_letter_path": str(dead), "checkpoint": {"path": str(tmp_path / "cp")}},
+        "source": {"DataGen": {"collection": "d", "row_count": 20_000, "invalid_ratio": 0.01,
+                               "fields": [{"name": "id", "type": "BIGINT", "primary_key": True},
+                                          {"name": "v", "type": "FLOAT_VECTOR", "dimension": 4}]}},
+        "sink": {"Milvus": {"url": str(tmp_path / "d.db"), "max_error_rows": limit}},
+    }  # fmt: skip
+    code, out, err = run_vts(
+        "run", "--report", str(tmp_path / "r.json"), str(write_job(tmp_path / "j.yaml", job)), capsys=capsys
+    )
+    lines = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert all(line["reason"] == "field 'v': vector holds NaN or infinity" and line["split"] for line in lines)
+    if ok:
+        assert code == 0, err
+        report = json.loads((tmp_path / "r.json").read_text())["totals"]
+        assert 150 < len(lines) == report["rows_rejected"] < 250
+        assert report["rows_written"] + report["rows_rejected"] == 20_000
+        assert count(client_for(str(tmp_path / "d.db")), "d") == 20_000 - len(lines)
+        assert f"{len(lines):,} rejected row(s)" in out
+    else:
+        assert code == 1 and "MILVUS-28" in err and "max_error_rows=5" in err and str(dead) in err
+        assert len(lines) > 5
