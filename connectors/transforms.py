@@ -10,6 +10,14 @@ from vts.errors import ConfigError
 from vts.schema import TableSchema
 
 
+def _require_columns(transform: str, table: TableSchema, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in table.names]
+    if missing:
+        raise ConfigError(
+            f"{transform}: column(s) {missing} not in table '{table.name}'", hint=f"columns are: {', '.join(table.names)}"
+        )
+
+
 class FieldMapperOptions(Options):
     field_mapper: dict[str, str] = Field(description="source column -> output column; unlisted columns are dropped.")
 
@@ -21,12 +29,7 @@ class FieldMapper(Transform):
     options: FieldMapperOptions
 
     def schema(self, table: TableSchema) -> TableSchema:
-        missing = [c for c in self.options.field_mapper if c not in table.names]
-        if missing:
-            raise ConfigError(
-                f"FieldMapper: column(s) {missing} not in table '{table.name}'",
-                hint=f"columns are: {', '.join(table.names)}",
-            )
+        _require_columns("FieldMapper", table, list(self.options.field_mapper))
         fields = tuple(table.field(src).with_(name=dst) for src, dst in self.options.field_mapper.items())
         return table.with_(fields=fields, indexes=())
 
@@ -46,12 +49,7 @@ class FieldRename(Transform):
     options: FieldRenameOptions
 
     def schema(self, table: TableSchema) -> TableSchema:
-        missing = [c for c in self.options.fields if c not in table.names]
-        if missing:
-            raise ConfigError(
-                f"FieldRename: column(s) {missing} not in table '{table.name}'",
-                hint=f"columns are: {', '.join(table.names)}",
-            )
+        _require_columns("FieldRename", table, list(self.options.fields))
         ren = self.options.fields
         fields = tuple(f.with_(name=ren.get(f.name, f.name)) for f in table.fields)
         indexes = tuple(

@@ -40,6 +40,12 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+@pytest.fixture(autouse=True)
+def _own_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own folder: checkpoints and dead letters it leaves cannot leak into another."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def lite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`milvus-lite server` on 127.0.0.1; yields its http:// URL."""
@@ -111,9 +117,12 @@ def count(client: Any, collection: str) -> int:
     return int(res[0]["count(*)"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def milvus235() -> Any:
-    """The real Milvus 2.3.5 standalone (auth on: token root:Milvus), shared by the session.
+    """The real Milvus 2.3.5 standalone (auth on: token root:Milvus), shared across tests.
+
+    Asked for per test: other modules restart the one instance a namespace can hold with
+    other settings, and ``shared_instance`` starts ours again only when that happened.
 
     It binds every interface, so it runs only inside the loopback-only network
     namespace `make test` creates; outside one the tests skip, unless

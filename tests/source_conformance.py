@@ -27,7 +27,9 @@ from vts.connector import Source, Split
 from vts.schema import TableSchema
 
 
-def read_split(source: Source, split: Split, table: TableSchema, position: Any = None) -> list[tuple[pa.RecordBatch, Any]]:
+def read_split(
+    source: Source, split: Split, table: TableSchema, position: Any = None
+) -> list[tuple[pa.RecordBatch, Any]]:
     reader = source.read(split, table, position)
     try:
         return list(reader)

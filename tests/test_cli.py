@@ -38,7 +38,9 @@ def test_check_prints_splits_and_target_schema_and_writes_nothing(
     code, out, err = run_vts("check", str(_job(tmp_path)), capsys=capsys)
     assert code == 0, err
     assert "docs/_default/0-333" in out and "docs/_default/666-1000" in out
-    assert re.search(r"embedding\s+│ FLOAT_VECTOR dimension=8\s+│ embedding\s+│ FLOAT_VECTOR dim=8", out)  # side by side
+    assert re.search(
+        r"embedding\s+│ FLOAT_VECTOR dimension=8\s+│ embedding\s+│ FLOAT_VECTOR dim=8", out
+    )  # side by side
     assert "VARCHAR max_length=100" in out
     assert "index on embedding: AUTOINDEX COSINE" in out
     assert "nothing was written" in out

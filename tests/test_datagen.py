@@ -63,6 +63,8 @@ def test_nulls_follow_the_null_ratio() -> None:
 
 def test_datagen_passes_the_source_conformance_suite() -> None:
     src = DataGenSource(
-        DataGenOptions.model_validate({"row_count": 2000, "batch_size": 300, "fields": FIELDS, "partitions": ["a", "b"]})
+        DataGenOptions.model_validate(
+            {"row_count": 2000, "batch_size": 300, "fields": FIELDS, "partitions": ["a", "b"]}
+        )
     )
     check_source(src, key="id", expected_keys=set(range(2000)))

@@ -127,9 +127,14 @@ def test_an_unloaded_source_fails_with_milvus_06_unless_asked_to_load(
     assert code == 0, err
 
 
-def test_missing_collections_are_named(lite: tuple[str, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_collections_are_named(
+    lite: tuple[str, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url, _ = lite
-    job = {"source": {"Milvus": {"url": url, "collections": ["plain", "nope"]}}, "sink": {"Milvus": {"url": str(tmp_path / "t.db")}}}
+    job = {
+        "source": {"Milvus": {"url": url, "collections": ["plain", "nope"]}},
+        "sink": {"Milvus": {"url": str(tmp_path / "t.db")}},
+    }
     code, _, err = run_vts("run", "-q", str(write_job(tmp_path / "j.yaml", job)), capsys=capsys)
     assert code == 1 and "MILVUS-02" in err and "nope" in err and "existing collections" in err
 

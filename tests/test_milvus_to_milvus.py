@@ -26,7 +26,11 @@ def _rich_schema() -> Any:
     s.add_field("score", DataType.DOUBLE, nullable=True, default_value=0.5)
     s.add_field("tags", DataType.ARRAY, element_type=DataType.VARCHAR, max_capacity=5, max_length=20)
     s.add_field("info", DataType.JSON, nullable=True)
-    s.add_function(Function(name="text_bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["bm25"]))
+    s.add_function(
+        Function(
+            name="text_bm25", function_type=FunctionType.BM25, input_field_names=["text"], output_field_names=["bm25"]
+        )
+    )
     return s
 
 
@@ -65,7 +69,9 @@ def _make_source(path: Path) -> dict[str, list[dict[str, Any]]]:
     idx = c.prepare_index_params()
     idx.add_index("emb", index_type="AUTOINDEX", metric_type="IP")
     c.create_collection("keyed", schema=s, index_params=idx, num_partitions=4, consistency_level="Bounded")
-    keyed = [{"pk": f"key-{i:05d}-\"q\"", "emb": [rng.random() for _ in range(4)], "tenant": i % 11} for i in range(N_KEYED)]
+    keyed = [
+        {"pk": f'key-{i:05d}-"q"', "emb": [rng.random() for _ in range(4)], "tenant": i % 11} for i in range(N_KEYED)
+    ]
     c.insert("keyed", keyed)
     c.close()
     return {"rich": rich, "keyed": keyed, **{f"rich:{p}": r for p, r in by_partition.items()}}
@@ -133,7 +139,9 @@ def test_milvus_lite_to_milvus_lite_keeps_rows_schema_indexes_and_partitions(
     # partitions: the same names, the same rows in each
     assert sorted(dst.list_partitions("rich")) == ["_default", "p1", "p2"]
     for p in ("p1", "p2"):
-        ids = sorted(r["id"] for r in dst.query("rich", filter="id >= 0", output_fields=["id"], partition_names=[p], limit=16384))
+        ids = sorted(
+            r["id"] for r in dst.query("rich", filter="id >= 0", output_fields=["id"], partition_names=[p], limit=16384)
+        )
         assert ids == sorted(r["id"] for r in data[f"rich:{p}"])
 
     # schema: field by field, with analyzers, defaults, nullability, the function
@@ -146,7 +154,10 @@ def test_milvus_lite_to_milvus_lite_keeps_rows_schema_indexes_and_partitions(
         (f["name"], f["type"], f["input_field_names"], f["output_field_names"]) for f in d_src["functions"]
     ]
     k_src, k_dst = src.describe_collection("keyed"), dst.describe_collection("keyed_copy")
-    assert (k_dst["description"], k_dst["consistency_level_name"]) == (k_src["description"], k_src["consistency_level_name"])
+    assert (k_dst["description"], k_dst["consistency_level_name"]) == (
+        k_src["description"],
+        k_src["consistency_level_name"],
+    )
     for coll_src, coll_dst in (("rich", "rich"), ("keyed", "keyed_copy")):
         for name in src.list_indexes(coll_src):
             a, b = src.describe_index(coll_src, name), dst.describe_index(coll_dst, name)

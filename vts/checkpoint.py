@@ -99,6 +99,15 @@ class Checkpoint:
             }
             self._write()
 
+    def journal_get(self, key: str) -> Any:
+        return self.state.get("_commit", {}).get(key)
+
+    def journal_put(self, key: str, value: Any) -> None:
+        """Record a commit step (e.g. a submitted import job) before waiting on it, so a resumed run reuses it."""
+        with self._lock:
+            self.state.setdefault("_commit", {})[key] = value
+            self._write()
+
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
 

@@ -122,9 +122,6 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         err.print(f"vts: {len(p.splits)} split(s), {total:,} row(s) expected, parallelism {job.env.parallelism}")
     with ProgressReporter(stats, max(total, 0), err, enabled=not args.quiet):
         engine.execute(job, p, sink_plan, stats, dead_letters, checkpoint)
-    committed = getattr(job.sink, "committed_rows", None)  # bulk sinks: rows the import made visible
-    if committed is not None:
-        stats.committed(committed)
     if args.report:
         _write_report(Path(args.report), job, stats)
     if not args.quiet:

@@ -69,8 +69,8 @@ class Split:
     spec: dict[str, Any] = field(default_factory=dict)
 
 
-class Source(ABC):
-    """A source connector. ``name`` is the key used in job files."""
+class Connector(ABC):
+    """What every connector has: its job-file name, a line of docs, and validated options (no clients)."""
 
     name: ClassVar[str]
     doc: ClassVar[str]
@@ -78,6 +78,10 @@ class Source(ABC):
 
     def __init__(self, options: Options) -> None:
         self.options = options
+
+
+class Source(Connector):
+    """A source connector. ``name`` is the key used in job files."""
 
     @abstractmethod
     def discover(self) -> list[TableSchema]:
@@ -144,15 +148,8 @@ class WriteContext:
     stats: Any  # vts.stats.SplitStats
 
 
-class Sink(ABC):
+class Sink(Connector):
     """A sink connector."""
-
-    name: ClassVar[str]
-    doc: ClassVar[str]
-    Options: ClassVar[type[Options]]
-
-    def __init__(self, options: Options) -> None:
-        self.options = options
 
     @abstractmethod
     def prepare(self, tables: list[TableSchema], resuming: bool = False) -> Any:
@@ -177,8 +174,17 @@ class Sink(ABC):
     def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
         """Worker: open a writer for one split's rows."""
 
-    def commit(self, plan: Any, infos: list[Any]) -> None:
-        """Driver: called once after every split has finished (e.g. an import job)."""
+    def commit(self, plan: Any, infos: list[Any], journal: Any = None) -> int | None:
+        """Driver: called once after every split has finished (e.g. an import job).
+
+        A sink whose writers only stage data returns the rows the commit made
+        visible in the target; a sink whose writers write directly returns None.
+        ``journal`` (``get(key)`` / ``put(key, value)``, kept in the checkpoint)
+        records each step as it is taken — a submitted import job, say — so a
+        run resumed after a crash during the commit waits on that job instead
+        of submitting it again.
+        """
+        return None
 
     def describe_plan(self, plan: Any) -> list[str]:
         """Lines describing the plan for ``vts check``."""
@@ -193,15 +199,8 @@ class Sink(ABC):
         return []
 
 
-class Transform(ABC):
+class Transform(Connector):
     """A row transform applied between source and sink, on workers."""
-
-    name: ClassVar[str]
-    doc: ClassVar[str]
-    Options: ClassVar[type[Options]]
-
-    def __init__(self, options: Options) -> None:
-        self.options = options
 
     @abstractmethod
     def schema(self, table: TableSchema) -> TableSchema:

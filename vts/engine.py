@@ -11,7 +11,7 @@ from typing import Any
 from vts.checkpoint import Checkpoint
 from vts.config import Job
 from vts.connector import Split, WriteContext
-from vts.executor import RunSettings, SplitTask, run_local
+from vts.executor import Pipeline, RunSettings, SplitTask, run_local
 from vts.rejects import RejectLog
 from vts.schema import TableSchema
 from vts.stats import RunStats
@@ -25,6 +25,19 @@ class Plan:
     sink_tables: list[TableSchema]  # after transforms
     splits: list[Split]
     tasks_stage: dict[str, list[TableSchema]]  # per source table: input schema of each transform
+
+
+@dataclass
+class Journal:
+    """The sink's view of the checkpoint during the commit."""
+
+    checkpoint: Checkpoint
+
+    def get(self, key: str) -> Any:
+        return self.checkpoint.journal_get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self.checkpoint.journal_put(key, value)
 
 
 def plan(job: Job, checkpoint: Checkpoint | None = None) -> Plan:
@@ -71,8 +84,10 @@ def execute(
     env = job.env
     settings = RunSettings(env.parallelism, env.checkpoint.interval, env.split_retries, env.retry_backoff)
     log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
-    infos = run_local(job.source, job.transforms, job.sink, tasks, settings, checkpoint, make_ctx)
-    job.sink.commit(sink_plan, infos)
+    infos = run_local(Pipeline(job.source, job.transforms, job.sink), tasks, settings, checkpoint, make_ctx)
+    committed = job.sink.commit(sink_plan, infos, Journal(checkpoint))
+    if committed is not None:
+        stats.committed(committed)
     job.source.finish(p.source_tables)
     checkpoint.discard()
     stats.finished = time.monotonic()

@@ -49,6 +49,15 @@ class SplitTask:
 
 
 @dataclass(frozen=True)
+class Pipeline:
+    """The job's connectors, as workers need them."""
+
+    source: Source
+    transforms: list[Transform]
+    sink: Sink
+
+
+@dataclass(frozen=True)
 class RunSettings:
     parallelism: int = 1
     checkpoint_interval: float = 5.0
@@ -70,9 +79,7 @@ def is_transient(exc: BaseException) -> bool:
 
 
 def _run_once(
-    source: Source,
-    transforms: list[Transform],
-    sink: Sink,
+    pipe: Pipeline,
     task: SplitTask,
     ctx: WriteContext,
     stop: threading.Event,
@@ -80,6 +87,7 @@ def _run_once(
     settings: RunSettings,
 ) -> Any:
     """Read the split from its recorded position to its end, write, mark it done."""
+    source, transforms, sink = pipe.source, pipe.transforms, pipe.sink
     split = task.split
     start: Position = checkpoint.position(split.id)
     written_before = checkpoint.rows_written(split.id)
@@ -145,9 +153,7 @@ def _run_once(
 
 
 def run_split(
-    source: Source,
-    transforms: list[Transform],
-    sink: Sink,
+    pipe: Pipeline,
     task: SplitTask,
     ctx: WriteContext,
     stop: threading.Event,
@@ -158,7 +164,7 @@ def run_split(
     attempt = 0
     while True:
         try:
-            return _run_once(source, transforms, sink, task, ctx, stop, checkpoint, settings)
+            return _run_once(pipe, task, ctx, stop, checkpoint, settings)
         except Stopped:
             raise
         except BaseException as exc:
@@ -180,9 +186,7 @@ def run_split(
 
 
 def run_local(
-    source: Source,
-    transforms: list[Transform],
-    sink: Sink,
+    pipe: Pipeline,
     tasks: list[SplitTask],
     settings: RunSettings,
     checkpoint: Checkpoint,
@@ -199,7 +203,7 @@ def run_local(
             pending_tasks.append((i, t))
     with ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split") as pool:
         futures = {
-            pool.submit(run_split, source, transforms, sink, t, make_ctx(t.split), stop, checkpoint, settings): i
+            pool.submit(run_split, pipe, t, make_ctx(t.split), stop, checkpoint, settings): i
             for i, t in pending_tasks
         }
         try:

@@ -47,7 +47,7 @@ class ProgressReporter:
         self._thread = threading.Thread(target=self._loop, daemon=True, name="vts-progress")
 
     def _done(self) -> int:
-        return self.stats["rows_written"] + self.stats["rows_rejected"]
+        return self.stats["rows_written"] + self.stats["rows_staged"] + self.stats["rows_rejected"]
 
     def _loop(self) -> None:
         while not self._stop.wait(0.25):

@@ -162,14 +162,16 @@ def _sparse(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[Any]:
     out: list[Any] = []
     for i, v in enumerate(arr.to_pylist()):
         if v is None:
+            # the insert path cannot carry a null sparse vector (the whole batch would fail)
+            bad.setdefault(i, f"field '{f.name}': null sparse vector")
             out.append(None)
-        elif isinstance(v, dict) and "indices" in v:
-            vec = dict(zip(v["indices"], v["values"]))
-            if not vec:
-                bad.setdefault(i, f"field '{f.name}': empty sparse vector")
-            out.append(vec)
-        else:  # map<uint32,float32> arrives as a list of (key, value) pairs
-            out.append(dict(v))
+            continue
+        vec = dict(zip(v["indices"], v["values"])) if isinstance(v, dict) and "indices" in v else dict(v)
+        if not vec:
+            bad.setdefault(i, f"field '{f.name}': empty sparse vector")
+        elif any(not (x >= 0 and math.isfinite(x)) for x in vec.values()):
+            bad.setdefault(i, f"field '{f.name}': sparse weights must be finite and not negative")
+        out.append(vec)
     return out
 
 

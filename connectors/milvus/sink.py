@@ -86,7 +86,14 @@ class MilvusSink(Sink):
         try:
             plan = self._plan(client, tables)
             for target in plan.targets.values():
-                if resuming and client.has_collection(target.name):
+                if resuming:
+                    if not client.has_collection(target.name):
+                        raise MilvusError(
+                            Code.COLLECTION_NOT_FOUND,
+                            f"collection '{target.name}', written by the interrupted run, is gone: resuming would lose rows",
+                            hint="run again with --fresh (an embedded Milvus Lite file can lose data when the "
+                            "process writing it is killed; use a Milvus server for long migrations)",
+                        )
                     _compare_existing(client, target)
                 else:
                     self._save_modes(client, target)
@@ -110,6 +117,12 @@ class MilvusSink(Sink):
             return
         if o.schema_save_mode != SchemaSaveMode.IGNORE:
             _compare_existing(client, target)
+        if o.bulk_writer_config and o.data_save_mode == DataSaveMode.APPEND_DATA and count_rows(client, name):
+            log.warning(
+                "collection %s already holds rows and the Import API only inserts: rows with the same keys "
+                "will be there twice (use data_save_mode DROP_DATA to replace them)",
+                name,
+            )
         if o.data_save_mode == DataSaveMode.DROP_DATA:
             _drop_data(client, target)
         elif o.data_save_mode == DataSaveMode.ERROR_WHEN_DATA_EXISTS:
@@ -151,15 +164,18 @@ class MilvusSink(Sink):
 
         return MilvusVerifier(connect(self.options), plan)
 
-    def commit(self, plan: MilvusPlan, infos: list[Any]) -> None:
-        """BulkWriter: import the staged files once; ``committed_rows`` is what the server reports imported."""
+    def commit(self, plan: MilvusPlan, infos: list[Any], journal: Any = None) -> int | None:
+        """BulkWriter: import the staged files once; returns the rows the server reports imported."""
         if self.options.bulk_writer_config:
-            self.committed_rows = bulk.commit(self.options, plan, infos)
+            return bulk.commit(self.options, plan, infos, journal)
+        return None
 
     def field_mapping(self, plan: MilvusPlan, table: str) -> list[tuple[str | None, str, str]]:
         target = plan.targets[table]
         rows = [_mapping_row(f) for f in target.fields]
         rows += [(name, "(dynamic)", "dynamic key") for name in target.dynamic_sources]
+        if target.enable_dynamic_field:
+            rows.append(("$meta", "(dynamic field)", "its keys become dynamic keys"))
         return rows
 
     def describe_plan(self, plan: MilvusPlan) -> list[str]:
@@ -175,8 +191,14 @@ class MilvusSink(Sink):
             )
             if t.partitions:
                 lines.append(f"  partitions: {', '.join(t.partitions)}")
+        bulk_config = self.options.bulk_writer_config
+        how = (
+            f"Parquet staged to {bulk_config.cloud_id} storage, then Milvus's Import API"
+            if bulk_config
+            else f"{self.options.write_mode} in batches of {self.options.batch_size}"
+        )
         lines.append(
-            f"write: {self.options.write_mode} in batches of {self.options.batch_size}; "
+            f"write: {how}; "
             f"schema_save_mode {self.options.schema_save_mode.value}, data_save_mode {self.options.data_save_mode.value}"
         )
         return lines

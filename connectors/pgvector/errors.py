@@ -1,4 +1,4 @@
-"""PGVECTOR-01..11, and the one place that maps psycopg exceptions to them."""
+"""PGVECTOR-01..10, and the one place that maps psycopg exceptions to them."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ class Code(Enum):
     UNSUPPORTED_TYPE = (7, ExitCode.SCHEMA)
     MIXED_DIMENSIONS = (8, ExitCode.SCHEMA)
     READ_FAILED = (9, ExitCode.FAILED)
-    INVALID_PARAM = (10, ExitCode.INVALID_CONFIG)
-    STATE_ERROR = (11, ExitCode.FAILED)
+    STATE_ERROR = (10, ExitCode.FAILED)
 
     @property
     def text(self) -> str:
@@ -77,7 +76,8 @@ def wrap(exc: BaseException, what: str, *, where: str = "") -> PgvectorError:
             f"{what}{on}: {detail}",
             hint="grant the user SELECT on the table (and USAGE on its schema)",
         )
-    if isinstance(exc, pge.SyntaxErrorOrAccessRuleViolation | pge.DataException):
+    # SQLSTATE classes 42 (syntax error or access rule violation) and 22 (data exception): the user's SQL
+    if (getattr(exc, "sqlstate", None) or "")[:2] in ("42", "22"):
         return PgvectorError(
             Code.INVALID_QUERY, f"{what}{on}: {detail}", hint="fix the SQL in 'query' or 'where' (test it with psql)"
         )
@@ -96,6 +96,5 @@ def _detail(exc: BaseException) -> str:
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag is not None else None
     text = primary or str(exc) or type(exc).__name__
-    # libpq prefixes connection errors with the full "connection to server at ... failed:" chain: keep the last line
-    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else text
+    # libpq's connection errors span lines ("...failed: Connection refused" / "Is the server running...")
+    return " ".join(ln.strip() for ln in text.strip().splitlines() if ln.strip()) or text

@@ -38,7 +38,7 @@ _I16 = struct.Struct(">h")
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 - 1970-01-01 in microseconds
 _INFINITY = (2**63 - 1, -(2**63))
 
-Values = list[bytes | None]
+Values = list[bytes | memoryview | None]
 
 
 class BatchBuilder:
@@ -59,10 +59,11 @@ class BatchBuilder:
 
     def add(self, msg: bytes | memoryview) -> None:
         """One COPY message: a row, possibly preceded by the file header or followed by the trailer."""
-        data = bytes(msg)
+        # slices of the message stay views (no copy); psycopg's buffer lives as long as they do
+        data = msg if isinstance(msg, memoryview) else memoryview(msg)
         pos = 0
         if self._header:
-            if not data.startswith(SIGNATURE):
+            if data[: len(SIGNATURE)] != SIGNATURE:
                 raise PgvectorError(Code.READ_FAILED, "the server did not send binary COPY data")
             ext = _I32.unpack_from(data, 15)[0]
             pos = 19 + ext
@@ -135,11 +136,26 @@ def _bool(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
 
 
 def _text(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
-    arr = pa.array(values, type=pa.binary())
+    """Offsets from the lengths and one join: no Python object per string."""
+    n = len(values)
+    mask = _mask(values)
+    present = values if mask is None else [b"" if v is None else v for v in values]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, present), dtype=np.int64, count=n), out=offsets[1:])  # type: ignore[arg-type]
+    if offsets[-1] >= 2**31:
+        raise PgvectorError(
+            Code.READ_FAILED,
+            f"column '{plan.field.name}': one batch holds more than 2 GiB of text",
+            hint="lower 'batch_size'",
+        )
+    validity = None if mask is None else pa.array(~mask).buffers()[1]
+    buffers = [validity, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(present))]  # type: ignore[arg-type]
     try:
-        return arr.cast(pa.string())
-    except pa.ArrowInvalid as exc:  # the server converts to the client encoding (UTF8), so this is corruption
+        arr = pa.Array.from_buffers(pa.string(), n, buffers)
+        arr.validate(full=True)  # the server sends UTF8 (client_encoding), so failing here means corruption
+    except pa.ArrowInvalid as exc:
         raise PgvectorError(Code.READ_FAILED, f"column '{plan.field.name}': invalid UTF-8 ({exc})") from None
+    return arr
 
 
 def _jsonb(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
@@ -163,22 +179,26 @@ def _timestamp(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
     return pa.array(us + _PG_EPOCH_US, type=plan.field.arrow_type(), mask=mask)
 
 
+def _payloads(plan: ColumnPlan, values: Values, expected: int) -> tuple[bytes, np.ndarray | None]:
+    """The values concatenated (NULL rows as zeros), each checked to be ``expected`` bytes long; the null mask."""
+    mask = _mask(values)
+    raw = b"".join(values if mask is None else [b"\x00" * expected if v is None else v for v in values])  # type: ignore[misc]
+    if len(raw) != expected * len(values) or (mask is None and len(set(map(len, values))) != 1):  # type: ignore[arg-type]
+        raise _mixed(plan, values, expected)
+    if mask is not None and any(len(v) != expected for v in values if v is not None):
+        raise _mixed(plan, values, expected)
+    return raw, mask
+
+
 def _matrix(plan: ColumnPlan, values: Values, header: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
     """(rows x width) uint8 matrix of the values' payloads (NULL rows zero), and the null mask."""
-    mask = _mask(values)
-    expected = header + width
-    present = values if mask is None else [v for v in values if v is not None]
-    wrong = next((v for v in present if len(v) != expected), None)  # type: ignore[arg-type]
-    if wrong is not None:
-        raise _mixed(plan, values, header, expected)
-    zero = b"\x00" * expected
-    raw = b"".join(values if mask is None else [zero if v is None else v for v in values])  # type: ignore[misc]
-    matrix = np.frombuffer(raw, dtype=np.uint8).reshape(len(values), expected)[:, header:]
-    return matrix, mask
+    raw, mask = _payloads(plan, values, header + width)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(values), header + width)[:, header:], mask
 
 
-def _mixed(plan: ColumnPlan, values: Values, header: int, expected: int) -> PgvectorError:
+def _mixed(plan: ColumnPlan, values: Values, expected: int) -> PgvectorError:
     f = plan.field
+    header = 4
     unit = {"bit": 1 / 8, "halfvec": 2, "halfvec16": 2}.get(plan.decoder.partition(":")[0], 4)
     dims = sorted({int((len(v) - header) / unit) for v in values if v is not None})
     return PgvectorError(
@@ -197,8 +217,10 @@ def _fixed_list(matrix: np.ndarray, src: str, dst: str, dim: int, mask: np.ndarr
 
 def _vector(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
     dim = int(arg)
-    matrix, mask = _matrix(plan, values, 4, 4 * dim)
-    return _fixed_list(matrix, ">f4", "<f4", dim, mask)
+    raw, mask = _payloads(plan, values, 4 + 4 * dim)
+    # the 4-byte header is one float32 slot: drop that column and byte-swap in a single copy
+    flat = np.frombuffer(raw, dtype=">f4").reshape(len(values), dim + 1)[:, 1:].astype("<f4").reshape(-1)
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=None if mask is None else pa.array(mask))
 
 
 def _halfvec_as_float(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:

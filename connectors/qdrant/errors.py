@@ -101,6 +101,7 @@ def wrap(exc: BaseException, what: str, where: str, collection: str | None = Non
             Code.CONNECT_FAILED,
             f"cannot reach Qdrant at {where} while {what} ({detail})",
             hint="check 'url' or 'host'/'port' (REST 6333, gRPC 6334 with prefer_grpc) and that the server runs",
+            transient=True,  # mid-run, a dropped connection is retried from the split's last position
         )
     transient = (status is not None and status >= 500) or status == 429 or grpc_code == "RESOURCE_EXHAUSTED"
     return QdrantError(Code.SERVER_RESPONSE_FAILED, f"{what} on {where} failed: {detail}", transient=transient)

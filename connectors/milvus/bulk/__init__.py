@@ -79,7 +79,7 @@ def _groups(infos: list[Any]) -> list[Group]:
     return list(by_key.values())
 
 
-def commit(opts: Any, plan: Any, infos: list[Any]) -> int:
+def commit(opts: Any, plan: Any, infos: list[Any], journal: Any = None) -> int:
     """Driver: import every staged file once; returns the rows Milvus reports imported."""
     from connectors.milvus.connection import connect
     from connectors.milvus.writer import ensure_partition
@@ -108,10 +108,10 @@ def commit(opts: Any, plan: Any, infos: list[Any]) -> int:
                 ensure_partition(client, g.collection, g.partition)
         importer: Importer
         if method == "grpc":
-            importer = GrpcImporter(client, timeout=opts.timeout)
+            importer = GrpcImporter(client, timeout=opts.timeout, journal=journal)
         else:
             token = cfg.secret("rest_token") if cfg.rest_token is not None else opts.token.get_secret_value()
-            importer = RestImporter(cfg, cfg.rest_url or opts.url, token, opts.database, storage)
+            importer = RestImporter(cfg, cfg.rest_url or opts.url, token, opts.database, storage, journal=journal)
         log.info("importing %s row(s) from %d file(s) through %s", f"{staged:,}", len(files), method)
         handles = [importer.submit(g) for g in groups]
         states = wait(importer, handles, cfg)

@@ -89,8 +89,20 @@ class Importer(ABC):
 _GRPC_DONE = {"Completed": True, "Failed": True, "Failed and cleaned": True}
 
 
+_PENDING = "pending"  # journaled before an import request, replaced by its task id after
+
+
+class _NoJournal:
+    def get(self, key: str) -> Any:
+        return None
+
+    def put(self, key: str, value: Any) -> None:
+        pass
+
+
 class GrpcImporter(Importer):
-    def __init__(self, client: Any, timeout: float) -> None:
+    def __init__(self, client: Any, timeout: float, journal: Any = None) -> None:
+        self.journal = journal or _NoJournal()
         self.client = client
         self.conn = client._get_connection()  # pymilvus's handler: bulk insert is not on MilvusClient
         self.timeout = timeout
@@ -102,13 +114,31 @@ class GrpcImporter(Importer):
         group: Group = handle["group"]
         while handle["queue"] and len(handle["tasks"]) < MAX_INFLIGHT:
             f = handle["queue"].pop(0)
-            try:
-                task = self.conn.do_bulk_insert(
-                    group.collection, group.partition or "", [f["path"]], timeout=self.timeout
-                )
-            except Exception as exc:
-                raise import_request_failed(group.collection, exc, hint=_server_hint(exc)) from None
+            key = f"grpc:{group.collection}:{group.partition or ''}:{f['key']}"
+            task = self.journal.get(key)  # submitted by an interrupted run: wait on it, never import twice
+            if task == _PENDING:  # killed during the request: the server may have the task already
+                task = self._find_task(group.collection, f["path"])
+            if task is None:
+                self.journal.put(key, _PENDING)
+                try:
+                    task = self.conn.do_bulk_insert(
+                        group.collection, group.partition or "", [f["path"]], timeout=self.timeout
+                    )
+                except Exception as exc:
+                    raise import_request_failed(group.collection, exc, hint=_server_hint(exc)) from None
+                self.journal.put(key, task)
             handle["tasks"][task] = f
+
+    def _find_task(self, collection: str, path: str) -> int | None:
+        """The server's import task for this file, if an interrupted request created one."""
+        try:
+            tasks = self.conn.list_bulk_insert_tasks(limit=0, collection_name=collection, timeout=self.timeout)
+        except Exception as exc:
+            raise import_request_failed(collection, exc, hint=_server_hint(exc)) from None
+        for t in tasks:
+            if path in str(t.infos.get("files", "")) and t.state_name != "Failed":
+                return int(t.task_id)
+        return None
 
     def poll(self, handle: dict[str, Any]) -> Progress:
         group: Group = handle["group"]
@@ -150,7 +180,10 @@ class GrpcImporter(Importer):
 
 
 class RestImporter(Importer):
-    def __init__(self, cfg: BulkWriterConfig, url: str, token: str, database: str, storage: Any) -> None:
+    def __init__(
+        self, cfg: BulkWriterConfig, url: str, token: str, database: str, storage: Any, journal: Any = None
+    ) -> None:
+        self.journal = journal or _NoJournal()
         self.cfg = cfg
         self.base = url.rstrip("/")
         self.token = token
@@ -221,10 +254,14 @@ class RestImporter(Importer):
                 body["files"] = [[f["path"]] for f in files]
                 if self.database and self.database != "default":
                     body["dbName"] = self.database
-            data = self._post(CREATE_PATH, body, group.collection)
-            job = data.get("jobId") if isinstance(data, dict) else None
-            if not job:
-                raise import_failed(group.collection, f"the server returned no job id ({data!r})")
+            key = f"rest:{group.collection}:{group.partition or ''}:{files[0]['key']}:{len(files)}"
+            job = self.journal.get(key)  # submitted by an interrupted run: wait on it, never import twice
+            if job is None:
+                data = self._post(CREATE_PATH, body, group.collection)
+                job = data.get("jobId") if isinstance(data, dict) else None
+                if not job:
+                    raise import_failed(group.collection, f"the server returned no job id ({data!r})")
+                self.journal.put(key, str(job))
             log.info("import job %s: %d file(s) into %s", job, len(files), group.collection)
             jobs.append({"id": str(job), "rows": sum(f["rows"] for f in files), "files": files, "last": None})
         return {"group": group, "jobs": jobs}

@@ -1,0 +1,145 @@
+"""Milvus -> Milvus, 768-d: vts at parallelism 1 and 2 beside the limits, in one run.
+
+The source is a Milvus Lite file filled once. Each side runs in its own
+process (peak RSS per side):
+
+- source alone: every row read by primary-key pages through MilvusClient;
+- sink alone: the same rows inserted through MilvusClient in a plain loop;
+- vts: the migration, source file -> a fresh target file.
+
+The limit for the migration is the slower of the two alone.
+
+    python benchmarks/bench_milvus_to_milvus.py --rows 200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+DIM = 768
+BATCH = 1000
+
+
+def fill(path: Path, rows: int) -> None:
+    from pymilvus import DataType, MilvusClient
+
+    c = MilvusClient(str(path))
+    s = MilvusClient.create_schema(auto_id=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    s.add_field("title", DataType.VARCHAR, max_length=64)
+    idx = c.prepare_index_params()
+    idx.add_index("vector", index_type="AUTOINDEX", metric_type="COSINE")
+    c.create_collection("bench", schema=s, index_params=idx)
+    rng = np.random.default_rng(1)
+    for lo in range(0, rows, 5000):
+        n = min(5000, rows - lo)
+        vecs = rng.random((n, DIM), dtype=np.float32)
+        c.insert("bench", [{"id": lo + i, "vector": vecs[i], "title": f"row {lo + i}"} for i in range(n)])
+    c.flush("bench")
+    c.close()
+
+
+def side_read(src: Path, work: Path, parallelism: int) -> dict:
+    from pymilvus import MilvusClient
+
+    from connectors.milvus.splits import pages
+
+    c = MilvusClient(str(src))
+    c.load_collection("bench")
+    t0 = time.perf_counter()
+    n = sum(len(p) for p in pages(c, "bench", None, "id", False, None, None, None, ["id", "vector", "title"], BATCH))
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def side_write(src: Path, work: Path, parallelism: int) -> dict:
+    from pymilvus import DataType, MilvusClient
+
+    from connectors.milvus.splits import pages
+
+    reader = MilvusClient(str(src))
+    reader.load_collection("bench")
+    rows = [r for p in pages(reader, "bench", None, "id", False, None, None, None, ["id", "vector", "title"], BATCH) for r in p]
+    c = MilvusClient(str(work / "sink.db"))
+    s = MilvusClient.create_schema(auto_id=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
+    s.add_field("title", DataType.VARCHAR, max_length=64)
+    idx = c.prepare_index_params()
+    idx.add_index("vector", index_type="AUTOINDEX", metric_type="COSINE")
+    t0 = time.perf_counter()
+    c.create_collection("bench", schema=s, index_params=idx)
+    for lo in range(0, len(rows), BATCH):
+        c.upsert("bench", rows[lo : lo + BATCH])
+    return {"seconds": time.perf_counter() - t0, "rows": len(rows)}
+
+
+def side_vts(src: Path, work: Path, parallelism: int) -> dict:
+    from vts import cli
+
+    job = {
+        "env": {"parallelism": parallelism, "checkpoint": {"path": str(work / "cp")}},
+        "source": {"Milvus": {"url": str(src), "load_collection": True, "batch_size": BATCH}},
+        "sink": {"Milvus": {"url": str(work / "vts.db"), "batch_size": BATCH}},
+    }
+    path = work / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    t0 = time.perf_counter()
+    assert cli.main(["run", "-q", str(path)]) == 0
+    return {"seconds": time.perf_counter() - t0}
+
+
+SIDES = {"read": side_read, "write": side_write, "vts": side_vts}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--side", choices=list(SIDES))
+    ap.add_argument("--source")
+    ap.add_argument("--parallelism", type=int, default=1)
+    a = ap.parse_args()
+    if a.side:
+        with tempfile.TemporaryDirectory() as work:
+            result = SIDES[a.side](Path(a.source), Path(work), a.parallelism)
+        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "source.db"
+        print(f"filling a Milvus Lite source with {a.rows:,} rows of {DIM}-d ...", flush=True)
+        fill(src, a.rows)
+
+        def run(side: str, parallelism: int = 1) -> dict:
+            out = subprocess.run(
+                [sys.executable, __file__, "--side", side, "--source", str(src), "--parallelism", str(parallelism)],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            return json.loads(out.stdout.strip().splitlines()[-1])
+
+        results = {
+            "source read alone": run("read"),
+            "sink write alone (upsert)": run("write"),
+            "vts parallelism 1": run("vts", 1),
+            "vts parallelism 2": run("vts", 2),
+        }
+    limit = max(results["source read alone"]["seconds"], results["sink write alone (upsert)"]["seconds"])
+    print(f"Milvus Lite -> Milvus Lite, {a.rows:,} rows, {DIM}-d, batch {BATCH}")
+    for name, r in results.items():
+        print(f"  {name:<28} {a.rows / r['seconds']:>9,.0f} vectors/s  {r['seconds']:>7.1f} s  peak RSS {r['peak_rss_mb']:>7,.0f} MB")
+    for p in (1, 2):
+        print(f"  vts parallelism {p} / limit: {limit / results[f'vts parallelism {p}']['seconds']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""BulkWriter staging: Parquet layout, file keys and sizes, read-back equality; local, S3 (moto), Azure (Azurite)."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests/bulk_fixtures.py are used as parameters)
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connectors.milvus.bulk.config import MB
+from connectors.milvus.bulk.writer import split_stem
+from connectors.milvus.errors import MilvusError
+from tests.bulk_fixtures import Staged, azurite, datagen, s3, source_table, unique  # noqa: F401
+
+ALL_TYPES = [
+    {"name": "id", "type": "BIGINT", "primary_key": True},
+    {"name": "vector", "type": "FLOAT_VECTOR", "dimension": 8},
+    {"name": "title", "type": "STRING", "max_length": 64},
+    {"name": "flag", "type": "BOOLEAN"},
+    {"name": "small", "type": "SMALLINT"},
+    {"name": "score", "type": "DOUBLE", "nullable": True, "null_ratio": 0.2},
+    {"name": "meta", "type": "JSON"},
+    {"name": "tags", "type": "ARRAY", "element_type": "BIGINT", "max_capacity": 16},
+    {"name": "sparse", "type": "SPARSE_FLOAT_VECTOR"},
+]
+
+
+def _local_cfg(tmp_path: Path, **kw):
+    folder = tmp_path / "stage"
+    folder.mkdir(exist_ok=True)
+    return {"cloud_id": "local", "local_path": str(folder), "prefix": "exports/vts", **kw}
+
+
+def _check_equal(source: pa.Table, staged: pa.Table) -> None:
+    """Staged rows (Milvus layout) equal the source rows, column by column."""
+    staged = staged.sort_by("id")
+    source = source.sort_by("id")
+    assert staged.num_rows == source.num_rows
+    assert staged.column("id").to_pylist() == source.column("id").to_pylist()
+    if "vector" in source.column_names:
+        assert staged.schema.field("vector").type == pa.list_(pa.float32())
+        got = np.asarray(staged.column("vector").combine_chunks().flatten()).reshape(staged.num_rows, -1)
+        want = np.asarray(source.column("vector").combine_chunks().flatten()).reshape(source.num_rows, -1)
+        assert np.array_equal(got, want)
+    for name in ("title", "flag", "small", "score", "tags"):
+        if name in source.column_names:
+            assert staged.column(name).to_pylist() == source.column(name).to_pylist(), name
+    if "meta" in source.column_names:
+        assert staged.schema.field("meta").type == pa.string()
+        got = [json.loads(v) for v in staged.column("meta").to_pylist()]
+        assert got == [json.loads(v) for v in source.column("meta").to_pylist()]
+    if "sparse" in source.column_names:
+        assert staged.schema.field("sparse").type == pa.string()
+        for text, want in zip(staged.column("sparse").to_pylist(), source.column("sparse").to_pylist()):
+            got = json.loads(text)
+            assert got["indices"] == want["indices"]
+            assert np.allclose(np.float32(got["values"]), np.float32(want["values"]))
+
+
+def test_local_layout_all_types_reads_back_equal(tmp_path: Path) -> None:
+    spec = datagen(5000, fields=ALL_TYPES, collection="alltypes")
+    sink = {"bulk_writer_config": _local_cfg(tmp_path), "enable_dynamic_field": True}
+    st = Staged(tmp_path, spec, sink, version="2.5.0")  # nullable and sparse need 2.4+
+    infos = st.stage(parallelism=2)
+    files = [f for info in infos for f in info["files"]]
+    root = tmp_path / "stage"
+    for f in files:
+        assert f["key"].startswith("exports/vts/alltypes/_default/")
+        assert f["path"] == str(root / f["key"])
+        assert (root / f["key"]).stat().st_size == f["bytes"]
+    staged = pa.concat_tables([pq.read_table(root / f["key"]) for f in files])
+    # the exact column set Milvus expects: the dynamic field as $meta, nothing else
+    assert staged.column_names == [*(f["name"] for f in ALL_TYPES), "$meta"]
+    assert set(staged.column("$meta").to_pylist()) == {"{}"}
+    _check_equal(source_table(st.source), staged)
+    assert sum(i["rows"] for i in infos) == 5000
+    assert st.run["rows_staged"] == 5000 and st.run["rows_written"] == 0  # staged is not written
+    assert not list(root.glob(".vts-spool/*"))  # no temp file left behind
+
+
+def test_chunk_size_bounds_every_file(tmp_path: Path) -> None:
+    spec = datagen(60_000, dim=32)  # ~8.6 MB of vectors
+    chunk = 1.0
+    st = Staged(tmp_path, spec, {"bulk_writer_config": _local_cfg(tmp_path, chunk_size=chunk, row_group_mb=0.25)})
+    (info,) = st.stage()
+    sizes = [f["bytes"] for f in info["files"]]
+    assert len(sizes) >= 8
+    assert max(sizes) <= chunk * MB
+    assert min(sizes[:-1]) >= 0.6 * chunk * MB  # files are filled, not cut early
+    starts = [int(f["key"].rsplit("-", 1)[1].split(".")[0]) for f in info["files"]]
+    assert starts == list(np.cumsum([0] + [f["rows"] for f in info["files"]])[:-1])
+    staged = pa.concat_tables([pq.read_table(tmp_path / "stage" / f["key"]) for f in info["files"]])
+    _check_equal(source_table(st.source), staged)
+
+
+def test_retry_replaces_and_resume_keeps_its_files(tmp_path: Path) -> None:
+    cfg = _local_cfg(tmp_path, chunk_size=0.2)
+    spec = datagen(20_000)
+    first = Staged(tmp_path, spec, {"bulk_writer_config": cfg}).stage()[0]["files"]
+    assert len(first) > 2
+    # a retry from scratch overwrites the same names: nothing is left to import twice
+    again = Staged(tmp_path, spec, {"bulk_writer_config": cfg}).stage()[0]["files"]
+    assert [f["key"] for f in again] == [f["key"] for f in first]
+    folder = tmp_path / "stage" / "exports/vts/bulk/_default"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(f["key"]).name for f in first)
+    # a resume at a checkpoint (rows_written = R) keeps the files below R and drops the rest
+    cut = first[0]["rows"] + first[1]["rows"]
+    st = Staged(tmp_path, spec, {"bulk_writer_config": cfg})
+    split = st.splits()[0]
+    from vts.connector import WriteContext
+
+    ctx = WriteContext(rejects=st.rejects, stats=st.run.split(split.id, split.table, None))
+    writer = st.sink.writer(st.plan, split, ctx)
+    ctx.stats.rows_written = cut
+    info = writer.finish()
+    writer.close()
+    assert [f["key"] for f in info["files"]] == [f["key"] for f in first[:2]]
+    assert info["rows"] == cut
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(f["key"]).name for f in first[:2])
+
+
+def test_bad_rows_are_rejected_not_staged(tmp_path: Path) -> None:
+    spec = datagen(
+        100,
+        fields=[
+            {"name": "id", "type": "BIGINT", "primary_key": True},
+            {"name": "v", "type": "FLOAT_VECTOR", "dimension": 4},
+        ],
+    )
+    st = Staged(tmp_path, spec, {"bulk_writer_config": _local_cfg(tmp_path), "max_error_rows": 5})
+    batch = pa.record_batch(
+        {
+            "id": pa.array([1, 2, 3], pa.int64()),
+            "v": pa.FixedSizeListArray.from_arrays(
+                pa.array([0, 0, 0, 1, math.nan, 0, 0, 0, 1, 1, 1, 1], pa.float32()), 4
+            ),
+        }
+    )
+    split = st.splits()[0]
+    from vts.connector import WriteContext
+
+    ctx = WriteContext(rejects=st.rejects, stats=st.run.split(split.id, split.table, None))
+    writer = st.sink.writer(st.plan, split, ctx)
+    writer.write(batch)
+    info = writer.finish()
+    writer.close()
+    assert info["rows"] == 2 and st.run["rows_rejected"] == 1
+    assert "NaN" in (tmp_path / "rejects.jsonl").read_text()
+    staged = pq.read_table(tmp_path / "stage" / info["files"][0]["key"])
+    assert staged.column("id").to_pylist() == [1, 3]
+
+
+def test_split_stem_is_safe_and_distinct() -> None:
+    a, b = split_stem("coll/part a#1"), split_stem("coll/part_a_1")
+    assert "/" not in a and " " not in a and a != b
+
+
+# -- S3 on moto --------------------------------------------------------------------------------------
+
+
+def _s3_cfg(s3, bucket: str, **kw):
+    return {
+        "cloud_id": "aws",
+        "minio_url": s3.endpoint,
+        "access_key": s3.access_key,
+        "secret_key": s3.secret_key,
+        "bucket_name": bucket,
+        "prefix": "stage",
+        **kw,
+    }
+
+
+def test_s3_keys_sizes_and_read_back(tmp_path: Path, s3) -> None:
+    bucket = unique("b").replace("_", "-")
+    s3.create_bucket(bucket)
+    spec = datagen(30_000, dim=16, collection="docs", partitions=["p1", "p2"])
+    st = Staged(tmp_path, spec, {"bulk_writer_config": _s3_cfg(s3, bucket, chunk_size=0.5)})
+    infos = st.stage()
+    keys = s3.keys(bucket)
+    files = [f for i in infos for f in i["files"]]
+    assert {f["key"]: f["bytes"] for f in files} == keys  # every staged file, nothing else
+    assert {k.rsplit("/", 1)[0] for k in keys} == {"stage/docs/p1", "stage/docs/p2"}
+    assert all(size <= 0.5 * MB for size in keys.values())
+    assert all(f["path"] == f["key"] for f in files)  # relative to the bucket, as Milvus reads it
+    body = [s3.client().get_object(Bucket=bucket, Key=k)["Body"].read() for k in sorted(keys)]
+    staged = pa.concat_tables([pq.read_table(io.BytesIO(b)) for b in body])
+    _check_equal(source_table(st.source), staged)
+
+
+def test_s3_wrong_credentials(tmp_path: Path, s3) -> None:
+    bucket = unique("b").replace("_", "-")
+    s3.create_bucket(bucket)
+    cfg = _s3_cfg(s3, bucket, secret_key="not-the-secret")
+    st = Staged(tmp_path, datagen(10), {"bulk_writer_config": cfg})
+    with pytest.raises(MilvusError) as err:
+        st.stage()
+    assert err.value.code == "MILVUS-24"
+    assert "refused the credentials" in err.value.message and bucket in err.value.message
+    assert "access_key and secret_key" in err.value.hint
+
+
+def test_s3_missing_bucket(tmp_path: Path, s3) -> None:
+    st = Staged(tmp_path, datagen(10), {"bulk_writer_config": _s3_cfg(s3, "no-such-bucket")})
+    with pytest.raises(MilvusError) as err:
+        st.stage()
+    assert err.value.code == "MILVUS-24"
+    assert "'no-such-bucket' does not exist" in err.value.message
+    assert "create the bucket" in err.value.hint
+
+
+# -- Azure on Azurite ------------------------------------------------------------------------------
+
+
+def _azure_cfg(az, container: str, **kw):
+    return {"cloud_id": "azure", "connection_string": az.connection_string, "bucket_name": container, **kw}
+
+
+def test_azure_keys_sizes_and_read_back(tmp_path: Path, azurite) -> None:
+    container = unique("c").replace("_", "-")
+    azurite.create_container(container)
+    spec = datagen(20_000, dim=16, collection="docs")
+    st = Staged(tmp_path, spec, {"bulk_writer_config": _azure_cfg(azurite, container, chunk_size=0.5)})
+    infos = st.stage()
+    blobs = azurite.blobs(container)
+    files = [f for i in infos for f in i["files"]]
+    assert {f["key"]: f["bytes"] for f in files} == blobs
+    assert all(k.startswith("vts/docs/_default/") for k in blobs) and len(blobs) > 1
+    assert all(size <= 0.5 * MB for size in blobs.values())
+    cc = azurite.service().get_container_client(container)
+    staged = pa.concat_tables([pq.read_table(io.BytesIO(cc.download_blob(k).readall())) for k in sorted(blobs)])
+    _check_equal(source_table(st.source), staged)
+
+
+def test_azure_wrong_key(tmp_path: Path, azurite) -> None:
+    container = unique("c").replace("_", "-")
+    azurite.create_container(container)
+    bad = azurite.connection_string.replace("AccountKey=Eby8", "AccountKey=AAAA")
+    st = Staged(
+        tmp_path, datagen(10), {"bulk_writer_config": {**_azure_cfg(azurite, container), "connection_string": bad}}
+    )
+    with pytest.raises(MilvusError) as err:
+        st.stage()
+    assert err.value.code == "MILVUS-24" and "refused the credentials" in err.value.message
+
+
+def test_azure_missing_container(tmp_path: Path, azurite) -> None:
+    st = Staged(tmp_path, datagen(10), {"bulk_writer_config": _azure_cfg(azurite, "no-such-container")})
+    with pytest.raises(MilvusError) as err:
+        st.stage()
+    assert err.value.code == "MILVUS-24" and "'no-such-container' does not exist" in err.value.message
