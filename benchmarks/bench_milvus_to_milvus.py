@@ -69,7 +69,11 @@ def side_write(src: Path, work: Path, parallelism: int) -> dict:
 
     reader = MilvusClient(str(src))
     reader.load_collection("bench")
-    rows = [r for p in pages(reader, "bench", None, "id", False, None, None, None, ["id", "vector", "title"], BATCH) for r in p]
+    rows = [
+        r
+        for p in pages(reader, "bench", None, "id", False, None, None, None, ["id", "vector", "title"], BATCH)
+        for r in p
+    ]
     c = MilvusClient(str(work / "sink.db"))
     s = MilvusClient.create_schema(auto_id=False)
     s.add_field("id", DataType.INT64, is_primary=True)
@@ -136,7 +140,9 @@ def main() -> None:
     limit = max(results["source read alone"]["seconds"], results["sink write alone (upsert)"]["seconds"])
     print(f"Milvus Lite -> Milvus Lite, {a.rows:,} rows, {DIM}-d, batch {BATCH}")
     for name, r in results.items():
-        print(f"  {name:<28} {a.rows / r['seconds']:>9,.0f} vectors/s  {r['seconds']:>7.1f} s  peak RSS {r['peak_rss_mb']:>7,.0f} MB")
+        print(
+            f"  {name:<28} {a.rows / r['seconds']:>9,.0f} vectors/s  {r['seconds']:>7.1f} s  peak RSS {r['peak_rss_mb']:>7,.0f} MB"
+        )
     for p in (1, 2):
         print(f"  vts parallelism {p} / limit: {limit / results[f'vts parallelism {p}']['seconds']:.2f}")
 

@@ -14,7 +14,8 @@ def _require_columns(transform: str, table: TableSchema, columns: list[str]) -> 
     missing = [c for c in columns if c not in table.names]
     if missing:
         raise ConfigError(
-            f"{transform}: column(s) {missing} not in table '{table.name}'", hint=f"columns are: {', '.join(table.names)}"
+            f"{transform}: column(s) {missing} not in table '{table.name}'",
+            hint=f"columns are: {', '.join(table.names)}",
         )
 
 

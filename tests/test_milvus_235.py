@@ -98,7 +98,9 @@ def test_milvus_235_to_milvus_lite_keeps_every_row_and_the_schema(
     lite = tmp_path / "lite.db"
     job = {
         "env": {"parallelism": 2, "checkpoint": {"path": str(tmp_path / "cp")}},
-        "source": {"Milvus": {"url": milvus235.uri, "token": milvus235.token, "collections": [name], "batch_size": 4000}},
+        "source": {
+            "Milvus": {"url": milvus235.uri, "token": milvus235.token, "collections": [name], "batch_size": 4000}
+        },
         "sink": {"Milvus": {"url": str(lite), "batch_size": 2000}},
     }
     code, _, err = run_vts("run", "-q", "--verify", str(write_job(tmp_path / "job.yaml", job)), capsys=capsys)

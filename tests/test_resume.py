@@ -21,7 +21,9 @@ from tests.conftest import VTS_BIN, client_for, count, run_vts, write_job
 ROWS = 200_000
 
 
-def _job(tmp_path: Path, rows: int = ROWS, url: str | None = None, token: str = "", collection: str = "r", **env: Any) -> Path:
+def _job(
+    tmp_path: Path, rows: int = ROWS, url: str | None = None, token: str = "", collection: str = "r", **env: Any
+) -> Path:
     job = {
         "env": {
             "parallelism": 2,

@@ -203,8 +203,7 @@ def run_local(
             pending_tasks.append((i, t))
     with ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split") as pool:
         futures = {
-            pool.submit(run_split, pipe, t, make_ctx(t.split), stop, checkpoint, settings): i
-            for i, t in pending_tasks
+            pool.submit(run_split, pipe, t, make_ctx(t.split), stop, checkpoint, settings): i for i, t in pending_tasks
         }
         try:
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)

@@ -81,8 +81,14 @@ def _refused_credentials(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:  # pymilvus raises `e from e`: guard the loop
         seen.add(id(current))
-        text = f"{current} {getattr(current, 'details', lambda: '')()}".lower() if hasattr(current, "details") else str(current).lower()
-        if any(w in text for w in ("unauthenticated", "auth check failure", "missing authorization", "permission denied")):
+        text = (
+            f"{current} {getattr(current, 'details', lambda: '')()}".lower()
+            if hasattr(current, "details")
+            else str(current).lower()
+        )
+        if any(
+            w in text for w in ("unauthenticated", "auth check failure", "missing authorization", "permission denied")
+        ):
             return True
         current = current.__cause__ or current.__context__
     return False
