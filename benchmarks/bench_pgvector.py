@@ -135,7 +135,27 @@ def side_vts(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
     return {"seconds": time.perf_counter() - t0, "rows": rows}
 
 
-SIDES = {"copy": side_copy, "read": side_read, "sink": side_sink, "vts": side_vts}
+def side_stage(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
+    """pgvector -> Parquet staging (the BulkWriter's write half, local folder, no import)."""
+    from vts import cli
+
+    stage = work / "stage"
+    stage.mkdir()
+    bulk = {"cloud_id": "local", "local_path": str(stage), "auto_import": False, "keep_staged_files": True}
+    job = {
+        "env": {"parallelism": a.parallelism, "checkpoint": {"interval": 60}},
+        "source": {"Pgvector": _source_options(url, a)},
+        "sink": {"Milvus": {"url": str(work / "stage.db"), "bulk_writer_config": bulk}},
+    }
+    path = work / "job.yaml"
+    path.write_text(yaml.safe_dump(job))
+    t0 = time.perf_counter()
+    code = cli.main(["run", "-q", str(path)])
+    assert code == 0, f"vts exited {code}"
+    return {"seconds": time.perf_counter() - t0, "rows": rows}
+
+
+SIDES = {"copy": side_copy, "read": side_read, "sink": side_sink, "vts": side_vts, "stage": side_stage}
 
 
 def run_side(name: str, url: str, a: argparse.Namespace) -> dict:
@@ -164,7 +184,7 @@ def main() -> None:
     ap.add_argument("--parallelism", type=int, default=1)
     ap.add_argument("--read-batch", type=int, default=10_000, help="source batch_size")
     ap.add_argument("--sink-batch", type=int, default=1000, help="sink batch_size")
-    ap.add_argument("--sides", default="copy,read,sink,vts")
+    ap.add_argument("--sides", default="copy,read,sink,vts,stage")
     ap.add_argument("--side", choices=sorted(SIDES))
     a = ap.parse_args()
     if a.side:
@@ -183,6 +203,7 @@ def main() -> None:
             "read": "vts reader alone (COPY -> Arrow)",
             "sink": "Milvus Lite upsert alone",
             "vts": f"vts run (parallelism {a.parallelism})",
+            "stage": "vts -> Parquet staging (local)",
         }
         results = {}
         for name in a.sides.split(","):

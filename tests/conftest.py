@@ -142,3 +142,30 @@ def milvus235() -> Any:
             pytest.fail(f"Milvus 2.3.5 required but unavailable: {reason}")
         pytest.skip(reason)
     return ms.shared_instance(auth=True)
+
+
+def checkpoint_state(folder: Path) -> dict[str, Any]:
+    """The state of the one checkpoint file in ``folder`` ({} when there is none)."""
+    import json
+
+    for path in folder.glob("*.json"):
+        try:
+            return json.loads(path.read_text())["state"]
+        except (ValueError, OSError):  # replaced while we read it
+            return {}
+    return {}
+
+
+def kill_when(proc: subprocess.Popen, ready: Any, after: float, timeout: float = 120.0) -> bool:
+    """SIGKILL ``proc`` ``after`` seconds once ``ready()`` holds; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    time.sleep(after)
+    if proc.poll() is not None:
+        return False
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return True

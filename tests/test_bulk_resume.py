@@ -7,15 +7,13 @@ Its own module: it needs the Milvus 2.3.5 whose object store is the moto server 
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from tests.bulk_fixtures import datagen, s3, unique  # noqa: F401
-from tests.conftest import VTS_BIN, write_job
+from tests.conftest import VTS_BIN, checkpoint_state, kill_when, write_job
 from tests.test_bulk_milvus import BUCKET, _count, milvus_on_s3  # noqa: F401
 
 ROWS = 200_000
@@ -31,7 +29,7 @@ def test_sigkill_during_uploads_and_import_then_resume_imports_every_row_once(
 ) -> None:
     name = unique("bulk_kill")
     job = {
-        "env": {"parallelism": 2, "checkpoint": {"path": str(tmp_path / "cp"), "interval": 0.2}},
+        "env": {"parallelism": 1, "checkpoint": {"path": str(tmp_path / "cp"), "interval": 0.2}},
         "source": {"DataGen": datagen(ROWS, collection=name, batch_size=4000)},
         "sink": {
             "Milvus": {
@@ -46,31 +44,27 @@ def test_sigkill_during_uploads_and_import_then_resume_imports_every_row_once(
         },
     }  # fmt: skip
     path = write_job(tmp_path / "job.yaml", job)
+    cp = tmp_path / "cp"
+
+    def uploading() -> bool:  # a split has made Parquet files durable and goes on
+        return any("position" in s and not s.get("done") for k, s in checkpoint_state(cp).items() if k != "_commit")
+
+    def importing() -> bool:  # the commit has journaled an import request
+        return bool(checkpoint_state(cp).get("_commit"))
+
     rng = random.Random(3)
+    plan = ["start", "upload", "upload", "upload", "import", "import"]
     kills: list[str] = []
     finished = False
-    for attempt in range(20):
-        log = (tmp_path / f"run{attempt}.log").open("w")
-        proc = subprocess.Popen([str(VTS_BIN), "--log-level", "INFO", "run", "-q", str(path)], stderr=log, text=True)
-        delay = 0.5 if attempt == 0 else rng.uniform(1.0, 2.5)
-        try:
-            proc.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            state = _state(tmp_path)
-            splits = [s for k, s in state.items() if k != "_commit"]
-            if "_commit" in state:
-                kills.append("import")
-            elif any(not s.get("done") and "position" in s for s in splits):
-                kills.append("upload")
-            else:
-                kills.append("start")
-            if len(kills) >= 5 and "upload" in kills and "import" in kills:
-                break
+    for phase in plan:
+        proc = subprocess.Popen([str(VTS_BIN), "run", "-q", str(path)], stderr=subprocess.PIPE, text=True)
+        ready = {"start": lambda: True, "upload": uploading, "import": importing}[phase]
+        after = 0.4 if phase == "start" else rng.uniform(0.0, 0.3)
+        if kill_when(proc, ready, after):
+            kills.append(phase)
             continue
-        proc.wait()
-        assert proc.returncode == 0, (tmp_path / f"run{attempt}.log").read_text()
+        proc.wait()  # it got past that phase and finished: a new run would be a new job
+        assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
         finished = True
         break
     if not finished:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from pymilvus.exceptions import MilvusException
 import connectors.milvus.sink as sink_module
 import connectors.milvus.source as source_module
 from connectors.milvus.connection import connect as real_connect
-from tests.conftest import VTS_BIN, client_for, count, run_vts, write_job
+from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, kill_when, run_vts, write_job
 
 ROWS = 200_000
 
@@ -67,30 +65,33 @@ def test_sigkill_at_five_moments_then_resume_ends_equal_to_the_source(
         url, token = srv.uri, srv.token
     collection = f"kill_{tmp_path.name[-20:]}".replace("-", "_")
     job = _job(tmp_path, url=url, token=token, collection=collection)
-    kills, saw_partial_split, runs = 0, False, 0
-    # first kill during start-up or prepare, the others at random points of the copy
-    delays = [0.4, *[random.Random(i).uniform(1.0, 1.6) for i in range(7)], None]
-    for delay in delays:
+    cp = tmp_path / "cp"
+
+    def copying() -> bool:  # a split has recorded a position: we are in the middle of the copy
+        return any("position" in s for k, s in checkpoint_state(cp).items() if k != "_commit")
+
+    rng = random.Random(7)
+    kills, runs = [], 0
+    while True:
         runs += 1
         proc = subprocess.Popen([str(VTS_BIN), "run", "-q", str(job)], stderr=subprocess.PIPE, text=True)
-        if delay is not None:
-            try:
-                proc.wait(timeout=delay)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                state = (_checkpoint(tmp_path) or {}).get("state", {})
-                saw_partial_split |= any("position" in s and not s.get("done") for s in state.values())
-                continue
+        if not kills:
+            landed = kill_when(proc, lambda: True, 0.4)  # during start-up, before any checkpoint
+            phase = "start"
+        elif len(kills) < 6:
+            landed = kill_when(proc, copying, rng.uniform(0.05, 0.6))  # mid-copy, mostly mid-batch
+            phase = "copy"
+        else:
+            landed = False
+        if landed:
+            kills.append(phase)
+            continue
         _, err = proc.communicate(timeout=600)
         assert proc.returncode == 0, err
-        if runs > 1:
-            assert "resuming the interrupted run" in err
+        assert "resuming the interrupted run" in err
         break
-    assert kills >= 5, f"only {kills} kills landed while vts was running"
-    assert saw_partial_split, "no kill landed in the middle of a split"
-    assert _checkpoint(tmp_path) is None  # a finished job forgets its checkpoint
+    assert kills.count("copy") >= 5, kills
+    assert checkpoint_state(cp) == {}  # a finished job forgets its checkpoint
 
     verify = subprocess.run([str(VTS_BIN), "verify", "--full", str(job)], capture_output=True, text=True, timeout=600)
     assert verify.returncode == 0, verify.stdout + verify.stderr
