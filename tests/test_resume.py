@@ -1,5 +1,7 @@
 """Nothing lost, nothing doubled: SIGKILL and resume, transient failures, dead letters, verify."""
 
+# ruff: noqa: F811  (the s3 fixture is imported from tests/bulk_fixtures.py)
+
 from __future__ import annotations
 
 import json
@@ -14,6 +16,7 @@ from pymilvus.exceptions import MilvusException
 import connectors.milvus.sink as sink_module
 import connectors.milvus.source as source_module
 from connectors.milvus.connection import connect as real_connect
+from tests.bulk_fixtures import s3  # noqa: F401
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, kill_when, run_vts, write_job
 
 ROWS = 200_000
@@ -237,3 +240,33 @@ def test_one_percent_bad_rows_go_to_dead_letters_and_max_error_rows_decides(
     else:
         assert code == 1 and "MILVUS-28" in err and "max_error_rows=5" in err and str(dead) in err
         assert len(lines) > 5
+
+
+def test_checkpoints_can_live_in_s3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], s3: Any
+) -> None:
+    s3.create_bucket("vts-state")
+    job = _job(tmp_path, rows=10_000, parallelism=1)
+    job.write_text(
+        job.read_text().replace(
+            f"path: {tmp_path / 'cp'}", f"path: s3://vts-state/checkpoints\n    s3_endpoint: {s3.endpoint}"
+        )
+    )
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    calls = [0]
+    monkeypatch.setattr(sink_module, "connect", lambda o: _Flaky(real_connect(o), lambda n: n == 4, "boom", calls))
+    assert run_vts("run", "-q", str(job), capsys=capsys)[0] == 1
+    assert [k for k in s3.keys("vts-state") if k.startswith("checkpoints/job-")]
+
+    monkeypatch.setattr(sink_module, "connect", real_connect)
+    code, _, err = run_vts("run", str(job), capsys=capsys)
+    assert code == 0, err
+    assert "resuming the interrupted run recorded in s3://vts-state/checkpoints/job-" in err
+    assert not s3.keys("vts-state")  # forgotten once the job finished
+    assert count(client_for(str(tmp_path / "t.db")), "r") == 10_000
+
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong-secret")
+    code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
+    assert code == 1 and "VTS-11" in err and "s3://vts-state/checkpoints/job-" in err and "wrong-secret" not in err

@@ -1,8 +1,9 @@
 """Checkpoints: which splits are done and where the others stopped.
 
-One JSON file per job file (``<checkpoint.path>/<job name>-<hash of its
-path>.json``), rewritten atomically (write a temp file, fsync, rename) every
-time a split reports progress. A position is recorded only after the sink
+One JSON document per job file (``<checkpoint.path>/<job name>-<hash of its
+path>.json``, in a local folder or under ``s3://bucket/prefix``), replaced
+atomically (temp file, fsync, rename; an S3 PUT) every time a split reports
+progress. A position is recorded only after the sink
 made everything before it durable (the writer's ``flush`` returned), so a
 resumed run may write a few rows again (upserts make that harmless) but
 never skips one.
@@ -24,16 +25,89 @@ from pathlib import Path
 from typing import Any
 
 from vts.connector import Position, Split
-from vts.errors import ConfigError
+from vts.errors import ConfigError, VtsError
 
 
 class CheckpointMismatch(ConfigError):
     code = "VTS-08"
 
 
-class Checkpoint:
-    def __init__(self, path: Path, fingerprint: str, job: str) -> None:
+class _LocalStore:
+    """A file, replaced atomically: write a temp file, fsync, rename."""
+
+    def __init__(self, path: Path) -> None:
         self.path = path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def read(self) -> str | None:
+        return self.path.read_text() if self.path.exists() else None
+
+    def write(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def delete(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+class _S3Store:
+    """An S3 object (a PUT replaces it whole). Credentials come from boto3's usual chain."""
+
+    def __init__(self, url: str, name: str, endpoint: str | None) -> None:
+        bucket, _, prefix = url.removeprefix("s3://").partition("/")
+        self.bucket, self.key = bucket, "/".join(p for p in (prefix.strip("/"), name) if p)
+        self.endpoint = endpoint
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+    def _client(self) -> Any:
+        import boto3
+
+        return boto3.session.Session().client("s3", endpoint_url=self.endpoint)  # credentials as they are now
+
+    def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(Bucket=self.bucket, Key=self.key, **kwargs)
+        except Exception as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if what == "read" and code in ("NoSuchKey", "404"):
+                return None
+            raise CheckpointStoreError(
+                f"cannot {what} the checkpoint {self}: {exc}",
+                hint="check env.checkpoint.path, the bucket, and the AWS credentials (AWS_ACCESS_KEY_ID, ...)",
+            ) from None
+
+    def read(self) -> str | None:
+        res = self._call("read", self._client().get_object)
+        return None if res is None else res["Body"].read().decode()
+
+    def write(self, text: str) -> None:
+        self._call("write", self._client().put_object, Body=text.encode())
+
+    def delete(self) -> None:
+        self._call("delete", self._client().delete_object)
+
+
+class CheckpointStoreError(VtsError):
+    code = "VTS-11"
+
+
+class Checkpoint:
+    def __init__(self, store: _LocalStore | _S3Store, fingerprint: str, job: str) -> None:
+        self.store = store
+        self.path = str(store)
         self.fingerprint = fingerprint
         self.job = job
         self._lock = threading.Lock()
@@ -41,15 +115,27 @@ class Checkpoint:
         self.state: dict[str, dict[str, Any]] = {}
 
     @classmethod
-    def open(cls, folder: str | Path, job_path: Path | None, fingerprint: str, fresh: bool) -> Checkpoint:
-        """Load the job's checkpoint if there is one (and ``fresh`` is not set)."""
+    def open(
+        cls, folder: str | Path, job_path: Path | None, fingerprint: str, fresh: bool, s3_endpoint: str | None = None
+    ) -> Checkpoint:
+        """Load the job's checkpoint if there is one (and ``fresh`` is not set).
+
+        ``folder`` is a local folder or ``s3://bucket/prefix``.
+        """
         name = job_path.stem if job_path else "job"
         key = _short_hash(str(job_path.resolve()) if job_path else fingerprint)
-        cp = cls(Path(folder) / f"{name}-{key}.json", fingerprint, str(job_path))
+        file = f"{name}-{key}.json"
+        store = (
+            _S3Store(str(folder), file, s3_endpoint)
+            if str(folder).startswith("s3://")
+            else _LocalStore(Path(folder) / file)
+        )
+        cp = cls(store, fingerprint, str(job_path))
+        text = None if fresh else store.read()
         if fresh:
             cp.discard()
-        elif cp.path.exists():
-            data = json.loads(cp.path.read_text())
+        elif text is not None:
+            data = json.loads(text)
             if data.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
                     f"{job_path} changed since the interrupted run recorded in {cp.path}; "
@@ -109,7 +195,7 @@ class Checkpoint:
             self._write()
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
+        self.store.delete()
 
     def _write(self) -> None:
         data = {
@@ -118,17 +204,7 @@ class Checkpoint:
             "splits": [asdict(s) for s in self.splits or []],
             "state": self.state,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f, default=str)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        self.store.write(json.dumps(data, default=str))
 
 
 def _short_hash(text: str) -> str:

@@ -106,7 +106,8 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = config.load(args.job)
     stats = RunStats()
     dead_letters = Path(job.env.dead_letter_path)
-    checkpoint = Checkpoint.open(job.env.checkpoint.path, job.path, job.fingerprint, fresh=args.fresh)
+    cp = job.env.checkpoint
+    checkpoint = Checkpoint.open(cp.path, job.path, job.fingerprint, fresh=args.fresh, s3_endpoint=cp.s3_endpoint)
     p = engine.plan(job, checkpoint)
     sink_plan = job.sink.prepare(p.sink_tables, resuming=checkpoint.resuming)
     total = sum(s.estimated_rows for s in p.splits)

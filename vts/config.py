@@ -34,10 +34,13 @@ from vts.errors import ConfigError, JobFileError
 
 
 class CheckpointOptions(Options):
-    path: str = Field("./.vts-checkpoints", description="Folder keeping one checkpoint file per job file.")
+    path: str = Field(
+        "./.vts-checkpoints", description="Folder, or s3://bucket/prefix, keeping one checkpoint per job file."
+    )
     interval: float = Field(
         5.0, gt=0, description="Seconds between checkpoints of a split (each one flushes the writer)."
     )
+    s3_endpoint: str | None = Field(None, description="S3 endpoint for an s3:// path (MinIO, ...); AWS when unset.")
 
 
 class EnvOptions(Options):
