@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 from datetime import UTC, datetime, time
@@ -12,8 +14,9 @@ import numpy as np
 import pytest
 
 from tests import pgvector_fixtures
-from tests.conftest import client_for, count, read_all, run_vts, write_job
+from tests.conftest import client_for, count, read_all, write_job
 from tests.pgvector_fixtures import execute, fetch, unique
+from vts import cli
 
 ROWS = 100_000
 DIM = 16
@@ -118,8 +121,10 @@ def _migrate(tmp_path: Path, source: dict[str, Any], collection: str, parallelis
         "sink": {"Milvus": {"url": str(db), "collection_rename": {source.get("collection", collection): collection}}},
     }
     path = write_job(tmp_path / "job.yaml", job)
-    code, _, err = run_vts("run", "-q", str(path))
-    assert code == 0, err
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main(["run", "-q", str(path)])
+    assert code == 0, err.getvalue()
     return db
 
 

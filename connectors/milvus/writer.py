@@ -26,7 +26,9 @@ from vts.connector import SinkWriter, Split, WriteContext
 log = logging.getLogger("vts.milvus")
 
 _partition_lock = threading.Lock()
-_flush_lock = threading.Lock()
+# Embedded Milvus Lite runs in this process and is not safe against a flush racing another write of the
+# same collection (its own auto-flush included: "current_seq is monotonic"); the GIL serialises it anyway.
+_lite_lock = threading.Lock()
 
 
 class BufferBatchWriter(SinkWriter):
@@ -82,7 +84,7 @@ class BufferBatchWriter(SinkWriter):
             # Embedded Milvus Lite runs inside this process and keeps recent writes in a WAL that a
             # SIGKILL can tear; flushing seals them to disk. A server has them durable once the call returns.
             try:
-                with _flush_lock:  # Milvus Lite's flush is not safe against a concurrent flush of the collection
+                with _lite_lock:
                     self.client.flush(self.target.name)
             except Exception as exc:
                 raise wrap(exc, Code.WRITE_DATA_FAIL, f"flushing {self.target.name}") from None
@@ -90,7 +92,11 @@ class BufferBatchWriter(SinkWriter):
 
     def _send(self, rows: list[dict[str, Any]]) -> None:
         try:
-            self._call(self.target.name, rows, partition_name=self.partition or "")
+            if self.opts.is_lite_file:
+                with _lite_lock:
+                    self._call(self.target.name, rows, partition_name=self.partition or "")
+            else:
+                self._call(self.target.name, rows, partition_name=self.partition or "")
         except Exception as exc:
             if not is_rate_limited(exc) or len(rows) <= 2:
                 raise self._failure(exc, rows) from None
