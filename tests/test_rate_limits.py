@@ -132,3 +132,5 @@ def test_other_errors_fail_at_once_without_retrying(
     assert "MILVUS-17" in err and "the field 'v' is broken" in err
     assert [n for n, _ in log].count(1000) == len(log)  # no halving
     assert not calls.sleeps
+    report = json.loads((tmp_path / "r.json").read_text())  # written for a failed run too
+    assert report["totals"]["rows_written"] == 2000

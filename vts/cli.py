@@ -121,10 +121,12 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
         )
     elif not args.quiet:
         err.print(f"vts: {len(p.splits)} split(s), {total:,} row(s) expected, parallelism {job.env.parallelism}")
-    with ProgressReporter(stats, max(total, 0), err, enabled=not args.quiet):
-        engine.execute(job, p, sink_plan, stats, dead_letters, checkpoint)
-    if args.report:
-        _write_report(Path(args.report), job, stats)
+    try:
+        with ProgressReporter(stats, max(total, 0), err, enabled=not args.quiet):
+            engine.execute(job, p, sink_plan, stats, dead_letters, checkpoint)
+    finally:
+        if args.report:  # a failed run's report shows how far each split got
+            _write_report(Path(args.report), job, stats)
     if not args.quiet:
         out.print(summary(stats))
         if stats["rows_staged"]:
