@@ -112,7 +112,11 @@ def main() -> None:
     ap.add_argument("--side", choices=list(SIDES))
     ap.add_argument("--source")
     ap.add_argument("--parallelism", type=int, default=1)
+    ap.add_argument("--fill")
     a = ap.parse_args()
+    if a.fill:
+        fill(Path(a.fill), a.rows)
+        return
     if a.side:
         with tempfile.TemporaryDirectory() as work:
             result = SIDES[a.side](Path(a.source), Path(work), a.parallelism)
@@ -122,7 +126,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "source.db"
         print(f"filling a Milvus Lite source with {a.rows:,} rows of {DIM}-d ...", flush=True)
-        fill(src, a.rows)
+        # in a child process: Milvus Lite keeps a .db file for the process that opened it
+        subprocess.run([sys.executable, __file__, "--fill", str(src), "--rows", str(a.rows)], check=True)
 
         def run(side: str, parallelism: int = 1) -> dict:
             out = subprocess.run(
