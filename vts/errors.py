@@ -8,7 +8,9 @@ and the process exit code the CLI returns. Connectors keep their own catalogue
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Mapping
+from enum import Enum, IntEnum
+from typing import ClassVar
 
 
 class ExitCode(IntEnum):
@@ -85,3 +87,26 @@ class DataExistsError(VtsError):
     """``data_save_mode: ERROR_WHEN_DATA_EXISTS`` and the target holds rows."""
 
     code = "VTS-05"
+
+
+class CatalogError(VtsError):
+    """An error from a connector's numbered catalogue (MILVUS-17, QDRANT-03, ...).
+
+    A subclass sets ``prefix`` and ``exits`` (catalogue entry -> exit code;
+    the others exit 1). ``kind`` is the entry, an Enum whose value is its
+    number (or a tuple starting with it).
+    """
+
+    prefix: ClassVar[str]
+    exits: ClassVar[Mapping[Enum, ExitCode]] = {}
+
+    def __init__(self, kind: Enum, message: str, *, hint: str | None = None, transient: bool = False) -> None:
+        number = kind.value[0] if isinstance(kind.value, tuple) else kind.value
+        super().__init__(
+            f"{kind.name}: {message}",
+            hint=hint,
+            code=f"{self.prefix}-{number:02d}",
+            exit_code=self.exits.get(kind, ExitCode.FAILED),
+        )
+        self.kind = kind
+        self.transient = transient

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from vts.errors import ExitCode, VtsError
+from vts.errors import CatalogError, ExitCode
 
 
 class Code(Enum):
@@ -38,10 +38,6 @@ class Code(Enum):
     COMPLETED_WITH_ERRORS = 27
     ERROR_ROWS_EXCEED_LIMIT = 28
 
-    @property
-    def text(self) -> str:
-        return f"MILVUS-{self.value:02d}"
-
 
 _EXIT = {
     Code.INIT_CLIENT_ERROR: ExitCode.CONNECTION,
@@ -61,13 +57,9 @@ TRANSIENT_MARKERS = (
 )
 
 
-class MilvusError(VtsError):
-    def __init__(self, code: Code, message: str, *, hint: str | None = None, transient: bool = False) -> None:
-        super().__init__(
-            f"{code.name}: {message}", hint=hint, code=code.text, exit_code=_EXIT.get(code, ExitCode.FAILED)
-        )
-        self.kind = code
-        self.transient = transient
+class MilvusError(CatalogError):
+    prefix = "MILVUS"
+    exits = _EXIT
 
 
 def is_rate_limited(exc: BaseException) -> bool:

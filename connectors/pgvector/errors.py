@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
+from typing import ClassVar
 
-from vts.errors import ExitCode, VtsError
+from vts.errors import CatalogError, ExitCode
 
 
 class Code(Enum):
@@ -19,22 +21,12 @@ class Code(Enum):
     READ_FAILED = (9, ExitCode.FAILED)
     STATE_ERROR = (10, ExitCode.FAILED)
 
-    @property
-    def text(self) -> str:
-        return f"PGVECTOR-{self.value[0]:02d}"
 
-    @property
-    def exit_code(self) -> ExitCode:
-        return self.value[1]
-
-
-class PgvectorError(VtsError):
+class PgvectorError(CatalogError):
     """A coded pgvector-source error; ``kind`` is the :class:`Code`."""
 
-    def __init__(self, code: Code, message: str, *, hint: str | None = None, transient: bool = False) -> None:
-        super().__init__(f"{code.name}: {message}", hint=hint, code=code.text, exit_code=code.exit_code)
-        self.kind = code
-        self.transient = transient
+    prefix = "PGVECTOR"
+    exits: ClassVar[Mapping[Enum, ExitCode]] = {c: c.value[1] for c in Code}
 
 
 def wrap(exc: BaseException, what: str, *, where: str = "") -> PgvectorError:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from vts.errors import ExitCode, VtsError
+from vts.errors import CatalogError, ExitCode
 
 
 class Code(Enum):
@@ -35,10 +35,6 @@ class Code(Enum):
     NO_COLLECTIONS = 10
     SERVER_RESPONSE_FAILED = 11
 
-    @property
-    def text(self) -> str:
-        return f"QDRANT-{self.value:02d}"
-
 
 _EXIT = {
     Code.CONNECT_FAILED: ExitCode.CONNECTION,
@@ -51,13 +47,9 @@ _EXIT = {
 }
 
 
-class QdrantError(VtsError):
-    def __init__(self, code: Code, message: str, *, hint: str | None = None, transient: bool = False) -> None:
-        super().__init__(
-            f"{code.name}: {message}", hint=hint, code=code.text, exit_code=_EXIT.get(code, ExitCode.FAILED)
-        )
-        self.kind = code
-        self.transient = transient
+class QdrantError(CatalogError):
+    prefix = "QDRANT"
+    exits = _EXIT
 
 
 _GRPC_AUTH = ("UNAUTHENTICATED", "PERMISSION_DENIED")
