@@ -78,16 +78,45 @@ def is_transient(exc: BaseException) -> bool:
     return any(w in text for w in _TRANSIENT_WORDS)
 
 
-def _run_once(
-    pipe: Pipeline,
-    task: SplitTask,
-    ctx: WriteContext,
-    stop: threading.Event,
-    checkpoint: Checkpoint,
-    settings: RunSettings,
-) -> Any:
+@dataclass
+class Worker:
+    """What every split of a run shares: the connectors, the stop signal, the checkpoint, the settings."""
+
+    pipe: Pipeline
+    stop: threading.Event
+    checkpoint: Checkpoint
+    settings: RunSettings
+
+    def run_split(self, task: SplitTask, ctx: WriteContext) -> Any:
+        """One split, retried from its checkpoint on transient errors."""
+        attempt = 0
+        while True:
+            try:
+                return _copy_split(self, task, ctx)
+            except Stopped:
+                raise
+            except BaseException as exc:
+                if not is_transient(exc) or attempt >= self.settings.split_retries or self.stop.is_set():
+                    raise
+                attempt += 1
+                delay = self.settings.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+                log.warning(
+                    "split %s: %s; retrying from its last checkpoint in %.1fs (%d/%d)",
+                    task.split.id,
+                    str(exc).splitlines()[0][:200],
+                    delay,
+                    attempt,
+                    self.settings.split_retries,
+                )
+                ctx.stats.retried()
+                ctx.stats.rewind(self.checkpoint.rows_written(task.split.id))
+                time.sleep(delay)
+
+
+def _copy_split(w: Worker, task: SplitTask, ctx: WriteContext) -> Any:
     """Read the split from its recorded position to its end, write, mark it done."""
-    source, transforms, sink = pipe.source, pipe.transforms, pipe.sink
+    source, transforms, sink = w.pipe.source, w.pipe.transforms, w.pipe.sink
+    stop, checkpoint, settings = w.stop, w.checkpoint, w.settings
     split = task.split
     start: Position = checkpoint.position(split.id)
     written_before = checkpoint.rows_written(split.id)
@@ -152,39 +181,6 @@ def _run_once(
         ctx.stats.seconds = time.monotonic() - ctx.stats.started
 
 
-def run_split(
-    pipe: Pipeline,
-    task: SplitTask,
-    ctx: WriteContext,
-    stop: threading.Event,
-    checkpoint: Checkpoint,
-    settings: RunSettings,
-) -> Any:
-    """Worker: one split, retried from its checkpoint on transient errors."""
-    attempt = 0
-    while True:
-        try:
-            return _run_once(pipe, task, ctx, stop, checkpoint, settings)
-        except Stopped:
-            raise
-        except BaseException as exc:
-            if not is_transient(exc) or attempt >= settings.split_retries or stop.is_set():
-                raise
-            attempt += 1
-            delay = settings.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())
-            log.warning(
-                "split %s: %s; retrying from its last checkpoint in %.1fs (%d/%d)",
-                task.split.id,
-                str(exc).splitlines()[0][:200],
-                delay,
-                attempt,
-                settings.split_retries,
-            )
-            ctx.stats.retried()
-            ctx.stats.rewind(checkpoint.rows_written(task.split.id))
-            time.sleep(delay)
-
-
 def run_local(
     pipe: Pipeline,
     tasks: list[SplitTask],
@@ -201,10 +197,9 @@ def run_local(
             results[i] = checkpoint.commit_info(t.split.id)
         else:
             pending_tasks.append((i, t))
+    worker = Worker(pipe, stop, checkpoint, settings)
     with ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split") as pool:
-        futures = {
-            pool.submit(run_split, pipe, t, make_ctx(t.split), stop, checkpoint, settings): i for i, t in pending_tasks
-        }
+        futures = {pool.submit(worker.run_split, t, make_ctx(t.split)): i for i, t in pending_tasks}
         try:
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         except KeyboardInterrupt:
