@@ -78,7 +78,7 @@ def load(path: str | Path, environ: dict[str, str] | None = None) -> Job:
     except FileNotFoundError:
         raise JobFileError(f"job file {p} does not exist", hint="check the path") from None
     except OSError as exc:
-        raise JobFileError(f"cannot read job file {p}: {exc.strerror}") from None
+        raise JobFileError(f"cannot read job file {p}: {exc.strerror}", hint="check the file's permissions") from None
     return parse(text, p, environ)
 
 
@@ -92,7 +92,9 @@ def parse(text: str, path: Path | None = None, environ: dict[str, str] | None = 
         problem = getattr(exc, "problem", None) or str(exc)
         raise JobFileError(f"{where} is not valid YAML{at}: {problem}", hint="fix the YAML syntax") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where} must be a mapping with keys {', '.join(_TOP_KEYS)}")
+        raise ConfigError(
+            f"{where} must be a mapping with keys {', '.join(_TOP_KEYS)}", hint="start from jobs/quickstart.yaml"
+        )
     raw = substitute(raw, environ)
     _register_raw_secrets(raw)
     for key in raw:
@@ -137,7 +139,9 @@ def _connector(kind: registry.Kind, block: Any, path: str) -> Any:
 
 def _validate(model: type[BaseModel], data: Any, path: str) -> Any:
     if not isinstance(data, dict):
-        raise ConfigError(f"'{path}' must be a mapping of options, got {_kind(data)}")
+        raise ConfigError(
+            f"'{path}' must be a mapping of options, got {_kind(data)}", hint="write 'option: value' lines under it"
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:

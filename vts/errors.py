@@ -92,19 +92,20 @@ class DataExistsError(VtsError):
 class CatalogError(VtsError):
     """An error from a connector's numbered catalogue (MILVUS-17, QDRANT-03, ...).
 
-    A subclass sets ``prefix`` and ``exits`` (catalogue entry -> exit code;
-    the others exit 1). ``kind`` is the entry, an Enum whose value is its
+    A subclass sets ``prefix``, ``exits`` (catalogue entry -> exit code;
+    the others exit 1) and ``hints`` (the usual fix for an entry). ``kind`` is the entry, an Enum whose value is its
     number (or a tuple starting with it).
     """
 
     prefix: ClassVar[str]
     exits: ClassVar[Mapping[Enum, ExitCode]] = {}
+    hints: ClassVar[Mapping[Enum, str]] = {}  # the fix to print when the raiser names none
 
     def __init__(self, kind: Enum, message: str, *, hint: str | None = None, transient: bool = False) -> None:
         number = kind.value[0] if isinstance(kind.value, tuple) else kind.value
         super().__init__(
             f"{kind.name}: {message}",
-            hint=hint,
+            hint=hint or self.hints.get(kind),
             code=f"{self.prefix}-{number:02d}",
             exit_code=self.exits.get(kind, ExitCode.FAILED),
         )

@@ -65,5 +65,7 @@ def resolve(kind: Kind, name: str, path: str) -> type:
             )
     cls = _load(names[name])
     if not issubclass(cls, _BASES[kind]):
-        raise UnknownConnectorError(f"{names[name]} is not a {kind} connector")
+        raise UnknownConnectorError(
+            f"{names[name]} is not a {kind} connector", hint=f"its class must subclass vts.connector.{kind.title()}"
+        )
     return cls

@@ -82,7 +82,11 @@ def verify(job: Job, full: bool = False, sample: int = 1000) -> list[TableResult
     sink_plan = job.sink.plan(p.sink_tables)
     verifier: Verifier | None = job.sink.verifier(sink_plan)
     if verifier is None:
-        raise VtsError(f"the {job.sink.name} sink cannot be verified", code="VTS-10")
+        raise VtsError(
+            f"the {job.sink.name} sink cannot be verified",
+            code="VTS-10",
+            hint="verify works with sinks that implement Sink.verifier (the Milvus sink does)",
+        )
     results = []
     try:
         for source_table, sink_table in zip(p.source_tables, p.sink_tables, strict=True):

@@ -83,10 +83,8 @@ def connect(opts: ConnectionOptions):  # -> MilvusClient
     try:
         return MilvusClient(**kwargs)
     except Exception as exc:
-        err = wrap(exc, Code.INIT_CLIENT_ERROR, f"cannot connect to Milvus at {_where(opts)}")
-        if err.kind == Code.INIT_CLIENT_ERROR and err.hint is None:
-            err.hint = _connect_hint(opts, str(exc))
-        raise err from None
+        where = f"cannot connect to Milvus at {_where(opts)}"
+        raise wrap(exc, Code.INIT_CLIENT_ERROR, where, hint=_connect_hint(opts, str(exc))) from None
 
 
 def check_lite_folder(opts: ConnectionOptions) -> None:

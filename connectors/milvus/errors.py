@@ -57,9 +57,28 @@ TRANSIENT_MARKERS = (
 )
 
 
+_RESUME = "run the same command again: it resumes from its checkpoint; if it fails again, see the Milvus server log"
+_HINTS = {
+    Code.SERVER_RESPONSE_FAILED: "check that the Milvus server is healthy (its log), then run again",
+    Code.DESC_COLLECTION_ERROR: "check that the server is reachable and that the token may read the database",
+    Code.SHOW_COLLECTIONS_ERROR: "check that the server is reachable and that the token may read the database",
+    Code.LIST_PARTITIONS_FAILED: "check that the server is reachable and that the token may read the database",
+    Code.DESC_INDEX_ERROR: "check that the server is reachable and that the token may read the database",
+    Code.CREATE_COLLECTION_ERROR: "check that the token may create collections, and the sink's collection options",
+    Code.CREATE_INDEX_ERROR: "check the sink's 'index' / 'indexes' (type, metric and params the server accepts)",
+    Code.CREATE_PARTITION_ERROR: "check that the token may create partitions (and the server's partition limit)",
+    Code.INIT_CLIENT_ERROR: "check 'url' and 'token', and that the server is running",
+    Code.WRITE_DATA_FAIL: _RESUME,
+    Code.READ_DATA_FAIL: _RESUME,
+    Code.INVALID_PARAM: "fix the option named above in the job file",
+    Code.IMPORT_JOB_FAILED: "see the import job in the Milvus server log; staged files are kept, run again to retry",
+}
+
+
 class MilvusError(CatalogError):
     prefix = "MILVUS"
     exits = _EXIT
+    hints = _HINTS
 
 
 def is_rate_limited(exc: BaseException) -> bool:

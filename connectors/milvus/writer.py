@@ -129,10 +129,9 @@ class BufferBatchWriter(SinkWriter):
         hint = None
         if is_rate_limited(exc):
             hint = "the server kept throttling down to 2-row batches: lower 'batch_size' or 'env.parallelism', or raise 'rate_limit_backoff'"
-        err = wrap(exc, Code.WRITE_DATA_FAIL, what, hint=hint)
-        if err.kind == Code.WRITE_DATA_FAIL and "not exist" in str(exc).lower():
-            err.hint = "the target collection or partition was dropped during the run; run again"
-        return err
+        elif "not exist" in str(exc).lower():
+            hint = "the target collection or partition was dropped during the run; run again"
+        return wrap(exc, Code.WRITE_DATA_FAIL, what, hint=hint)
 
     def close(self) -> None:
         try:
