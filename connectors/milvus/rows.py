@@ -9,7 +9,6 @@ reason and the rest of the batch is written.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -92,12 +91,10 @@ def _column(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[Any]:
         return [None if v is None else _iso(v) for v in arr.to_pylist()]
     if dtype == "ARRAY":
         return _array(arr, f, bad)
-    values = arr.to_pylist()
     if dtype in ("FLOAT", "DOUBLE"):
-        for i, v in enumerate(values):
-            if v is not None and not math.isfinite(v):
-                bad.setdefault(i, f"field '{f.name}': {v} is not a finite number")
-    return values
+        for i in np.flatnonzero(~pc.is_finite(arr).fill_null(True).to_numpy(zero_copy_only=False)):
+            bad.setdefault(int(i), f"field '{f.name}': {arr[int(i)].as_py()} is not a finite number")
+    return arr.to_pylist()
 
 
 def _check_nulls(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> None:
@@ -159,20 +156,25 @@ def _byte_vectors(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[An
 
 
 def _sparse(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[Any]:
-    out: list[Any] = []
-    for i, v in enumerate(arr.to_pylist()):
-        if v is None:
-            # the insert path cannot carry a null sparse vector (the whole batch would fail)
-            bad.setdefault(i, f"field '{f.name}': null sparse vector")
-            out.append(None)
-            continue
-        vec = dict(zip(v["indices"], v["values"])) if isinstance(v, dict) and "indices" in v else dict(v)
-        if not vec:
-            bad.setdefault(i, f"field '{f.name}': empty sparse vector")
-        elif any(not (x >= 0 and math.isfinite(x)) for x in vec.values()):
-            bad.setdefault(i, f"field '{f.name}': sparse weights must be finite and not negative")
-        out.append(vec)
-    return out
+    """struct<indices, values> (vts's sparse layout) or map<index, value> -> {index: value} per row."""
+    if pa.types.is_struct(arr.type):
+        weights = arr.field("values")
+    else:
+        weights = pa.ListArray.from_arrays(arr.offsets, arr.items, mask=arr.is_null())
+    # the insert path cannot carry a null sparse vector (the whole batch would fail)
+    for i in np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False)):
+        bad.setdefault(int(i), f"field '{f.name}': null sparse vector")
+    empty = pc.list_value_length(weights).fill_null(1).to_numpy(zero_copy_only=False) == 0
+    for i in np.flatnonzero(empty):
+        bad.setdefault(int(i), f"field '{f.name}': empty sparse vector")
+    flat = pc.list_flatten(weights)
+    wrong = pc.or_(pc.invert(pc.is_finite(flat)), pc.less(flat, 0)).to_numpy(zero_copy_only=False)
+    for i in np.unique(pc.list_parent_indices(weights).to_numpy(zero_copy_only=False)[wrong]):
+        bad.setdefault(int(i), f"field '{f.name}': sparse weights must be finite and not negative")
+    rows = arr.to_pylist()
+    if pa.types.is_struct(arr.type):
+        return [None if v is None else dict(zip(v["indices"], v["values"])) for v in rows]
+    return [None if v is None else dict(v) for v in rows]
 
 
 def _json(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[Any]:
@@ -194,18 +196,19 @@ def _json(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[Any]:
 
 
 def _array(arr: pa.Array, f: TargetField, bad: dict[int, str]) -> list[Any]:
-    values = arr.to_pylist()
     cap = f.max_capacity or 4096
-    for i, v in enumerate(values):
-        if v is None:
-            continue
-        if len(v) > cap:
-            bad.setdefault(i, f"field '{f.name}': {len(v)} elements exceed max_capacity {cap}")
-        elif f.element_type == "VARCHAR" and f.max_length and any(len(s.encode()) > f.max_length for s in v if s):
-            bad.setdefault(i, f"field '{f.name}': an element exceeds max_length {f.max_length}")
-        elif None in v:
-            bad.setdefault(i, f"field '{f.name}': arrays cannot hold null elements")
-    return values
+    lengths = pc.list_value_length(arr).fill_null(0).to_numpy(zero_copy_only=False)
+    for i in np.flatnonzero(lengths > cap):
+        bad.setdefault(int(i), f"field '{f.name}': {int(lengths[i])} elements exceed max_capacity {cap}")
+    flat, parents = pc.list_flatten(arr), pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+    if f.element_type == "VARCHAR" and f.max_length:
+        too_long = pc.binary_length(flat).fill_null(0).to_numpy(zero_copy_only=False) > f.max_length
+        for i in np.unique(parents[too_long]):
+            bad.setdefault(int(i), f"field '{f.name}': an element exceeds max_length {f.max_length}")
+    if flat.null_count:
+        for i in np.unique(parents[flat.is_null().to_numpy(zero_copy_only=False)]):
+            bad.setdefault(int(i), f"field '{f.name}': arrays cannot hold null elements")
+    return arr.to_pylist()
 
 
 def _iso(value: Any) -> str:
