@@ -46,26 +46,49 @@ def _own_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.chdir(tmp_path)
 
 
+class LiteServer:
+    """`milvus-lite server` on 127.0.0.1, started again (same data) if it died since the last test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def ensure(self) -> str:
+        if self.proc is not None and self.proc.poll() is None:
+            return self.url
+        if self.proc is not None:  # say so in the test output: a dead server is a finding, not a detail
+            print(f"milvus-lite server exited with {self.proc.returncode}; starting it again")
+        port = free_port()
+        exe = shutil.which("milvus-lite", path=str(Path(sys.executable).parent)) or "milvus-lite"
+        with (self.folder / "server.log").open("a") as log:
+            self.proc = subprocess.Popen(
+                [exe, "server", "--data-dir", str(self.folder / "db"), "--host", "127.0.0.1", "--port", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for_port(port, proc=self.proc)
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
 @pytest.fixture(scope="session")
-def lite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`milvus-lite server` on 127.0.0.1; yields its http:// URL."""
-    data = tmp_path_factory.mktemp("lite-server")
-    port = free_port()
-    exe = shutil.which("milvus-lite", path=str(Path(sys.executable).parent)) or "milvus-lite"
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen(
-        [exe, "server", "--data-dir", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        wait_for_port(port, proc=proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        log.close()
+def _lite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiteServer]:
+    server = LiteServer(tmp_path_factory.mktemp("lite-server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lite_server(_lite_server: LiteServer) -> str:
+    """The shared `milvus-lite server`'s http:// URL."""
+    return _lite_server.ensure()
 
 
 @pytest.fixture(params=["embedded", "server"])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import connectors.milvus.sink as sink_module
+from connectors.milvus.connection import connect as real_connect
 from tests.conftest import client_for, count, run_vts, write_job
 
 FIELDS = [
@@ -104,10 +107,23 @@ def test_an_existing_collection_with_another_dimension_is_refused_before_writing
 
 
 def test_upsert_rerun_keeps_the_count_and_insert_mode_appends(
-    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    calls: list[str] = []
+
+    class Recording:  # the real client, noting which write call the writer makes
+        def __init__(self, client: Any) -> None:
+            self._client = client
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("insert", "upsert"):
+                calls.append(name)
+            return getattr(self._client, name)
+
+    monkeypatch.setattr(sink_module, "connect", lambda o: Recording(real_connect(o)))
     for _ in range(2):
         assert _run(_job(tmp_path, url, 40, write_mode="upsert"), capsys)[0] == 0
-    assert count(client_for(url), "c") == 40
+    assert count(client_for(url), "c") == 40 and set(calls) == {"upsert"}
+    calls.clear()
     assert _run(_job(tmp_path, url, 40, id_start=40, write_mode="insert"), capsys)[0] == 0
-    assert count(client_for(url), "c") == 80
+    assert count(client_for(url), "c") == 80 and set(calls) == {"insert"}

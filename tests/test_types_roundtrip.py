@@ -52,7 +52,7 @@ def _point(text: str) -> tuple[float, float]:
 
 
 def _same(name: str, got: object, want: object) -> bool:
-    if name in ("f",) or name == "arr_f":
+    if name == "f":
         return np.float32(got) == np.float32(want)
     if name in ("j", "m", "row", "nj"):
         return got == (None if want is None else json.loads(want))  # type: ignore[arg-type]
