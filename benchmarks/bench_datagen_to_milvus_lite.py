@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from common import peak_rss_mb, time_vts_job
 
 REPO = Path(__file__).resolve().parent.parent
 FIELDS = [
@@ -40,15 +39,7 @@ def job(rows: int, db: Path, batch: int, parallelism: int, mode: str) -> dict:
 
 def side_vts(rows: int, batch: int, parallelism: int, mode: str, work: Path) -> dict:
     db = work / f"vts-{mode}-{parallelism}.db"
-    path = work / "job.yaml"
-    path.write_text(yaml.safe_dump(job(rows, db, batch, parallelism, mode)))
-    from vts import cli
-
-    t0 = time.perf_counter()
-    code = cli.main(["run", "-q", str(path)])
-    secs = time.perf_counter() - t0
-    assert code == 0, f"vts exited {code}"
-    return {"seconds": secs}
+    return {"seconds": time_vts_job(job(rows, db, batch, parallelism, mode), work)}
 
 
 def side_limit(rows: int, batch: int, parallelism: int, mode: str, work: Path) -> dict:
@@ -104,7 +95,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as work:
             fn = side_vts if a.side == "vts" else side_limit
             result = fn(a.rows, a.batch, a.parallelism, a.mode, Path(work))
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
     print(f"datagen -> Milvus Lite: {a.rows:,} rows, 768-d, batch {a.batch}, mode {a.mode}")

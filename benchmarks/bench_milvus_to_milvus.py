@@ -16,24 +16,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import yaml
+from common import peak_rss_mb, time_vts_job
 
 DIM = 768
 BATCH = 1000
 
 
-def fill(path: Path, rows: int) -> None:
+def create(c: Any) -> None:
+    """The benchmark's collection, the same on the source and on the hand-written sink."""
     from pymilvus import DataType, MilvusClient
 
-    c = MilvusClient(str(path))
     s = MilvusClient.create_schema(auto_id=False)
     s.add_field("id", DataType.INT64, is_primary=True)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
@@ -41,6 +41,13 @@ def fill(path: Path, rows: int) -> None:
     idx = c.prepare_index_params()
     idx.add_index("vector", index_type="AUTOINDEX", metric_type="COSINE")
     c.create_collection("bench", schema=s, index_params=idx)
+
+
+def fill(path: Path, rows: int) -> None:
+    from pymilvus import MilvusClient
+
+    c = MilvusClient(str(path))
+    create(c)
     rng = np.random.default_rng(1)
     for lo in range(0, rows, 5000):
         n = min(5000, rows - lo)
@@ -63,7 +70,7 @@ def side_read(src: Path, work: Path, parallelism: int) -> dict:
 
 
 def side_write(src: Path, work: Path, parallelism: int) -> dict:
-    from pymilvus import DataType, MilvusClient
+    from pymilvus import MilvusClient
 
     from connectors.milvus.splits import pages
 
@@ -75,32 +82,21 @@ def side_write(src: Path, work: Path, parallelism: int) -> dict:
         for r in p
     ]
     c = MilvusClient(str(work / "sink.db"))
-    s = MilvusClient.create_schema(auto_id=False)
-    s.add_field("id", DataType.INT64, is_primary=True)
-    s.add_field("vector", DataType.FLOAT_VECTOR, dim=DIM)
-    s.add_field("title", DataType.VARCHAR, max_length=64)
-    idx = c.prepare_index_params()
-    idx.add_index("vector", index_type="AUTOINDEX", metric_type="COSINE")
     t0 = time.perf_counter()
-    c.create_collection("bench", schema=s, index_params=idx)
+    create(c)
     for lo in range(0, len(rows), BATCH):
         c.upsert("bench", rows[lo : lo + BATCH])
     return {"seconds": time.perf_counter() - t0, "rows": len(rows)}
 
 
 def side_vts(src: Path, work: Path, parallelism: int) -> dict:
-    from vts import cli
 
     job = {
         "env": {"parallelism": parallelism, "checkpoint": {"path": str(work / "cp")}},
         "source": {"Milvus": {"url": str(src), "load_collection": True, "batch_size": BATCH}},
         "sink": {"Milvus": {"url": str(work / "vts.db"), "batch_size": BATCH}},
     }
-    path = work / "job.yaml"
-    path.write_text(yaml.safe_dump(job))
-    t0 = time.perf_counter()
-    assert cli.main(["run", "-q", str(path)]) == 0
-    return {"seconds": time.perf_counter() - t0}
+    return {"seconds": time_vts_job(job, work)}
 
 
 SIDES = {"read": side_read, "write": side_write, "vts": side_vts}
@@ -120,7 +116,7 @@ def main() -> None:
     if a.side:
         with tempfile.TemporaryDirectory() as work:
             result = SIDES[a.side](Path(a.source), Path(work), a.parallelism)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
+from common import peak_rss_mb, time_vts_job
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -120,24 +120,17 @@ def side_sink(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
 
 
 def side_vts(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
-    from vts import cli
 
     job = {
         "env": {"parallelism": a.parallelism},
         "source": {"Pgvector": _source_options(url, a)},
         "sink": {"Milvus": {"url": str(work / "vts.db"), "batch_size": a.sink_batch}},
     }
-    path = work / "job.yaml"
-    path.write_text(yaml.safe_dump(job))
-    t0 = time.perf_counter()
-    code = cli.main(["run", "-q", str(path)])
-    assert code == 0, f"vts exited {code}"
-    return {"seconds": time.perf_counter() - t0, "rows": rows}
+    return {"seconds": time_vts_job(job, work), "rows": rows}
 
 
 def side_stage(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
     """pgvector -> Parquet staging (the BulkWriter's write half, local folder, no import)."""
-    from vts import cli
 
     stage = work / "stage"
     stage.mkdir()
@@ -147,12 +140,7 @@ def side_stage(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
         "source": {"Pgvector": _source_options(url, a)},
         "sink": {"Milvus": {"url": str(work / "stage.db"), "bulk_writer_config": bulk}},
     }
-    path = work / "job.yaml"
-    path.write_text(yaml.safe_dump(job))
-    t0 = time.perf_counter()
-    code = cli.main(["run", "-q", str(path)])
-    assert code == 0, f"vts exited {code}"
-    return {"seconds": time.perf_counter() - t0, "rows": rows}
+    return {"seconds": time_vts_job(job, work), "rows": rows}
 
 
 SIDES = {"copy": side_copy, "read": side_read, "sink": side_sink, "vts": side_vts, "stage": side_stage}
@@ -190,7 +178,7 @@ def main() -> None:
     if a.side:
         with tempfile.TemporaryDirectory() as work:
             result = SIDES[a.side](os.environ["PG_URL"], a.rows, Path(work), a)
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mb"] = peak_rss_mb()
         result["children_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(json.dumps(result))
         return

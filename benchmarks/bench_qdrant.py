@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
+from common import peak_rss_mb, time_vts_job
 
 REPO = Path(__file__).resolve().parent.parent
 DIM = 768
@@ -110,20 +109,13 @@ def side_sink(folder: Path, rows: int, sink_batch: int, work: Path, **_: object)
 
 
 def side_vts(folder: Path, rows: int, batch: int, sink_batch: int, parallelism: int, work: Path) -> dict:
-    from vts import cli
 
     job = {
         "env": {"parallelism": parallelism},
         "source": {"Qdrant": {"path": str(folder), "collection_name": COLLECTION, "batch_size": batch}},
         "sink": {"Milvus": {"url": str(work / "vts.db"), "batch_size": sink_batch}},
     }
-    path = work / "job.yaml"
-    path.write_text(yaml.safe_dump(job))
-    t0 = time.perf_counter()
-    code = cli.main(["run", "-q", str(path)])
-    secs = time.perf_counter() - t0
-    assert code == 0, f"vts exited {code}"
-    return {"seconds": secs}
+    return {"seconds": time_vts_job(job, work)}
 
 
 SIDES = {"scroll": side_scroll, "sink": side_sink, "vts": side_vts}
@@ -157,7 +149,7 @@ def main() -> None:
                 folder=folder, rows=a.rows, batch=a.batch, sink_batch=a.sink_batch, parallelism=a.parallelism,
                 work=Path(scratch),
             )  # fmt: skip
-        result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result["peak_rss_mb"] = peak_rss_mb()
         print(json.dumps(result))
         return
     t0 = time.perf_counter()
