@@ -12,8 +12,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from azure.core.exceptions import HttpResponseError
+from botocore.exceptions import ClientError
 
 from connectors.milvus.bulk.config import MB
+from connectors.milvus.bulk.errors import storage_error
 from connectors.milvus.bulk.writer import split_stem
 from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, azurite, datagen, s3, source_table, unique  # noqa: F401
@@ -254,3 +257,27 @@ def test_azure_missing_container(tmp_path: Path, azurite) -> None:
     with pytest.raises(MilvusError) as err:
         st.stage()
     assert err.value.code == "MILVUS-24" and "'no-such-container' does not exist" in err.value.message
+
+
+@pytest.mark.parametrize("status,code", [(404, "ContainerNotFound"), (404, "NoSuchBucket"), (404, "404")])
+def test_missing_bucket_is_named_even_when_the_request_id_contains_403(status: int, code: str) -> None:
+    # Azurite's request ids are random; one with "-4032-" once made a missing container read as a refused key.
+    exc = HttpResponseError(message=f"The specified container does not exist. RequestId:a956e6c1-326d-4032-9f66 {code}")
+    exc.status_code, exc.error_code = status, code
+    err = storage_error(exc, "azure", "no-such-container", "checking the container")
+    assert err.code == "MILVUS-24" and "'no-such-container' does not exist" in err.message
+
+
+@pytest.mark.parametrize("status,code", [(403, "AuthenticationFailed"), (403, "InvalidAccessKeyId"), (401, "")])
+def test_refused_credentials_are_told_apart_from_a_missing_bucket(status: int, code: str) -> None:
+    exc = ClientError(
+        {"Error": {"Code": code, "Message": "denied"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Op"
+    )
+    err = storage_error(exc, "aws", "bkt", "checking the bucket")
+    assert err.code == "MILVUS-24" and "refused the credentials" in err.message
+
+
+def test_server_errors_from_storage_are_retried_not_fatal() -> None:
+    exc = ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
+    err = storage_error(exc, "aws", "bkt", "uploading a/b.parquet")
+    assert err.code == "MILVUS-22" and err.transient

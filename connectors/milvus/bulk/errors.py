@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from connectors.milvus.errors import Code, MilvusError
 
-_AUTH_MARKERS = (
+# Error codes S3 and Azure put in their responses, lower-cased.
+_AUTH_CODES = {
     "invalidaccesskeyid",
     "signaturedoesnotmatch",
     "accessdenied",
@@ -12,13 +15,46 @@ _AUTH_MARKERS = (
     "authorizationfailure",
     "invalidauthenticationinfo",
     "forbidden",
-    "403",
-    "unable to locate credentials",
-    "nocredentials",
-    "invalid credentials",
+}
+_MISSING_CODES = {"nosuchbucket", "containernotfound"}
+# Only for exceptions without a structured status; word-bounded so that a request id such as
+# "...-4032-..." in the message is not taken for HTTP 403.
+_AUTH_TEXT = re.compile(
+    r"\b(" + "|".join(_AUTH_CODES) + r"|40[13]|unable to locate credentials|nocredentials|invalid credentials)\b"
 )
-_MISSING_MARKERS = ("nosuchbucket", "containernotfound", "404", "not found", "does not exist")
-_TRANSIENT_MARKERS = ("timeout", "timed out", "connection reset", "slowdown", "503", "500", "throttl", "temporar")
+_MISSING_TEXT = re.compile(r"\b(nosuchbucket|containernotfound|404|not found|does not exist)\b")
+_TRANSIENT_TEXT = re.compile(r"\b(timeout|timed out|connection reset|slowdown|50[03]|throttl\w*|temporar\w*)\b")
+
+
+def _status(exc: BaseException) -> tuple[int | None, str]:
+    """(HTTP status, error code) from an azure-core HttpResponseError or a botocore ClientError."""
+    status = getattr(exc, "status_code", None)
+    code = getattr(exc, "error_code", None) or ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):  # botocore
+        code = code or response.get("Error", {}).get("Code", "")
+        status = status or response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = str(getattr(code, "value", code)).lower()
+    return (status if isinstance(status, int) else None), code
+
+
+def _kind(exc: BaseException, low: str) -> str | None:
+    """'auth', 'missing', 'transient' or None; the service's own status and code win over the message text."""
+    status, code = _status(exc)
+    if code in _AUTH_CODES or status in (401, 403):
+        return "auth"
+    if code in _MISSING_CODES or status == 404:
+        return "missing"
+    if status is not None and status >= 500:
+        return "transient"
+    if status is None and not code:
+        if _AUTH_TEXT.search(low):
+            return "auth"
+        if _MISSING_TEXT.search(low):
+            return "missing"
+    if _TRANSIENT_TEXT.search(low) or isinstance(exc, ConnectionError | TimeoutError):
+        return "transient"
+    return None
 
 
 def _detail(exc: BaseException) -> str:
@@ -47,7 +83,8 @@ def storage_error(exc: BaseException, cloud: str, bucket: str, what: str = "open
             hint="set bulk_writer_config.local_path to an existing folder that vts can write and the Milvus "
             "server can read",
         )
-    if any(m in low for m in _AUTH_MARKERS):
+    kind = _kind(exc, low)
+    if kind == "auth":
         keys = (
             "connection_string, or access_key (account name) and secret_key"
             if cloud == "azure"
@@ -58,7 +95,7 @@ def storage_error(exc: BaseException, cloud: str, bucket: str, what: str = "open
             f"{what}: the {cloud} storage refused the credentials for {where} '{bucket}' ({detail})",
             hint=f"check bulk_writer_config {keys}, and that they may read and write '{bucket}'",
         )
-    if any(m in low for m in _MISSING_MARKERS) and ("bucket" in low or "container" in low or "checking" in what):
+    if kind == "missing" and ("bucket" in low or "container" in low or "checking" in what):
         return MilvusError(
             Code.INIT_WRITER_ERROR,
             f"{what}: {where} '{bucket}' does not exist ({detail})",
@@ -66,7 +103,6 @@ def storage_error(exc: BaseException, cloud: str, bucket: str, what: str = "open
             + ("" if cloud == "azure" else " and region_id/minio_url")
             + "; for self-hosted Milvus it must be the server's own bucket (minio.bucketName)",
         )
-    transient = any(m in low for m in _TRANSIENT_MARKERS) or isinstance(exc, ConnectionError | TimeoutError)
     if "could not connect" in low or "connection refused" in low or "failed to establish" in low:
         return MilvusError(
             Code.INIT_WRITER_ERROR,
@@ -74,7 +110,7 @@ def storage_error(exc: BaseException, cloud: str, bucket: str, what: str = "open
             hint="check bulk_writer_config.minio_url (endpoint) and that the store is reachable",
             transient=True,
         )
-    return MilvusError(Code.WRITE_ERROR, f"{what} in {where} '{bucket}': {detail}", transient=transient)
+    return MilvusError(Code.WRITE_ERROR, f"{what} in {where} '{bucket}': {detail}", transient=kind == "transient")
 
 
 def import_failed(collection: str, reason: str, hint: str | None = None) -> MilvusError:
