@@ -114,9 +114,10 @@ def run_vts(*args: str, capsys: pytest.CaptureFixture[str] | None = None) -> tup
 
 
 def client_for(url: str):
-    from pymilvus import MilvusClient
+    """A client to check results with; vts's connect() reopens a connection the server closed while idle."""
+    from connectors.milvus.connection import ConnectionOptions, connect
 
-    return MilvusClient(url)
+    return connect(ConnectionOptions(url=url))
 
 
 def read_all(client: Any, collection: str, fields: list[str], key: str = "id") -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from connectors.milvus.errors import Code, MilvusError, wrap
 from vts.connector import Options
 
+_CONNECT_ATTEMPTS = 3
 _URL = re.compile(r"^(https?|tcp|grpc|unix)://[^\s/]+(:\d+)?/?$")
 
 
@@ -80,11 +82,26 @@ def connect(opts: ConnectionOptions):  # -> MilvusClient
         kwargs.update(secure=True, ca_pem_path=opts.ca_pem_path, server_name=opts.server_name)
         if opts.client_pem_path:
             kwargs.update(client_pem_path=opts.client_pem_path, client_key_path=opts.client_key_path)
-    try:
-        return MilvusClient(**kwargs)
-    except Exception as exc:
-        where = f"cannot connect to Milvus at {_where(opts)}"
-        raise wrap(exc, Code.INIT_CLIENT_ERROR, where, hint=_connect_hint(opts, str(exc))) from None
+    attempt = 1
+    while True:
+        started = time.monotonic()
+        try:
+            return MilvusClient(**kwargs)
+        except Exception as exc:
+            if attempt == _CONNECT_ATTEMPTS or not _reconnect_may_help(opts, exc, time.monotonic() - started):
+                where = f"cannot connect to Milvus at {_where(opts)}"
+                raise wrap(exc, Code.INIT_CLIENT_ERROR, where, hint=_connect_hint(opts, str(exc))) from None
+        time.sleep(0.2 * attempt)
+        attempt += 1
+
+
+def _reconnect_may_help(opts: ConnectionOptions, exc: Exception, seconds: float) -> bool:
+    """A shared gRPC connection that the server closed while idle (milvus-lite answers pymilvus's keepalive
+    pings with GOAWAY "too_many_pings") fails its first reconnect at once, and the next attempt succeeds. A
+    server that did not answer within the timeout would only make the user wait again."""
+    text = str(exc).lower()
+    unavailable = "fail connecting" in text or "unavailable" in text
+    return not opts.is_lite_file and unavailable and seconds < opts.timeout / 2
 
 
 def check_lite_folder(opts: ConnectionOptions) -> None:
