@@ -93,3 +93,10 @@ def test_a_failure_reaches_the_terminal_as_one_coded_line_not_a_traceback(tmp_pa
     assert proc.returncode == 3
     assert "MILVUS-16" in proc.stderr and "fix:" in proc.stderr
     assert "Traceback" not in proc.stderr and "hunter22" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize("level", ["debug", "INFO", "Warning"])
+def test_log_level_is_accepted_in_any_case(level: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_vts("--log-level", level, "connectors", capsys=capsys)
+    assert code == 0, err
+    assert "Milvus" in out
