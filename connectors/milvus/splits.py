@@ -52,6 +52,14 @@ def range_filter(pk: str, varchar: bool, lo: Any, hi: Any, user_filter: str | No
     return " and ".join(parts)
 
 
+def whole_filter(pk: str, varchar: bool, partition: str | None, user_filter: str | None) -> str:
+    """The filter that counts a whole collection or partition. Empty where that is right: Milvus Lite answers
+    an empty one from its metadata but evaluates any other row by row (1 s per 20 000 rows)."""
+    if partition is None and not user_filter:
+        return ""
+    return range_filter(pk, varchar, None, None, user_filter)
+
+
 def count(client: Any, collection: str, partition: str | None, expr: str) -> int:
     try:
         res = client.query(
@@ -147,8 +155,7 @@ def plan_table(
         units = [None]
     splits = []
     for partition in units:
-        expr = range_filter(pk, varchar, None, None, user_filter)
-        n = count(client, table.name, partition, expr)
+        n = count(client, table.name, partition, whole_filter(pk, varchar, partition, user_filter))
         many = parallelism > 1 and n > 1
         cuts = cut_points(client, table.name, partition, pk, varchar, user_filter, n, parallelism) if many else []
         bounds = [None, *cuts, None]

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from connectors.milvus.rows import convert_batch
 from connectors.milvus.sink import MilvusPlan
-from connectors.milvus.splits import KEY_PAGE, count, every_key, key_literal, pages
+from connectors.milvus.splits import KEY_PAGE, count, key_literal, pages, whole_filter
 from connectors.milvus.target import TargetCollection
 
 FETCH = 1000
@@ -39,7 +39,7 @@ class MilvusVerifier:
 
     def count(self, table: str, partition: str | None) -> int:
         pk = self._target(table).primary
-        return count(self.client, table, partition, every_key(pk.name, pk.dtype == "VARCHAR"))
+        return count(self.client, table, partition, whole_filter(pk.name, pk.dtype == "VARCHAR", partition, None))
 
     def keys(self, table: str) -> Iterator[list[Any]]:
         pk = self._target(table).primary
