@@ -182,11 +182,10 @@ def _timestamp(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
 def _payloads(plan: ColumnPlan, values: Values, expected: int) -> tuple[bytes, np.ndarray | None]:
     """The values concatenated (NULL rows as zeros), each checked to be ``expected`` bytes long; the null mask."""
     mask = _mask(values)
+    present = values if mask is None else [v for v in values if v is not None]
+    if set(map(len, present)) - {expected}:  # type: ignore[arg-type]
+        raise _mixed(plan, values, expected)
     raw = b"".join(values if mask is None else [b"\x00" * expected if v is None else v for v in values])  # type: ignore[misc]
-    if len(raw) != expected * len(values) or (mask is None and len(set(map(len, values))) != 1):  # type: ignore[arg-type]
-        raise _mixed(plan, values, expected)
-    if mask is not None and any(len(v) != expected for v in values if v is not None):
-        raise _mixed(plan, values, expected)
     return raw, mask
 
 
