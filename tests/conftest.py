@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.services import kill_group
 from vts import cli
 
 REPO = Path(__file__).resolve().parent.parent
@@ -74,8 +75,7 @@ class LiteServer:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+            kill_group(self.proc)
 
 
 @pytest.fixture(scope="session")

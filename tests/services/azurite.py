@@ -10,16 +10,16 @@ loopback port and lives in its own process group, killed on :meth:`stop`::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+
+from tests.services import kill_group
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "bash tests/services/install_azurite.sh"
@@ -99,10 +99,7 @@ class Azurite:
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=10)
+            kill_group(proc)
         if self._dir:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

@@ -68,7 +68,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -81,6 +80,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+from tests.services import kill_group
 
 MILVUS_VERSION = "2.3.5"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -317,11 +318,7 @@ class MilvusStandalone:
         """SIGKILL our process group, then remove the temp dir and our stray files."""
         proc, self._proc = self._proc, None
         if proc is not None:
-            # killpg before reaping the leader: its PID (= our PGID) cannot be reused yet.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=30)
+            kill_group(proc, timeout=30)
             # The milvus binary is a grandchild: wait until the whole group is gone
             # so its ports (etcd's fixed 2380) are free for the next instance.
             deadline = time.monotonic() + 30

@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.services import kill_group
+
 PASSWORD = "vts-test-pw"
 USER = "postgres"
 OS_USER = "postgres"
@@ -160,9 +162,7 @@ class PostgresServer:
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                kill_group(self.proc)
         self.proc = None
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
