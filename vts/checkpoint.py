@@ -15,6 +15,7 @@ resume (``--fresh`` starts over).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -72,10 +73,12 @@ class _S3Store:
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.key}"
 
+    @functools.cached_property
     def _client(self) -> Any:
+        """One client per run: checkpoints are written every few seconds per split (boto3 clients are thread-safe)."""
         import boto3
 
-        return boto3.session.Session().client("s3", endpoint_url=self.endpoint)  # credentials as they are now
+        return boto3.session.Session().client("s3", endpoint_url=self.endpoint)
 
     def _call(self, what: str, fn: Any, **kwargs: Any) -> Any:
         try:
@@ -90,14 +93,14 @@ class _S3Store:
             ) from None
 
     def read(self) -> str | None:
-        res = self._call("read", self._client().get_object)
+        res = self._call("read", self._client.get_object)
         return None if res is None else res["Body"].read().decode()
 
     def write(self, text: str) -> None:
-        self._call("write", self._client().put_object, Body=text.encode())
+        self._call("write", self._client.put_object, Body=text.encode())
 
     def delete(self) -> None:
-        self._call("delete", self._client().delete_object)
+        self._call("delete", self._client.delete_object)
 
 
 class CheckpointStoreError(VtsError):
