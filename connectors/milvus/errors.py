@@ -57,13 +57,14 @@ TRANSIENT_MARKERS = (
 )
 
 
+_READ = "check that the server is reachable and that the token may read the database"
 _RESUME = "run the same command again: it resumes from its checkpoint; if it fails again, see the Milvus server log"
 _HINTS = {
     Code.SERVER_RESPONSE_FAILED: "check that the Milvus server is healthy (its log), then run again",
-    Code.DESC_COLLECTION_ERROR: "check that the server is reachable and that the token may read the database",
-    Code.SHOW_COLLECTIONS_ERROR: "check that the server is reachable and that the token may read the database",
-    Code.LIST_PARTITIONS_FAILED: "check that the server is reachable and that the token may read the database",
-    Code.DESC_INDEX_ERROR: "check that the server is reachable and that the token may read the database",
+    Code.DESC_COLLECTION_ERROR: _READ,
+    Code.SHOW_COLLECTIONS_ERROR: _READ,
+    Code.LIST_PARTITIONS_FAILED: _READ,
+    Code.DESC_INDEX_ERROR: _READ,
     Code.CREATE_COLLECTION_ERROR: "check that the token may create collections, and the sink's collection options",
     Code.CREATE_INDEX_ERROR: "check the sink's 'index' / 'indexes' (type, metric and params the server accepts)",
     Code.CREATE_PARTITION_ERROR: "check that the token may create partitions (and the server's partition limit)",
@@ -92,11 +93,8 @@ def _refused_credentials(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:  # pymilvus raises `e from e`: guard the loop
         seen.add(id(current))
-        text = (
-            f"{current} {getattr(current, 'details', lambda: '')()}".lower()
-            if hasattr(current, "details")
-            else str(current).lower()
-        )
+        details = current.details() if callable(getattr(current, "details", None)) else ""  # grpc.RpcError
+        text = f"{current} {details}".lower()
         if any(
             w in text for w in ("unauthenticated", "auth check failure", "missing authorization", "permission denied")
         ):
