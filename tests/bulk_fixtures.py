@@ -47,6 +47,18 @@ def s3() -> Iterator[MotoS3]:
         yield server
 
 
+def s3_config(s3: MotoS3, bucket: str, **kw: Any) -> dict[str, Any]:
+    """A bulk_writer_config staging to ``bucket`` on the moto server."""
+    return {
+        "cloud_id": "aws",
+        "minio_url": s3.endpoint,
+        "access_key": s3.access_key,
+        "secret_key": s3.secret_key,
+        "bucket_name": bucket,
+        **kw,
+    }
+
+
 @pytest.fixture(scope="session")
 def azurite() -> Iterator[Azurite]:
     if find_azurite() is None:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from connectors.milvus.errors import MilvusError
-from tests.bulk_fixtures import Staged, datagen, s3, source_table, unique  # noqa: F401
+from tests.bulk_fixtures import Staged, datagen, s3, s3_config, source_table, unique  # noqa: F401
 from tests.conftest import client_for, run_vts, write_job
 from tests.services import milvus_standalone as ms
 
@@ -103,16 +103,7 @@ def _check_rows(client: Any, name: str, tmp_path: Path, rows: int = ROWS) -> Non
 
 def test_100k_rows_through_s3(tmp_path: Path, milvus_on_s3, s3) -> None:
     name = unique("bulk_s3")
-    bulk = {
-        "cloud_id": "aws",
-        "minio_url": s3.endpoint,
-        "access_key": s3.access_key,
-        "secret_key": s3.secret_key,
-        "bucket_name": BUCKET,
-        "prefix": "vts-stage",
-        "chunk_size": 2,
-        "poll_interval": 0.5,
-    }
+    bulk = s3_config(s3, BUCKET, prefix="vts-stage", chunk_size=2, poll_interval=0.5)
     report = tmp_path / "report.json"
     code, _, err = run_vts("run", str(_job(tmp_path, milvus_on_s3.uri, name, bulk)), "-q", "--report", str(report))
     assert code == 0, err
@@ -126,16 +117,7 @@ def test_100k_rows_through_s3(tmp_path: Path, milvus_on_s3, s3) -> None:
 
 
 def _staged(tmp_path: Path, server: Any, s3, name: str, **bulk: Any) -> Staged:
-    cfg = {
-        "cloud_id": "aws",
-        "minio_url": s3.endpoint,
-        "access_key": s3.access_key,
-        "secret_key": s3.secret_key,
-        "bucket_name": BUCKET,
-        "chunk_size": 0.1,
-        "poll_interval": 0.3,
-        **bulk,
-    }
+    cfg = s3_config(s3, BUCKET, **{"chunk_size": 0.1, "poll_interval": 0.3, **bulk})
     st = Staged(tmp_path, datagen(6000, collection=name), {"url": server.uri, "bulk_writer_config": cfg})
     st.plan = st.sink.prepare(st.tables)
     return st
@@ -180,14 +162,7 @@ def test_import_failed_when_files_are_not_in_the_servers_bucket(
     other = unique("other").replace("_", "-")
     s3.create_bucket(other)
     name = unique("bulk_fail")
-    bulk = {
-        "cloud_id": "aws",
-        "minio_url": s3.endpoint,
-        "access_key": s3.access_key,
-        "secret_key": s3.secret_key,
-        "bucket_name": other,
-        "poll_interval": 0.3,
-    }
+    bulk = s3_config(s3, other, poll_interval=0.3)
     report = tmp_path / "report.json"
     code, out, err = run_vts(
         "run", str(_job(tmp_path, milvus_on_s3.uri, name, bulk, rows=2000)), "--report", str(report), capsys=capsys

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.bulk_fixtures import datagen, s3, unique  # noqa: F401
+from tests.bulk_fixtures import datagen, s3, s3_config, unique  # noqa: F401
 from tests.conftest import VTS_BIN, checkpoint_state, kill_when, write_job
 from tests.test_bulk_milvus import BUCKET, _count, milvus_on_s3  # noqa: F401
 
@@ -35,11 +35,7 @@ def test_sigkill_during_uploads_and_import_then_resume_imports_every_row_once(
             "Milvus": {
                 "url": milvus_on_s3.uri,
                 "index": {"index_type": "AUTOINDEX", "metric_type": "L2"},
-                "bulk_writer_config": {
-                    "cloud_id": "aws", "minio_url": s3.endpoint, "access_key": s3.access_key,
-                    "secret_key": s3.secret_key, "bucket_name": BUCKET, "prefix": "kill", "chunk_size": 1,
-                    "poll_interval": 0.3,
-                },
+                "bulk_writer_config": s3_config(s3, BUCKET, prefix="kill", chunk_size=1, poll_interval=0.3),
             }
         },
     }  # fmt: skip

@@ -19,7 +19,7 @@ from connectors.milvus.bulk.config import MB
 from connectors.milvus.bulk.errors import storage_error
 from connectors.milvus.bulk.writer import split_stem
 from connectors.milvus.errors import MilvusError
-from tests.bulk_fixtures import Staged, azurite, datagen, s3, source_table, unique  # noqa: F401
+from tests.bulk_fixtures import Staged, azurite, datagen, s3, s3_config, source_table, unique  # noqa: F401
 
 ALL_TYPES = [
     {"name": "id", "type": "BIGINT", "primary_key": True},
@@ -167,23 +167,11 @@ def test_split_stem_is_safe_and_distinct() -> None:
 # -- S3 on moto --------------------------------------------------------------------------------------
 
 
-def _s3_cfg(s3, bucket: str, **kw):
-    return {
-        "cloud_id": "aws",
-        "minio_url": s3.endpoint,
-        "access_key": s3.access_key,
-        "secret_key": s3.secret_key,
-        "bucket_name": bucket,
-        "prefix": "stage",
-        **kw,
-    }
-
-
 def test_s3_keys_sizes_and_read_back(tmp_path: Path, s3) -> None:
     bucket = unique("b").replace("_", "-")
     s3.create_bucket(bucket)
     spec = datagen(30_000, dim=16, collection="docs", partitions=["p1", "p2"])
-    st = Staged(tmp_path, spec, {"bulk_writer_config": _s3_cfg(s3, bucket, chunk_size=0.5)})
+    st = Staged(tmp_path, spec, {"bulk_writer_config": s3_config(s3, bucket, prefix="stage", chunk_size=0.5)})
     infos = st.stage()
     keys = s3.keys(bucket)
     files = [f for i in infos for f in i["files"]]
@@ -199,7 +187,7 @@ def test_s3_keys_sizes_and_read_back(tmp_path: Path, s3) -> None:
 def test_s3_wrong_credentials(tmp_path: Path, s3) -> None:
     bucket = unique("b").replace("_", "-")
     s3.create_bucket(bucket)
-    cfg = _s3_cfg(s3, bucket, secret_key="not-the-secret")
+    cfg = s3_config(s3, bucket, prefix="stage", secret_key="not-the-secret")
     st = Staged(tmp_path, datagen(10), {"bulk_writer_config": cfg})
     with pytest.raises(MilvusError) as err:
         st.stage()
@@ -209,7 +197,7 @@ def test_s3_wrong_credentials(tmp_path: Path, s3) -> None:
 
 
 def test_s3_missing_bucket(tmp_path: Path, s3) -> None:
-    st = Staged(tmp_path, datagen(10), {"bulk_writer_config": _s3_cfg(s3, "no-such-bucket")})
+    st = Staged(tmp_path, datagen(10), {"bulk_writer_config": s3_config(s3, "no-such-bucket", prefix="stage")})
     with pytest.raises(MilvusError) as err:
         st.stage()
     assert err.value.code == "MILVUS-24"
