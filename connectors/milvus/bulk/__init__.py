@@ -17,7 +17,6 @@ import and the MILVUS-26/27/28 verdict: :mod:`.importer`.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from connectors.milvus.bulk.config import BulkWriterConfig
@@ -33,26 +32,13 @@ log = logging.getLogger("vts.milvus.bulk")
 __all__ = ["BulkWriterConfig", "StagingWriter", "choose_method", "commit", "open_writer"]
 
 
-def server_kind(version: str) -> tuple[bool, tuple[int, int]]:
-    """(is Milvus Lite, (major, minor)) from the server's version string.
-
-    Read here rather than from ``ServerInfo.lite``: the PyPI ``milvus`` 2.3.5
-    standalone reports ``v2.3.5-lite`` although it is a full Milvus with bulk
-    insert, while Milvus Lite reports ``milvus_lite-3.2.2``.
-    """
-    low = version.lower()
-    lite = low.startswith(("milvus_lite", "milvus-lite"))
-    m = re.search(r"(\d+)\.(\d+)", low)
-    return lite, ((int(m[1]), int(m[2])) if m and not lite else (2, 6))
-
-
 def choose_method(cfg: BulkWriterConfig, server: Any) -> str:
     """``grpc`` or ``rest`` for this server (``server``: connection.ServerInfo)."""
     if cfg.import_method != "auto":
         return cfg.import_method
     if cfg.cluster_id or cfg.rest_url:
         return "rest"
-    return "rest" if server_kind(server.version)[1] >= (2, 4) else "grpc"
+    return "rest" if server.major_minor >= (2, 4) else "grpc"
 
 
 def open_writer(
@@ -60,7 +46,7 @@ def open_writer(
 ) -> StagingWriter:
     """Worker: a staging writer for one split (``opts``: MilvusSinkOptions, ``plan``: MilvusPlan)."""
     cfg: BulkWriterConfig = opts.bulk_writer_config
-    if cfg.auto_import and server_kind(plan.server.version)[0] and not (cfg.cluster_id or cfg.rest_url):
+    if cfg.auto_import and plan.server.lite and not (cfg.cluster_id or cfg.rest_url):
         raise writer_error(
             "Milvus Lite has no Import API, so the BulkWriter cannot load the staged files into it",
             hint="remove bulk_writer_config to use the insert writer, or point 'url' at a Milvus server",
@@ -116,7 +102,7 @@ def commit(opts: Any, plan: Any, infos: list[Any], journal: Any = None) -> int:
         handles = [importer.submit(g) for g in groups]
         states = wait(importer, handles, cfg)
         imported = verdict(states, cfg)
-        if not server_kind(plan.server.version)[0]:  # Milvus Lite never finishes a refresh load
+        if not plan.server.lite:  # Milvus Lite never finishes a refresh load
             _refresh(client, {g.collection for g in groups}, timeout=opts.timeout)
     finally:
         client.close()
