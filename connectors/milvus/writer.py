@@ -10,6 +10,7 @@ burst of throttling does not slow the rest of the run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from time import sleep
@@ -92,10 +93,7 @@ class BufferBatchWriter(SinkWriter):
 
     def _send(self, rows: list[dict[str, Any]]) -> None:
         try:
-            if self.opts.is_lite_file:
-                with _lite_lock:
-                    self._call(self.target.name, rows, partition_name=self.partition or "")
-            else:
+            with _lite_lock if self.opts.is_lite_file else contextlib.nullcontext():
                 self._call(self.target.name, rows, partition_name=self.partition or "")
         except Exception as exc:
             if not is_rate_limited(exc) or len(rows) <= 2:
