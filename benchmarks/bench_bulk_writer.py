@@ -37,9 +37,8 @@ from connectors.milvus.connection import ServerInfo  # noqa: E402
 from connectors.milvus.convert import convert  # noqa: E402
 from connectors.milvus.options import MilvusSinkOptions  # noqa: E402
 from connectors.milvus.sink import MilvusPlan, MilvusSink  # noqa: E402
-from vts.connector import WriteContext  # noqa: E402
-from vts.rejects import RejectLog  # noqa: E402
-from vts.stats import RunStats  # noqa: E402
+from vts.connector import Resume, WriteContext  # noqa: E402
+from vts.rejects import RejectLog, SplitRejects  # noqa: E402
 
 KEY, SECRET, BUCKET = "bench", "benchsecret", "bench"
 
@@ -142,11 +141,12 @@ def main() -> None:
         plan = MilvusPlan(server, {t.name: convert(t, sink.options, server) for t in tables})
         tmp = Path(tempfile.mkdtemp())
         split = source.plan(tables, 1)[0]
-        ctx = WriteContext(rejects=RejectLog(tmp / "r.jsonl"), stats=RunStats().split(split.id, split.table, None))
+        ctx = WriteContext(Resume(), SplitRejects(RejectLog(tmp / "r.jsonl"), split.id, split.table))
         t0 = time.perf_counter()
         writer = sink.writer(plan, split, ctx)
         for b in batches:
             writer.write(b)
+        writer.flush()
         info = writer.finish()
         writer.close()
         results["vts StagingWriter -> S3"] = time.perf_counter() - t0

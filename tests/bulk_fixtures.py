@@ -34,9 +34,8 @@ from connectors.milvus.options import MilvusSinkOptions
 from connectors.milvus.sink import MilvusPlan, MilvusSink
 from tests.services.azurite import Azurite, find_azurite
 from tests.services.moto_s3 import MotoS3
-from vts.connector import WriteContext
-from vts.rejects import RejectLog
-from vts.stats import RunStats
+from vts.connector import Resume, SinkWriter, Split, WriteContext
+from vts.rejects import RejectLog, SplitRejects
 
 # -- services -----------------------------------------------------------------------------------
 
@@ -102,7 +101,8 @@ def source_table(source: DataGenSource) -> pa.Table:
 
 
 class Staged:
-    """A MilvusSink driven without a server: prepare is replaced by a plan for a given server version."""
+    """A MilvusSink's bulk writers driven as the engine drives them, without a server: the plan is made for a
+    given server version."""
 
     def __init__(self, tmp: Path, spec: dict[str, Any], sink: dict[str, Any], version: str = "2.3.5") -> None:
         self.source = source_for(spec)
@@ -110,8 +110,8 @@ class Staged:
         self.sink = MilvusSink(MilvusSinkOptions(**{"url": "http://127.0.0.1:1", **sink}))
         server = ServerInfo.parse(version)
         self.plan = MilvusPlan(server, {t.name: convert(t, self.sink.options, server) for t in self.tables})
-        self.run = RunStats()
-        self.rejects = RejectLog(tmp / "rejects.jsonl")
+        self.rejects = RejectLog(tmp / "rejects.jsonl", self.sink.max_error_rows())
+        self.staged = 0  # rows the writers' flushes reported durable
 
     @property
     def target(self):
@@ -120,17 +120,24 @@ class Staged:
     def splits(self, parallelism: int = 1):
         return self.source.plan(self.tables, parallelism)
 
+    def writer(self, split: Split, start_rows: int = 0) -> SinkWriter:
+        ctx = WriteContext(Resume(rows=start_rows), SplitRejects(self.rejects, split.id, split.table))
+        return self.sink.writer(self.plan, split, ctx)
+
+    def finish(self, writer: SinkWriter) -> dict[str, Any]:
+        """The end of a split: the last flush, then the commit info."""
+        self.staged += writer.flush().rows
+        return writer.finish()
+
     def stage(self, parallelism: int = 1, start_rows: int = 0) -> list[dict[str, Any]]:
         """Write every split through the bulk writer; returns the commit infos."""
         infos = []
         for split in self.splits(parallelism):
-            ctx = WriteContext(rejects=self.rejects, stats=self.run.split(split.id, split.table, split.partition))
-            writer = self.sink.writer(self.plan, split, ctx)
-            ctx.stats.rows_written = start_rows  # what the executor does after opening a writer
+            writer = self.writer(split, start_rows)
             try:
                 for batch, _ in self.source.read(split, self.tables[0]):
                     writer.write(batch)
-                infos.append(writer.finish())
+                infos.append(self.finish(writer))
             finally:
                 writer.close()
         return infos

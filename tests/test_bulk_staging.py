@@ -83,7 +83,7 @@ def test_local_layout_all_types_reads_back_equal(tmp_path: Path) -> None:
     assert set(staged.column("$meta").to_pylist()) == {"{}"}
     _check_equal(source_table(st.source), staged)
     assert sum(i["rows"] for i in infos) == 5000
-    assert st.run["rows_staged"] == 5000 and st.run["rows_written"] == 0  # staged is not written
+    assert st.staged == 5000
     assert not list(root.glob(".vts-spool/*"))  # no temp file left behind
 
 
@@ -115,13 +115,8 @@ def test_retry_replaces_and_resume_keeps_its_files(tmp_path: Path) -> None:
     # a resume at a checkpoint (rows_written = R) keeps the files below R and drops the rest
     cut = first[0]["rows"] + first[1]["rows"]
     st = Staged(tmp_path, spec, {"bulk_writer_config": cfg})
-    split = st.splits()[0]
-    from vts.connector import WriteContext
-
-    ctx = WriteContext(rejects=st.rejects, stats=st.run.split(split.id, split.table, None))
-    writer = st.sink.writer(st.plan, split, ctx)
-    ctx.stats.rows_written = cut
-    info = writer.finish()
+    writer = st.writer(st.splits()[0], start_rows=cut)
+    info = st.finish(writer)
     writer.close()
     assert [f["key"] for f in info["files"]] == [f["key"] for f in first[:2]]
     assert info["rows"] == cut
@@ -145,15 +140,11 @@ def test_bad_rows_are_rejected_not_staged(tmp_path: Path) -> None:
             ),
         }
     )
-    split = st.splits()[0]
-    from vts.connector import WriteContext
-
-    ctx = WriteContext(rejects=st.rejects, stats=st.run.split(split.id, split.table, None))
-    writer = st.sink.writer(st.plan, split, ctx)
+    writer = st.writer(st.splits()[0])
     writer.write(batch)
-    info = writer.finish()
+    info = st.finish(writer)
     writer.close()
-    assert info["rows"] == 2 and st.run["rows_rejected"] == 1
+    assert info["rows"] == 2 and st.rejects.count == 1
     assert "NaN" in (tmp_path / "rejects.jsonl").read_text()
     staged = pq.read_table(tmp_path / "stage" / info["files"][0]["key"])
     assert staged.column("id").to_pylist() == [1, 3]

@@ -56,8 +56,8 @@ def test_error_when_schema_not_exist_refuses_a_missing_collection(
     tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, err = _run(_job(tmp_path, url, 10, schema_save_mode="ERROR_WHEN_SCHEMA_NOT_EXIST"), capsys)
-    assert code == 1
-    assert "MILVUS-02" in err and "'c' does not exist" in err
+    assert code == 4  # the schema cannot be carried: nothing moved
+    assert "VTS-13" in err and "`c` does not exist" in err
     assert _run(_job(tmp_path, url, 10), capsys)[0] == 0  # create it...
     code, err = _run(_job(tmp_path, url, 10, id_start=10, schema_save_mode="ERROR_WHEN_SCHEMA_NOT_EXIST"), capsys)
     assert code == 0, err  # ...then the mode writes into it
@@ -68,7 +68,7 @@ def test_ignore_writes_into_the_existing_collection_without_checks(
     tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, err = _run(_job(tmp_path, url, 10, schema_save_mode="IGNORE"), capsys)
-    assert code == 1 and "MILVUS-02" in err
+    assert code == 4 and "VTS-13" in err
     assert _run(_job(tmp_path, url, 10), capsys)[0] == 0
     assert _run(_job(tmp_path, url, 10, id_start=5, schema_save_mode="IGNORE"), capsys)[0] == 0
     assert count(client_for(url), "c") == 15
@@ -101,8 +101,8 @@ def test_an_existing_collection_with_another_dimension_is_refused_before_writing
 ) -> None:
     assert _run(_job(tmp_path, url, 10, dim=4), capsys)[0] == 0
     code, err = _run(_job(tmp_path, url, 10, id_start=100), capsys)
-    assert code == 2
-    assert "MILVUS-25" in err and "field 'vector' has dimension 4, the source gives 8" in err
+    assert code == 4  # the schema exit code: the target was contacted, nothing moved
+    assert "VTS-14" in err and "field 'vector' has dimension 4, the source gives 8" in err
     assert count(client_for(url), "c") == 10
 
 

@@ -3,10 +3,10 @@
 One JSON document per job file (``<checkpoint.path>/<job name>-<hash of its
 path>.json``, in a local folder or under ``s3://bucket/prefix``), replaced
 atomically (temp file, fsync, rename; an S3 PUT) every time a split reports
-progress. A position is recorded only after the sink
-made everything before it durable (the writer's ``flush`` returned), so a
-resumed run may write a few rows again (upserts make that harmless) but
-never skips one.
+progress. Only the driver writes it, from the executor's events: a position
+is recorded only after the sink made everything before it durable (the
+writer's ``flush`` returned), so a resumed run may write a few rows again
+(upserts make that harmless) but never skips one.
 
 The file also keeps the split plan and the job's fingerprint: a resumed run
 reuses the plan exactly, and a job file that changed since refuses to
@@ -21,7 +21,7 @@ import os
 import tempfile
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,31 @@ class CheckpointStoreError(VtsError):
     code = "VTS-11"
 
 
+@dataclass(frozen=True)
+class SplitRecord:
+    """What the checkpoint knows of one split: durable rows, where to read on, the writer's state."""
+
+    position: Position = None
+    rows_written: int = 0
+    writer_state: Any = None
+    rows_read: int = 0
+    rows_rejected: int = 0
+    done: bool = False
+    commit_info: Any = None
+
+
+def encode(value: Any) -> str:
+    """The checkpoint's codec: JSON. Values JSON lacks (dates, decimals, UUIDs) are kept as their text."""
+    return json.dumps(value, default=str)
+
+
+def decode(text: str) -> Any:
+    return json.loads(text)
+
+
 class Checkpoint:
+    """The run's checkpoint, written by the driver only (from the executor's events)."""
+
     def __init__(self, store: _LocalStore | _S3Store, fingerprint: str, job: str) -> None:
         self.store = store
         self.path = str(store)
@@ -115,6 +139,7 @@ class Checkpoint:
         self.job = job
         self._lock = threading.Lock()
         self.splits: list[Split] | None = None
+        self.plan_state: dict[str, Any] = {}
         self.state: dict[str, dict[str, Any]] = {}
 
     @classmethod
@@ -138,7 +163,7 @@ class Checkpoint:
         if fresh:
             cp.discard()
         elif text is not None:
-            data = json.loads(text)
+            data = decode(text)
             if data.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
                     f"{job_path} changed since the interrupted run recorded in {cp.path}; "
@@ -146,6 +171,7 @@ class Checkpoint:
                     hint="restore the job file to resume, or run with --fresh to start over",
                 )
             cp.splits = [Split(**s) for s in data["splits"]]
+            cp.plan_state = data.get("plan_state") or {}
             cp.state = data["state"]
         return cp
 
@@ -153,39 +179,31 @@ class Checkpoint:
     def resuming(self) -> bool:
         return self.splits is not None
 
-    def start(self, splits: list[Split]) -> None:
-        """Record the plan of a new run."""
+    def start(self, splits: list[Split], plan_state: dict[str, Any]) -> None:
+        """Record the plan of a new run (its splits and the enumerator's state)."""
         with self._lock:
             self.splits = list(splits)
+            self.plan_state = dict(plan_state)
             self.state = {}
             self._write()
 
-    def position(self, split_id: str) -> Position:
-        return self.state.get(split_id, {}).get("position")
+    def record(self, split_id: str) -> SplitRecord:
+        raw = self.state.get(split_id, {})
+        return SplitRecord(
+            position=raw.get("position"),
+            rows_written=int(raw.get("rows_written", 0)),
+            writer_state=raw.get("writer_state"),
+            rows_read=int(raw.get("rows_read", 0)),
+            rows_rejected=int(raw.get("rows_rejected", 0)),
+            done=bool(raw.get("done", False)),
+            commit_info=raw.get("commit_info"),
+        )
 
-    def is_done(self, split_id: str) -> bool:
-        return self.state.get(split_id, {}).get("done", False)
-
-    def rows_written(self, split_id: str) -> int:
-        return int(self.state.get(split_id, {}).get("rows_written", 0))
-
-    def commit_info(self, split_id: str) -> Any:
-        return self.state.get(split_id, {}).get("commit_info")
-
-    def save(self, split_id: str, position: Position, rows_written: int) -> None:
-        """The split's rows up to ``position`` are durable in the sink."""
+    def save(self, split_id: str, record: SplitRecord) -> None:
+        """The split's rows up to ``record.position`` are durable in the sink (or it is done)."""
+        entry = {k: v for k, v in asdict(record).items() if v not in (None, False)}
         with self._lock:
-            self.state[split_id] = {"position": position, "rows_written": rows_written, "at": time.time()}
-            self._write()
-
-    def done(self, split_id: str, rows_written: int, commit_info: Any) -> None:
-        with self._lock:
-            self.state[split_id] = {
-                "done": True,
-                "rows_written": rows_written,
-                "commit_info": commit_info,
-                "at": time.time(),
-            }
+            self.state[split_id] = {**entry, "at": time.time()}
             self._write()
 
     def journal_get(self, key: str) -> Any:
@@ -205,9 +223,10 @@ class Checkpoint:
             "job": self.job,
             "fingerprint": self.fingerprint,
             "splits": [asdict(s) for s in self.splits or []],
+            "plan_state": self.plan_state,
             "state": self.state,
         }
-        self.store.write(json.dumps(data, default=str))
+        self.store.write(encode(data))
 
 
 def _short_hash(text: str) -> str:

@@ -22,10 +22,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from vts import __version__, config, engine, registry, secrets, verify
-from vts.checkpoint import Checkpoint
 from vts.errors import ExitCode, VtsError
-from vts.progress import ProgressReporter, summary
-from vts.stats import RunStats
+from vts.progress import RunView, summary
 
 log = logging.getLogger("vts")
 
@@ -104,38 +102,15 @@ def _logging(level: str) -> None:
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = config.load(args.job)
-    stats = RunStats()
-    dead_letters = Path(job.env.dead_letter_path)
-    cp = job.env.checkpoint
-    checkpoint = Checkpoint.open(cp.path, job.path, job.fingerprint, fresh=args.fresh, s3_endpoint=cp.s3_endpoint)
-    p = engine.plan(job, checkpoint)
-    sink_plan = job.sink.prepare(p.sink_tables, resuming=checkpoint.resuming)
-    total = sum(s.estimated_rows for s in p.splits)
-    if checkpoint.resuming:
-        done = [s for s in p.splits if checkpoint.is_done(s.id)]
-        already = sum(checkpoint.rows_written(s.id) for s in p.splits)
-        total -= already
-        err.print(
-            f"vts: resuming the interrupted run recorded in {checkpoint.path}: {len(done)} of {len(p.splits)} "
-            f"split(s) done, {already:,} row(s) already written (--fresh starts over)"
-        )
-    elif not args.quiet:
-        err.print(f"vts: {len(p.splits)} split(s), {total:,} row(s) expected, parallelism {job.env.parallelism}")
+    view = RunView(err, quiet=args.quiet)
     try:
-        with ProgressReporter(stats, max(total, 0), err, enabled=not args.quiet):
-            engine.execute(job, p, sink_plan, stats, dead_letters, checkpoint)
+        result = engine.run(job, engine.RunOptions(fresh=args.fresh), view)
     finally:
-        if args.report:  # a failed run's report shows how far each split got
-            _write_report(Path(args.report), job, stats)
+        view.close()
+        if args.report and view.run is not None:  # a failed run's report shows how far each split got
+            _write_report(Path(args.report), view.run)
     if not args.quiet:
-        out.print(summary(stats))
-        if stats["rows_staged"]:
-            out.print(
-                f"{stats['rows_staged']:,} row(s) staged as Parquet, {stats['rows_written']:,} imported "
-                "(written counts only what the import reported loaded)"
-            )
-        if stats["rows_rejected"]:
-            out.print(f"{stats['rows_rejected']:,} rejected row(s) with reasons in {dead_letters}")
+        out.print(summary(result))
     if args.verify:
         return _verify(job, False, 1000, out)
     return int(ExitCode.OK)
@@ -180,13 +155,16 @@ def _verify(job: config.Job, full: bool, sample: int, out: Console) -> int:
     return int(ExitCode.OK)
 
 
-def _write_report(path: Path, job: config.Job, stats: RunStats) -> None:
+def _write_report(path: Path, run: engine.RunResult) -> None:
+    stats = run.stats
     report: dict[str, Any] = {
-        "job": str(job.path),
-        "fingerprint": job.fingerprint,
+        "job": str(run.job.path),
+        "fingerprint": run.job.fingerprint,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "seconds": round(stats.seconds, 3),
         "totals": stats.totals,
+        "targets": run.targets,
+        "dead_letters": str(run.dead_letters) if stats["rows_rejected"] else None,
         "splits": [s.as_dict() for s in stats.splits],
     }
     path.write_text(json.dumps(report, indent=2))
@@ -194,7 +172,8 @@ def _write_report(path: Path, job: config.Job, stats: RunStats) -> None:
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = config.load(args.job)
-    p, sink_plan = engine.check(job)
+    res = engine.check(job)
+    p, sink_plan = res.plan, res.sink_plan
     out.print(f"[bold]source[/] {job.source.name}: {len(p.source_tables)} table(s)")
     for source_table, sink_table in zip(p.source_tables, p.sink_tables):
         out.print(_side_by_side(source_table, sink_table, job.sink.field_mapping(sink_plan, sink_table.name)))
@@ -204,6 +183,13 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     out.print(f"[bold]sink[/] {job.sink.name}")
     for line in job.sink.describe_plan(sink_plan):
         out.print(f"  {line}", highlight=False)
+    for line in res.preflight:
+        out.print(f"  preflight: {line}", highlight=False)
+    out.print("[bold]vts run would[/]")
+    for action in res.actions:
+        out.print(f"  {action.describe(dry_run=False)}", highlight=False)
+        if action.warning:
+            out.print(f"  [yellow]warning[/] {escape(action.warning)}", highlight=False)
     out.print("[green]ok[/]: nothing was written")
     return int(ExitCode.OK)
 

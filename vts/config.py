@@ -31,6 +31,7 @@ from vts import registry, secrets
 from vts.connector import Options, Sink, Source, Transform
 from vts.envsubst import substitute
 from vts.errors import ConfigError, JobFileError
+from vts.retry import RetryPolicy
 
 
 class CheckpointOptions(Options):
@@ -54,6 +55,11 @@ class EnvOptions(Options):
     dead_letter_path: str = Field(
         "./vts-dead-letters.jsonl", description="JSONL file receiving rows the sink rejected, with their reasons."
     )
+
+    @property
+    def split_retry(self) -> RetryPolicy:
+        """How a split that failed transiently is retried."""
+        return RetryPolicy(attempts=self.split_retries, base=self.retry_backoff)
 
 
 _TOP_KEYS = ("env", "source", "transform", "sink")

@@ -2,28 +2,41 @@
 
 Vocabulary from SeaTunnel/Beam (GUIDE §3). A job runs in two places:
 
-- the **driver** (the ``vts`` process) discovers schemas, plans splits,
-  prepares the sink and commits at the end;
-- **workers** (threads of the local executor, or Ray tasks) read splits and
-  write them.
+- the **driver** (the ``vts`` process, :func:`vts.engine.run`) discovers
+  schemas, plans splits, runs the sink's preflight and the save modes, writes
+  the checkpoint, commits and finishes;
+- **workers** (threads of the local executor, or processes / Ray tasks of
+  another :class:`vts.executor.Executor`) read splits and write them, and
+  report back with events; they never write the checkpoint.
 
 Everything that crosses from driver to worker (connector objects, splits,
-schemas, positions) must be picklable: connectors hold validated options,
-never open clients. A reader or writer opens its own client where it runs.
+schemas, positions, writer state, commit info) must be picklable, and what the
+checkpoint keeps (positions, writer state, commit info, a plan's state) must
+survive the checkpoint's JSON codec (:func:`vts.checkpoint.encode`).
+Connectors hold validated options, never open clients, and keep no state
+between driver calls: what one driver call learns that a later one needs
+travels in a value the engine hands back (``SplitPlan.state`` -> ``finish``).
+
+:mod:`vts.testing` ships the conformance suites that check these promises
+against a connector's real service.
 """
 
 from __future__ import annotations
 
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from vts.savemode import DataSaveMode, SchemaSaveMode
 from vts.schema import TableSchema
+
+if TYPE_CHECKING:
+    from vts.rejects import SplitRejects
 
 Position = Any
 """A resumable place inside a split: opaque to the engine, JSON-serialisable,
@@ -69,6 +82,33 @@ class Split:
     spec: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class SplitPlan(Sequence[Split]):
+    """What :meth:`Source.plan` returns: the splits, and the enumerator's state.
+
+    ``state`` is JSON the checkpoint keeps beside the splits; the engine hands
+    it back to :meth:`Source.finish` (also after a resume, when ``plan`` was
+    not called). A source that keeps nothing across runs leaves it empty.
+    A plan reads as the sequence of its splits.
+    """
+
+    splits: tuple[Split, ...] = ()
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, planned: SplitPlan | Sequence[Split]) -> SplitPlan:
+        return planned if isinstance(planned, SplitPlan) else cls(tuple(planned))
+
+    def __len__(self) -> int:
+        return len(self.splits)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.splits[i]
+
+    def __iter__(self) -> Iterator[Split]:
+        return iter(self.splits)
+
+
 class Connector(ABC):
     """What every connector has: its job-file name, a line of docs, and validated options (no clients)."""
 
@@ -93,11 +133,15 @@ class Source(Connector):
         """
 
     @abstractmethod
-    def plan(self, tables: list[TableSchema], parallelism: int) -> list[Split]:
+    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> SplitPlan | list[Split]:
         """Driver: cut the tables into splits that cover every row exactly once.
 
         ``parallelism`` is a hint for how many pieces a table may be cut
-        into. Splits are returned in a stable order with stable ids.
+        into. Splits come in a stable order with stable ids. A source that
+        reads a window of the data on each run (an incremental high-water
+        mark) returns the window's end in ``SplitPlan.state``; with
+        ``incremental=False`` (``vts verify``) it plans every row it holds and
+        changes no state. Returning a plain list means "no state".
         """
 
     @abstractmethod
@@ -107,72 +151,175 @@ class Source(Connector):
         """Worker: yield the split's rows as batches matching ``table.arrow_schema()``.
 
         Each batch comes with the position just after its last row: a reader
-        started again with that position yields exactly the rows that
-        followed, none repeated and none skipped. The reader opens its own
-        client and closes it when the generator ends or is closed.
+        started again with that position (after a trip through the
+        checkpoint's JSON codec) yields exactly the rows that followed, none
+        repeated and none skipped. The reader opens its own client and
+        closes it when the generator ends or is closed. Failures a retry may
+        cure are raised as a ``VtsError`` with ``transient=True``: the engine
+        retries nothing else.
         """
 
-    def finish(self, tables: list[TableSchema]) -> None:
-        """Driver: called once after the sink has committed every split of a successful run.
+    def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
+        """Driver: called once after the sink committed every split of a successful run.
 
-        A source that keeps state across runs (an incremental high-water
-        mark) saves it here, so a failed run is simply read again.
+        ``state`` is the ``SplitPlan.state`` of this run's plan (restored from
+        the checkpoint when the run was resumed). A source that keeps state
+        across runs (an incremental high-water mark) saves it here, so a
+        failed run is simply read again.
         """
+
+
+@dataclass(frozen=True)
+class Flushed:
+    """What :meth:`SinkWriter.flush` made durable since the previous flush.
+
+    ``rows`` is counted by the engine (written, or staged for a sink whose
+    commit makes them visible); ``state`` is optional writer state kept in the
+    checkpoint with the split's position and handed back in
+    :attr:`WriteContext.resume` when the split resumes.
+    """
+
+    rows: int = 0
+    state: Any = None
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a split's writer starts: what the checkpoint says is already durable."""
+
+    rows: int = 0  # rows of this split the sink holds already (0 for a split started afresh)
+    state: Any = None  # the writer state of that checkpoint (Flushed.state)
+
+
+@dataclass
+class WriteContext:
+    """What the engine hands a writer besides its split (built on the worker).
+
+    ``rejects`` takes rows the sink refuses, with their reasons, and raises
+    once the run's rejects pass ``max_error_rows``; ``throttled()`` tells the
+    engine the target pushed back (counted in the report).
+    """
+
+    resume: Resume
+    rejects: SplitRejects
+    throttled: Callable[[], None] = lambda: None
 
 
 class SinkWriter(ABC):
-    """Worker side of a sink: writes one split's batches."""
+    """Worker side of a sink: writes one split's batches.
+
+    Call order: ``write`` any number of times, ``flush`` between writes
+    whenever the engine checkpoints, a last ``flush`` and ``finish`` at the
+    end of the split, and ``close`` always (also after a failure).
+    """
 
     @abstractmethod
     def write(self, batch: pa.RecordBatch) -> None:
-        """Accept a batch (already in the sink's target shape). May buffer."""
+        """Accept a batch (already in the sink's target shape). May buffer.
+
+        Rows the target would refuse go to ``ctx.rejects`` with their reason;
+        the others are written, never silently dropped.
+        """
 
     @abstractmethod
-    def flush(self) -> int:
-        """Make everything accepted so far durable; return rows written since last flush."""
+    def flush(self) -> Flushed:
+        """Make everything accepted so far durable; say how many rows became durable."""
 
     def finish(self) -> Any:
-        """Flush and return commit info for :meth:`Sink.commit` (``None`` if nothing to commit)."""
-        self.flush()
+        """Commit info for :meth:`Sink.commit` (JSON; ``None`` if nothing to commit), after the last flush."""
         return None
 
     def close(self) -> None:
         """Release clients. Called once, after ``finish`` or after a failure."""
 
 
-@dataclass
-class WriteContext:
-    """What the engine hands a writer besides its split."""
+class TargetCatalog(ABC):
+    """Driver: the sink's view of its targets, for the engine's save modes (:mod:`vts.savemode`).
 
-    rejects: Any  # vts.rejects.RejectLog
-    stats: Any  # vts.stats.SplitStats
+    ``targets`` names the target of every planned table. Only the engine
+    calls the methods that change anything, and only after every check and
+    refusal passed.
+    """
+
+    targets: list[str]
+
+    @abstractmethod
+    def exists(self, target: str) -> bool: ...
+
+    @abstractmethod
+    def rows(self, target: str) -> int:
+        """Rows the existing target holds (exact)."""
+
+    @abstractmethod
+    def mismatches(self, target: str) -> list[str]:
+        """Why the existing target cannot take the planned rows ([] when it can)."""
+
+    @abstractmethod
+    def create(self, target: str) -> None:
+        """Create the target as planned (fields, indexes, partitions)."""
+
+    @abstractmethod
+    def drop(self, target: str) -> None:
+        """Drop the target, schema and rows."""
+
+    @abstractmethod
+    def delete_rows(self, target: str) -> None:
+        """Delete every row of the target, keeping its schema."""
+
+    def append_warning(self, target: str, rows: int) -> str | None:
+        """A warning for appending to a target that holds ``rows`` rows (None: appending is safe)."""
+        return None
+
+    def close(self) -> None:
+        """Release the client."""
 
 
 class Sink(Connector):
-    """A sink connector."""
+    """A sink connector.
+
+    Driver sequence (``vts.engine``): ``plan`` -> ``preflight`` ->
+    ``catalog`` (save modes, decided and applied by the engine) -> writers on
+    workers -> ``commit`` -> ``finalize``. ``vts check`` runs ``plan``,
+    ``preflight`` and a dry run of the save modes; ``vts verify`` runs
+    ``plan`` and ``verifier``. Nothing but the engine's save modes, the
+    writers and ``commit`` changes the target.
+    """
 
     @abstractmethod
-    def prepare(self, tables: list[TableSchema], resuming: bool = False) -> Any:
-        """Driver: convert schemas, apply save modes, create what is missing.
+    def plan(self, tables: list[TableSchema]) -> Any:
+        """Driver: the picklable target plan for these tables (converted schemas); changes nothing.
 
-        Returns a picklable plan the writers receive. Raises a coded error
-        before any data moves if a table cannot be carried to the target.
-        When ``resuming`` an interrupted run, the save modes already ran:
-        nothing is dropped, recreated or refused because of the rows that
-        run wrote.
+        Raises a coded error when a table cannot be carried to the target.
         """
 
-    def check(self, tables: list[TableSchema]) -> Any:
-        """Driver: like :meth:`prepare` but changes nothing; returns the plan for display."""
-        return self.prepare(tables)
+    def preflight(self, plan: Any) -> list[str]:
+        """Driver: every check that can still fail before data moves (credentials, a staging area
+        reachable and writable, an API the plan needs); changes nothing in the target.
 
-    def plan(self, tables: list[TableSchema]) -> Any:
-        """Driver: the plan of an existing target, without save-mode checks or changes (for verify)."""
-        return self.check(tables)
+        Runs in ``vts check`` and in ``vts run`` before any save mode acts.
+        Returns lines for ``vts check`` saying what was checked.
+        """
+        return []
+
+    @abstractmethod
+    def catalog(self, plan: Any) -> TargetCatalog:
+        """Driver: a catalog of the plan's targets (opens a client; the engine closes it)."""
+
+    def save_modes(self) -> tuple[SchemaSaveMode, DataSaveMode]:
+        """The job's schema and data save modes (VTS's option names)."""
+        return SchemaSaveMode.CREATE_SCHEMA_WHEN_NOT_EXIST, DataSaveMode.APPEND_DATA
+
+    def max_error_rows(self) -> int:
+        """Rejected rows tolerated in a run before it fails."""
+        return 0
+
+    def stages(self, plan: Any) -> bool:
+        """True when writers only stage rows and :meth:`commit` makes them visible (bulk import)."""
+        return False
 
     @abstractmethod
     def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
-        """Worker: open a writer for one split's rows."""
+        """Worker: open a writer for one split's rows, starting at ``ctx.resume``."""
 
     def commit(self, plan: Any, infos: list[Any], journal: Any = None) -> int | None:
         """Driver: called once after every split has finished (e.g. an import job).
@@ -186,9 +333,19 @@ class Sink(Connector):
         """
         return None
 
+    def finalize(self, plan: Any, stage: Callable[[str], None]) -> None:
+        """Driver: after the commit, wait until the targets are ready to use (an index built, say).
+
+        ``stage(text)`` names what is being waited for, so the user sees it.
+        """
+
     def describe_plan(self, plan: Any) -> list[str]:
         """Lines describing the plan for ``vts check``."""
         return [repr(plan)]
+
+    def describe_targets(self, plan: Any) -> dict[str, str]:
+        """Source table -> where its rows go, for the run summary (``collection c at http://host``)."""
+        return {}
 
     def verifier(self, plan: Any) -> Any:
         """Driver: an object for ``vts verify`` (see ``vts.verify.Verifier``), or None if unsupported."""

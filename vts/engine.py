@@ -1,18 +1,28 @@
-"""The driver's sequence for one job: discover, plan, prepare, run splits, commit."""
+"""The driver: the whole sequence of one job, in one place, for the CLI, benchmarks and tests alike.
+
+``run``: open the checkpoint -> discover -> plan (or take the interrupted
+run's plan from the checkpoint) -> the sink's plan -> preflight -> save modes
+(decided, every refusal raised, then applied) -> splits on an executor,
+whose events become the checkpoint and the counters -> commit -> the source's
+``finish`` with its plan state -> the sink's ``finalize`` -> forget the
+checkpoint. Nothing is dropped or deleted before the preflight and every
+save-mode check passed. ``check`` runs the same steps up to the save modes as
+a dry run; ``plan_source`` is what ``vts verify`` reads.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vts.checkpoint import Checkpoint
+from vts import savemode
+from vts.checkpoint import Checkpoint, SplitRecord
 from vts.config import Job
-from vts.connector import Split, WriteContext
-from vts.executor import Pipeline, RunSettings, SplitTask, run_local
-from vts.rejects import RejectLog
+from vts.connector import SplitPlan
+from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
 from vts.schema import TableSchema
 from vts.stats import RunStats
 
@@ -21,9 +31,11 @@ log = logging.getLogger("vts")
 
 @dataclass
 class Plan:
+    """The source side of a job: its tables before and after the transforms, and its splits."""
+
     source_tables: list[TableSchema]
     sink_tables: list[TableSchema]  # after transforms
-    splits: list[Split]
+    splits: SplitPlan
     tasks_stage: dict[str, list[TableSchema]]  # per source table: input schema of each transform
 
 
@@ -40,10 +52,54 @@ class Journal:
         self.checkpoint.journal_put(key, value)
 
 
-def plan(job: Job, checkpoint: Checkpoint | None = None) -> Plan:
+@dataclass(frozen=True)
+class RunOptions:
+    fresh: bool = False  # ignore an interrupted run's checkpoint
+    executor: Executor | None = None  # default: ThreadExecutor
+
+
+class Observer:
+    """What the driver tells its caller while it runs (the CLI renders it; the default says nothing)."""
+
+    def planned(self, run: RunResult) -> None:
+        """The plan is known and the save modes applied; data is about to move (``run.stats`` goes live)."""
+
+    def stage(self, text: str) -> None:
+        """A driver step after the copy has begun ("importing 3 file(s)", "building the index of c")."""
+
+
+@dataclass
+class CheckResult:
+    plan: Plan
+    sink_plan: Any
+    preflight: list[str]
+    actions: list[savemode.Action]
+
+
+@dataclass
+class RunResult:
+    job: Job
+    plan: Plan
+    sink_plan: Any
+    actions: list[savemode.Action]
+    stats: RunStats
+    checkpoint_path: str
+    resumed: bool = False
+    splits_done_before: int = 0
+    rows_before: int = 0
+    expected_rows: int = 0
+    targets: dict[str, str] = field(default_factory=dict)  # source table -> where its rows went
+
+    @property
+    def dead_letters(self) -> Path:
+        return Path(self.job.env.dead_letter_path)
+
+
+def plan_source(job: Job, incremental: bool = True, checkpoint: Checkpoint | None = None) -> Plan:
     """Driver: discover the source and cut it into splits (touches no sink).
 
-    A resumed run reuses the split plan its checkpoint recorded.
+    A resumed run takes the split plan, and its state, that its checkpoint
+    recorded; ``incremental=False`` plans every row the source holds.
     """
     tables = job.source.discover()
     stages: dict[str, list[TableSchema]] = {}
@@ -56,39 +112,93 @@ def plan(job: Job, checkpoint: Checkpoint | None = None) -> Plan:
         stages[table.name] = inputs
         out.append(current)
     if checkpoint is not None and checkpoint.resuming:
-        splits = list(checkpoint.splits or [])
+        splits = SplitPlan(tuple(checkpoint.splits or ()), checkpoint.plan_state)
     else:
-        splits = job.source.plan(tables, job.env.parallelism)
+        splits = SplitPlan.of(job.source.plan(tables, job.env.parallelism, incremental=incremental))
     return Plan(tables, out, splits, stages)
 
 
-def check(job: Job) -> tuple[Plan, Any]:
-    """Driver: the plan and the sink's target plan, changing nothing."""
-    p = plan(job)
-    return p, job.sink.check(p.sink_tables)
+def _save_modes(job: Job, sink_plan: Any, resuming: bool, apply: bool) -> list[savemode.Action]:
+    catalog = job.sink.catalog(sink_plan)
+    try:
+        actions = savemode.decide(catalog, *job.sink.save_modes(), resuming=resuming)
+        if apply:
+            savemode.apply(catalog, actions)
+        return actions
+    finally:
+        catalog.close()
 
 
-def execute(
-    job: Job, p: Plan, sink_plan: Any, stats: RunStats, dead_letter_path: Path, checkpoint: Checkpoint
-) -> RunStats:
-    """Driver: run every split against the prepared sink, commit, then forget the checkpoint."""
-    if not checkpoint.resuming:
-        checkpoint.start(p.splits)
-    by_name = {t.name: t for t in p.source_tables}
-    tasks = [SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan) for s in p.splits]
-    rejects = RejectLog(dead_letter_path)
+def check(job: Job) -> CheckResult:
+    """Driver: the plan, the sink's plan and preflight, and what the save modes would do; changes nothing."""
+    p = plan_source(job)
+    sink_plan = job.sink.plan(p.sink_tables)
+    lines = job.sink.preflight(sink_plan)
+    return CheckResult(p, sink_plan, lines, _save_modes(job, sink_plan, resuming=False, apply=False))
 
-    def make_ctx(split: Split) -> WriteContext:
-        return WriteContext(rejects=rejects, stats=stats.split(split.id, split.table, split.partition))
 
-    env = job.env
-    settings = RunSettings(env.parallelism, env.checkpoint.interval, env.split_retries, env.retry_backoff)
-    log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
-    infos = run_local(Pipeline(job.source, job.transforms, job.sink), tasks, settings, checkpoint, make_ctx)
-    committed = job.sink.commit(sink_plan, infos, Journal(checkpoint))
-    if committed is not None:
-        stats.committed(committed)
-    job.source.finish(p.source_tables)
-    checkpoint.discard()
-    stats.finished = time.monotonic()
-    return stats
+def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None = None) -> RunResult:
+    """Driver: run the job to its end (see the module doc); raises the first fatal error."""
+    observer = observer or Observer()
+    stats_started = time.monotonic()
+    cp = job.env.checkpoint
+    checkpoint = Checkpoint.open(cp.path, job.path, job.fingerprint, fresh=options.fresh, s3_endpoint=cp.s3_endpoint)
+    resuming = checkpoint.resuming
+    p = plan_source(job, checkpoint=checkpoint)
+    sink, source = job.sink, job.source
+    sink_plan = sink.plan(p.sink_tables)
+    sink.preflight(sink_plan)
+    actions = _save_modes(job, sink_plan, resuming=resuming, apply=True)
+    if not resuming:
+        checkpoint.start(list(p.splits), p.splits.state)
+
+    stats = RunStats(staging=sink.stages(sink_plan))
+    stats.started = stats_started
+    records = {s.id: checkpoint.record(s.id) for s in p.splits}
+    for s in p.splits:
+        stats.add_split(s.id, s.table, s.partition, records[s.id])
+    result = RunResult(
+        job,
+        p,
+        sink_plan,
+        actions,
+        stats,
+        checkpoint.path,
+        resumed=resuming,
+        splits_done_before=sum(r.done for r in records.values()),
+        rows_before=sum(r.rows_written for r in records.values()),
+        expected_rows=sum(s.estimated_rows for s in p.splits),
+        targets=sink.describe_targets(sink_plan),
+    )
+    try:
+        observer.planned(result)
+        by_name = {t.name: t for t in p.source_tables}
+        tasks = [
+            SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan, records[s.id])
+            for s in p.splits
+            if not records[s.id].done
+        ]
+        env = job.env
+        settings = RunSettings(
+            env.parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
+        )
+        log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
+        executor = options.executor or ThreadExecutor()
+        for event in executor.run(Pipeline(source, job.transforms, sink), tasks, settings):
+            stats.apply(event)
+            if isinstance(event, Checkpointed | Finished):
+                records[event.split_id] = event.record
+                checkpoint.save(event.split_id, event.record)
+        infos = [records[s.id].commit_info for s in p.splits]
+        committed = sink.commit(sink_plan, infos, Journal(checkpoint))
+        if committed is not None:
+            stats.committed = committed
+        source.finish(p.source_tables, p.splits.state)
+        sink.finalize(sink_plan, observer.stage)
+        checkpoint.discard()
+    finally:
+        stats.finished = time.monotonic()
+    return result
+
+
+__all__ = ["CheckResult", "Observer", "Plan", "RunOptions", "RunResult", "SplitRecord", "check", "plan_source", "run"]

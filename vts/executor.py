@@ -1,56 +1,54 @@
-"""The local executor: runs splits on a thread pool, reading ahead of writing.
+"""Executors run splits on workers and report back with events; the driver does the rest.
 
-Each split gets one worker thread that writes and one reader thread that
-fills a small bounded queue, so the next batch is read while the previous one
-is written. Memory is bounded by ``parallelism x (READ_AHEAD + writer
-buffer)`` batches, whatever the size of the dataset.
+The contract (:class:`Executor`): ``run`` takes picklable :class:`SplitTask`\\ s
+and yields :data:`Event`\\ s on the driver's thread as workers send them:
+a split started, rows read and rejected, a checkpoint (a position with the
+rows made durable up to it and the writer's state), a retry, a throttle, a
+finished split with its commit info. The driver turns them into the
+checkpoint, the counters and the progress bar; a worker never writes the
+checkpoint, so an executor whose workers are other processes or Ray tasks
+plugs in without touching connectors.
 
-Every ``checkpoint_interval`` seconds the worker flushes the writer (making
-what it accepted durable) and records the position of the last batch it
-handed over; at the end of a split, ``finish`` and then "done". A split that
-fails with a transient error (connection reset, unavailable, rate limited
-after the writer's own retries) starts again from its last recorded position,
-up to ``split_retries`` times with exponential backoff and jitter. The first
-fatal failure stops every split and is raised on the driver.
+:class:`ThreadExecutor` is the local one: each split gets one worker thread
+that writes and one reader thread that fills a small bounded queue, so the
+next batch is read while the previous one is written. Memory is bounded by
+``parallelism x (READ_AHEAD + writer buffer)`` batches, whatever the size of
+the dataset. Every ``checkpoint_interval`` seconds the worker flushes the
+writer and reports the position of the last batch it handed over. A split
+that fails with an error its connector marked transient starts again from its
+last reported checkpoint, with the run's :class:`~vts.retry.RetryPolicy`; any
+other error stops every split and is raised on the driver.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from vts.checkpoint import Checkpoint
-from vts.connector import Position, Sink, Source, Split, Transform, WriteContext
+from vts.checkpoint import SplitRecord
+from vts.connector import Position, Resume, Sink, Source, Split, Transform, WriteContext
 from vts.errors import VtsError
+from vts.rejects import RejectLog, SplitRejects
+from vts.retry import RetryPolicy
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts")
 
 READ_AHEAD = 2
 _END = object()
-_TRANSIENT_WORDS = ("connection reset", "unavailable", "deadline exceeded", "broken pipe", "temporarily", "timed out")
-
-
-@dataclass
-class SplitTask:
-    """Everything a worker needs for one split; picklable."""
-
-    split: Split
-    source_table: TableSchema  # the schema the reader yields
-    stage_tables: list[TableSchema]  # input schema of each transform
-    plan: Any
 
 
 @dataclass(frozen=True)
 class Pipeline:
-    """The job's connectors, as workers need them."""
+    """The job's connectors, as workers need them (picklable: options only)."""
 
     source: Source
     transforms: list[Transform]
@@ -58,162 +56,271 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
+class SplitTask:
+    """Everything a worker needs for one split; picklable. ``start`` is the split's checkpoint."""
+
+    split: Split
+    source_table: TableSchema  # the schema the reader yields
+    stage_tables: list[TableSchema]  # input schema of each transform
+    plan: Any  # the sink's plan
+    start: SplitRecord = field(default_factory=SplitRecord)
+
+
+@dataclass(frozen=True)
 class RunSettings:
     parallelism: int = 1
     checkpoint_interval: float = 5.0
-    split_retries: int = 3
-    retry_backoff: float = 2.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    dead_letters: Path = Path("vts-dead-letters.jsonl")
+    max_error_rows: int = 0
 
 
-class Stopped(Exception):
-    """Another split failed; this one gave up quietly."""
+# -- events: worker -> driver (picklable) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    split_id: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Rows of the split read and rejected so far (split totals, not increments)."""
+
+    split_id: str
+    rows_read: int
+    rows_rejected: int
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    """Everything up to ``record.position`` is durable: ``record.rows_written`` rows for the split in all."""
+
+    split_id: str
+    record: SplitRecord
+
+
+@dataclass(frozen=True)
+class Finished:
+    split_id: str
+    record: SplitRecord  # done, with its commit info
+
+
+@dataclass(frozen=True)
+class Retrying:
+    split_id: str
+    attempt: int
+    attempts: int
+    delay: float
+    reason: str
+    record: SplitRecord  # where the retry starts again
+
+
+@dataclass(frozen=True)
+class Throttled:
+    split_id: str
+
+
+Event = Started | Progress | Checkpointed | Finished | Retrying | Throttled
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, VtsError):
-        return exc.transient
-    if isinstance(exc, ConnectionError | TimeoutError):
-        return True
-    text = str(exc).lower()
-    return any(w in text for w in _TRANSIENT_WORDS)
+    """Only what a connector marked transient is retried: anything else may not be safe to repeat."""
+    return isinstance(exc, VtsError) and exc.transient
+
+
+class Executor(ABC):
+    """Runs split tasks on workers (threads, processes, Ray tasks)."""
+
+    @abstractmethod
+    def run(self, pipe: Pipeline, tasks: list[SplitTask], settings: RunSettings) -> Iterator[Event]:
+        """Driver: run every task; yield the workers' events on the calling thread as they arrive.
+
+        Tasks whose ``start`` is done are not given. When a split fails with
+        an error that is not transient (or its retries ran out), every other
+        split is stopped, their last events are still yielded, and the
+        error is raised. Closing the iterator (Ctrl-C) stops every split.
+        """
+
+
+class Stopped(Exception):
+    """Another split failed or the run was interrupted; this one gave up quietly."""
+
+
+class ThreadExecutor(Executor):
+    def run(self, pipe: Pipeline, tasks: list[SplitTask], settings: RunSettings) -> Iterator[Event]:
+        events: queue.Queue[Event] = queue.Queue()
+        stop = threading.Event()
+        rejects = RejectLog(settings.dead_letters, settings.max_error_rows)
+        worker = Worker(pipe, settings, rejects, stop, events.put)
+        pool = ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split")
+        futures: list[Future[None]] = [pool.submit(worker.run_split, t) for t in tasks]
+        failure: BaseException | None = None
+        try:
+            while True:
+                try:
+                    yield events.get(timeout=0.1)
+                    continue
+                except queue.Empty:
+                    pass
+                if failure is None:
+                    failure = next((f.exception() for f in futures if f.done() and _failed(f)), None)
+                    if failure is not None:
+                        stop.set()
+                if all(f.done() for f in futures) and events.empty():
+                    break
+            if failure is not None:
+                raise failure
+        finally:
+            stop.set()
+            for f in futures:
+                f.cancel()
+            pool.shutdown(wait=True)
+
+
+def _failed(f: Future[None]) -> bool:
+    exc = f.exception()
+    return exc is not None and not isinstance(exc, Stopped)
 
 
 @dataclass
 class Worker:
-    """What every split of a run shares: the connectors, the stop signal, the checkpoint, the settings."""
+    """What every split of a run shares on one worker: connectors, settings, dead letters, the way back."""
 
     pipe: Pipeline
-    stop: threading.Event
-    checkpoint: Checkpoint
     settings: RunSettings
+    rejects: RejectLog
+    stop: threading.Event
+    emit: Any  # Callable[[Event], None]
 
-    def run_split(self, task: SplitTask, ctx: WriteContext) -> Any:
-        """One split, retried from its checkpoint on transient errors."""
-        attempt = 0
+    def run_split(self, task: SplitTask) -> None:
+        """One split, retried from its last checkpoint on transient errors."""
+        if self.stop.is_set():
+            raise Stopped()
+        split = task.split
+        self.emit(Started(split.id))
+        record, attempt = task.start, 0
         while True:
+            progress = _SplitProgress(record)
             try:
-                return _copy_split(self, task, ctx)
+                self._copy(task, progress)
+                return
             except Stopped:
                 raise
             except BaseException as exc:
-                if not is_transient(exc) or attempt >= self.settings.split_retries or self.stop.is_set():
+                record = progress.checkpoint
+                policy = self.settings.retry
+                if not is_transient(exc) or attempt >= policy.attempts or self.stop.is_set():
                     raise
                 attempt += 1
-                delay = self.settings.retry_backoff * 2 ** (attempt - 1) * (0.5 + random.random())
+                delay = policy.delay(attempt)
+                reason = str(exc).splitlines()[0][:200]
                 log.warning(
-                    "split %s: %s; retrying from its last checkpoint in %.1fs (%d/%d)",
-                    task.split.id,
-                    str(exc).splitlines()[0][:200],
+                    "split %s: %s; transient, so retrying from its last checkpoint in %.1fs (%d/%d)",
+                    split.id,
+                    reason,
                     delay,
                     attempt,
-                    self.settings.split_retries,
+                    policy.attempts,
                 )
-                ctx.stats.retried()
-                ctx.stats.rewind(self.checkpoint.rows_written(task.split.id))
-                time.sleep(delay)
-
-
-def _copy_split(w: Worker, task: SplitTask, ctx: WriteContext) -> Any:
-    """Read the split from its recorded position to its end, write, mark it done."""
-    source, transforms, sink = w.pipe.source, w.pipe.transforms, w.pipe.sink
-    stop, checkpoint, settings = w.stop, w.checkpoint, w.settings
-    split = task.split
-    start: Position = checkpoint.position(split.id)
-    written_before = checkpoint.rows_written(split.id)
-    q: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
-    abandon = threading.Event()  # this split's writer stopped; the reader must too
-
-    def put(item: Any) -> bool:
-        while not (stop.is_set() or abandon.is_set()):
-            try:
-                q.put(item, timeout=0.2)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        reader = source.read(split, task.source_table, start)
-        try:
-            for batch, position in reader:
-                ctx.stats.read(batch.num_rows)
-                for transform, table in zip(transforms, task.stage_tables, strict=True):
-                    batch = transform.apply(batch, table)
-                if not put((batch, position)):
-                    return
-            put(_END)
-        except BaseException as exc:
-            put(exc)
-        finally:
-            reader.close()
-
-    thread = threading.Thread(target=produce, name=f"read-{split.id}", daemon=True)
-    writer = sink.writer(task.plan, split, ctx)
-    ctx.stats.rows_written = written_before
-    try:
-        thread.start()
-        last_save = time.monotonic()
-        position: Position = start
-        while True:
-            try:
-                item = q.get(timeout=0.2)
-            except queue.Empty:
-                if stop.is_set():
+                self.emit(Retrying(split.id, attempt, policy.attempts, delay, reason, record))
+                if self.stop.wait(delay):
                     raise Stopped() from None
-                continue
-            if item is _END:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            batch, position = item
-            writer.write(batch)
-            if time.monotonic() - last_save >= settings.checkpoint_interval:
-                writer.flush()
-                checkpoint.save(split.id, position, ctx.stats.rows_written)
-                last_save = time.monotonic()
-        info = writer.finish()
-        checkpoint.done(split.id, ctx.stats.rows_written, info)
-        return info
-    finally:
-        abandon.set()
-        thread.join(timeout=10)
-        writer.close()
-        ctx.stats.seconds = time.monotonic() - ctx.stats.started
 
+    def _copy(self, task: SplitTask, progress: _SplitProgress) -> None:
+        """Read the split from its checkpoint to its end, write, report."""
+        source, transforms, sink = self.pipe.source, self.pipe.transforms, self.pipe.sink
+        split, start = task.split, progress.checkpoint
+        q: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+        abandon = threading.Event()  # this split's writer stopped; the reader must too
 
-def run_local(
-    pipe: Pipeline,
-    tasks: list[SplitTask],
-    settings: RunSettings,
-    checkpoint: Checkpoint,
-    make_ctx: Callable[[Split], WriteContext],
-) -> list[Any]:
-    """Driver: run every task with ``settings.parallelism`` workers; return commit infos in task order."""
-    stop = threading.Event()
-    results: list[Any] = [None] * len(tasks)
-    pending_tasks = []
-    for i, t in enumerate(tasks):
-        if checkpoint.is_done(t.split.id):
-            results[i] = checkpoint.commit_info(t.split.id)
-        else:
-            pending_tasks.append((i, t))
-    worker = Worker(pipe, stop, checkpoint, settings)
-    with ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split") as pool:
-        futures = {pool.submit(worker.run_split, t, make_ctx(t.split)): i for i, t in pending_tasks}
+        def put(item: Any) -> bool:
+            while not (self.stop.is_set() or abandon.is_set()):
+                try:
+                    q.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            reader = source.read(split, task.source_table, start.position)
+            try:
+                for batch, position in reader:
+                    n = batch.num_rows
+                    for transform, table in zip(transforms, task.stage_tables, strict=True):
+                        batch = transform.apply(batch, table)
+                    if not put((batch, position, n)):
+                        return
+                put(_END)
+            except BaseException as exc:
+                put(exc)
+            finally:
+                reader.close()
+
+        rejects = SplitRejects(self.rejects, split.id, split.table, start.rows_rejected)
+        ctx = WriteContext(
+            Resume(start.rows_written, start.writer_state), rejects, lambda: self.emit(Throttled(split.id))
+        )
+        thread = threading.Thread(target=produce, name=f"read-{split.id}", daemon=True)
+        writer = sink.writer(task.plan, split, ctx)
         try:
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-        except KeyboardInterrupt:
-            stop.set()
-            for f in futures:
-                f.cancel()
-            raise
-        failed = [f for f in done if f.exception() is not None and not isinstance(f.exception(), Stopped)]
-        if failed:
-            stop.set()
-            for f in pending:
-                f.cancel()
-            wait(pending)
-            raise failed[0].exception()  # type: ignore[misc]
-        for f, i in futures.items():
-            results[i] = f.result()
-    return results
+            thread.start()
+            last_save = time.monotonic()
+            position: Position = start.position
+            read, durable, state = start.rows_read, start.rows_written, start.writer_state
+            while True:
+                try:
+                    item = q.get(timeout=0.2)
+                except queue.Empty:
+                    if self.stop.is_set():
+                        raise Stopped() from None
+                    continue
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                batch, position, n = item
+                writer.write(batch)
+                read += n
+                self.emit(Progress(split.id, read, rejects.count))
+                if time.monotonic() - last_save >= self.settings.checkpoint_interval:
+                    flushed = writer.flush()
+                    durable, state = durable + flushed.rows, flushed.state
+                    progress.checkpoint = SplitRecord(position, durable, state, read, rejects.count)
+                    self.emit(Checkpointed(split.id, progress.checkpoint))
+                    last_save = time.monotonic()
+            flushed = writer.flush()
+            durable = durable + flushed.rows
+            info = writer.finish()
+            done = SplitRecord(None, durable, None, read, rejects.count, done=True, commit_info=info)
+            progress.checkpoint = done
+            self.emit(Finished(split.id, done))
+        finally:
+            abandon.set()
+            thread.join(timeout=10)
+            writer.close()
+
+
+@dataclass
+class _SplitProgress:
+    """The last checkpoint an attempt reported: where its retry starts."""
+
+    checkpoint: SplitRecord
+
+
+__all__ = [
+    "Checkpointed",
+    "Event",
+    "Executor",
+    "Finished",
+    "Pipeline",
+    "Progress",
+    "Retrying",
+    "RunSettings",
+    "SplitTask",
+    "Started",
+    "ThreadExecutor",
+    "Throttled",
+    "is_transient",
+]

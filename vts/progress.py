@@ -1,22 +1,39 @@
-"""Progress bar (rows, rows/s, ETA) and the end-of-run summary, on rich."""
+"""What ``vts run`` shows: a progress bar, the driver's stages after the copy, and the summary.
+
+One clock and one count for every rate on screen: rows read by this run,
+divided by the seconds since the run started (``RunStats``), on the bar as
+in the summary; the summary's seconds run to the end of the last stage.
+"""
 
 from __future__ import annotations
 
 import threading
-from types import TracebackType
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
 from vts.stats import RunStats
 
+if TYPE_CHECKING:
+    from vts.engine import RunResult
+
 
 class RateColumn(ProgressColumn):
+    """Rows per second since the run started (the summary's rate), not a moving estimate."""
+
+    def __init__(self, stats: RunStats) -> None:
+        super().__init__()
+        self.stats = stats
+
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="cyan")
+        secs = self.stats.seconds
+        return Text(f"{task.completed / secs:,.0f} rows/s" if secs > 0 and task.completed else "- rows/s", style="cyan")
 
 
 class RowsColumn(ProgressColumn):
@@ -35,46 +52,124 @@ class ProgressReporter:
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             RowsColumn(),
-            RateColumn(),
+            RateColumn(stats),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console,
             transient=False,
-            speed_estimate_period=10,
         )
         self._task = self._progress.add_task("migrating", total=total_rows or None)
         self._thread = threading.Thread(target=self._loop, daemon=True, name="vts-progress")
-
-    def _done(self) -> int:
-        return self.stats["rows_written"] + self.stats["rows_staged"] + self.stats["rows_rejected"]
+        self._running = False
 
     def _loop(self) -> None:
         while not self._stop.wait(0.25):
-            self._progress.update(self._task, completed=self._done())
+            self._progress.update(self._task, completed=self.stats["rows_read"])
 
-    def __enter__(self) -> ProgressReporter:
-        if self.enabled:
+    def start(self) -> None:
+        if self.enabled and not self._running:
+            self._running = True
             self._progress.start()
             self._thread.start()
-        return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
-        if self.enabled:
+    def stop(self) -> None:
+        if self._running:
+            self._running = False
             self._stop.set()
             self._thread.join()
-            self._progress.update(self._task, completed=self._done())
+            self._progress.update(self._task, completed=self.stats["rows_read"])
             self._progress.stop()
 
 
-def summary(stats: RunStats) -> Table:
+class RunView:
+    """The CLI's observer of a run (``vts.engine.Observer``): resume line, bar, stages with their time."""
+
+    def __init__(self, console: Console, quiet: bool = False) -> None:
+        self.console, self.quiet = console, quiet
+        self.run: RunResult | None = None
+        self._bar: ProgressReporter | None = None
+        self._stage: tuple[str, float, Status] | None = None
+
+    def planned(self, run: RunResult) -> None:
+        self.run = run
+        splits = len(run.plan.splits)
+        if run.resumed:
+            self.console.print(
+                f"vts: resuming the interrupted run recorded in {run.checkpoint_path}: {run.splits_done_before} of "
+                f"{splits} split(s) done, {run.rows_before:,} row(s) already written (--fresh starts over)"
+            )
+        elif not self.quiet:
+            self.console.print(
+                f"vts: {splits} split(s), {run.expected_rows:,} row(s) expected, parallelism {run.job.env.parallelism}"
+            )
+        remaining = max(run.expected_rows - run.rows_before, 0)
+        self._bar = ProgressReporter(run.stats, remaining, self.console, enabled=not self.quiet)
+        self._bar.start()
+
+    def stage(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        self._end_stage()
+        if not self.quiet:
+            status = Status(text, console=self.console)
+            status.start()
+            self._stage = (text, time.monotonic(), status)
+
+    def _end_stage(self) -> None:
+        if self._stage is not None:
+            text, began, status = self._stage
+            status.stop()
+            self.console.print(f"{text}: {time.monotonic() - began:,.1f} s")
+            self._stage = None
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+        self._end_stage()
+
+
+def summary(run: RunResult) -> Group:
+    """The end-of-run summary: counts and rate, where the rows went, rejects, the next command."""
+    stats = run.stats
     t = stats.totals
     secs = stats.seconds
     table = Table(title="vts run summary", show_header=True)
     for col in ("rows read", "written", "rejected", "seconds", "rows/s"):
         table.add_column(col, justify="right")
-    rate = t["rows_written"] / secs if secs > 0 else 0.0
+    rate = t["rows_read"] / secs if secs > 0 else 0.0
     table.add_row(
         f"{t['rows_read']:,}", f"{t['rows_written']:,}", f"{t['rows_rejected']:,}", f"{secs:,.1f}", f"{rate:,.0f}"
     )
-    return table
+    lines: list[Text | Table] = [table]
+    for table_name, rows, parts in _per_target(stats):
+        where = run.targets.get(table_name, table_name)
+        staged = " staged" if stats.staging else ""
+        text = f"{table_name} -> {where}: {rows:,} row(s){staged}"
+        if parts:
+            text += " (" + ", ".join(f"partition {p} {n:,}" for p, n in parts) + ")"
+        lines.append(Text(text))
+    if t["rows_staged"]:
+        lines.append(
+            Text(
+                f"{t['rows_staged']:,} row(s) staged as Parquet, {t['rows_written']:,} imported "
+                "(written counts only what the import reported loaded)"
+            )
+        )
+    if t["rows_rejected"]:
+        lines.append(Text(f"{t['rows_rejected']:,} rejected row(s) with reasons in {run.dead_letters}"))
+    job = run.job.path or "job.yaml"
+    lines.append(Text(f"next: vts verify {job}  (proves the target holds exactly the source's rows)"))
+    return Group(*lines)
+
+
+def _per_target(stats: RunStats) -> list[tuple[str, int, list[tuple[str, int]]]]:
+    """(table, rows written by this run, [(partition, rows)]) in plan order."""
+    rows: dict[str, int] = defaultdict(int)
+    parts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for s in stats.splits:
+        n = s.rows_written - s.base.rows_written
+        rows[s.table] += n
+        if s.partition is not None:
+            parts[s.table][s.partition] += n
+    return [(name, n, sorted(parts[name].items())) for name, n in rows.items()]

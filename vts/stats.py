@@ -1,4 +1,11 @@
-"""Run counters shared by workers and shown by progress and the summary."""
+"""Run counters, kept by the driver from the executor's events; read by progress, summary and report.
+
+Per split, counters are the split's totals (a resumed split starts from its
+checkpoint's); the run's totals count what *this* run did: each split's
+counters less what its checkpoint held when the run started. Rows made
+durable are "written", or "staged" for a sink whose commit makes them
+visible (then ``written`` is what the commit reported).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,9 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from vts.checkpoint import SplitRecord
+from vts.executor import Checkpointed, Event, Finished, Progress, Retrying, Started, Throttled
+
 
 @dataclass
 class SplitStats:
@@ -14,86 +24,75 @@ class SplitStats:
     table: str
     partition: str | None
     rows_read: int = 0
-    rows_written: int = 0
+    rows_written: int = 0  # durable in the sink (staged, for a staging sink)
     rows_rejected: int = 0
-    rows_staged: int = 0  # bulk writers: durable in staging, not yet in the target
     retries: int = 0
     rate_limit_events: int = 0
-    started: float = 0.0
-    seconds: float = 0.0
-    _run: RunStats | None = field(default=None, repr=False)
-    _durable_total: str = field(default="rows_written", repr=False)
-
-    def read(self, n: int) -> None:
-        self.rows_read += n
-        if self._run:
-            self._run.bump("rows_read", n)
-
-    def written(self, n: int) -> None:
-        self.rows_written += n
-        if self._run:
-            self._run.bump("rows_written", n)
-
-    def staged(self, n: int) -> None:
-        """A bulk writer made ``n`` rows durable in its staging area.
-
-        They count toward this split's ``rows_written`` (what checkpoints and
-        resume need: rows the sink holds for the split) but in the run's
-        ``rows_staged`` total, not ``rows_written``: they are written once the
-        sink's commit imports them (:meth:`RunStats.committed`).
-        """
-        self._durable_total = "rows_staged"
-        self.rows_written += n
-        self.rows_staged += n
-        if self._run:
-            self._run.bump("rows_staged", n)
-
-    def rejected(self, n: int) -> None:
-        self.rows_rejected += n
-        if self._run:
-            self._run.bump("rows_rejected", n)
-
-    def rewind(self, rows_written: int) -> None:
-        """A retried split starts again from its checkpoint: uncount what it will write again."""
-        extra = self.rows_written - rows_written
-        self.rows_written = rows_written
-        if self._durable_total == "rows_staged":
-            self.rows_staged -= extra
-        if self._run and extra:
-            self._run.bump(self._durable_total, -extra)
-
-    def retried(self, rate_limited: bool = False) -> None:
-        self.retries += 1
-        if rate_limited:
-            self.rate_limit_events += 1
-        if self._run:
-            self._run.bump("retries", 1)
+    seconds: float = 0.0  # from the split's start on a worker (not its time queued) to its end
+    done: bool = False
+    base: SplitRecord = field(default_factory=SplitRecord)  # its checkpoint when this run started
+    _started: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_") and f.name != "base"}
+
+    def _take(self, record: SplitRecord) -> None:
+        self.rows_read, self.rows_rejected = record.rows_read, record.rows_rejected
+        self.rows_written = record.rows_written
 
 
 class RunStats:
-    def __init__(self) -> None:
+    def __init__(self, staging: bool = False) -> None:
         self._lock = threading.Lock()
-        self.totals = {"rows_read": 0, "rows_written": 0, "rows_rejected": 0, "rows_staged": 0, "retries": 0}
+        self.staging = staging
         self.splits: list[SplitStats] = []
+        self._by_id: dict[str, SplitStats] = {}
+        self.committed: int | None = None  # rows a staging sink's commit made visible
         self.started = time.monotonic()
         self.finished: float | None = None
 
-    def bump(self, key: str, n: int) -> None:
-        with self._lock:
-            self.totals[key] += n
-
-    def committed(self, rows: int) -> None:
-        """The sink's commit made ``rows`` staged rows visible in the target (bulk import)."""
-        self.bump("rows_written", rows)
-
-    def split(self, split_id: str, table: str, partition: str | None) -> SplitStats:
-        s = SplitStats(split_id, table, partition, started=time.monotonic(), _run=self)
+    def add_split(self, split_id: str, table: str, partition: str | None, start: SplitRecord) -> None:
+        s = SplitStats(split_id, table, partition, done=start.done, base=start)
+        s._take(start)
         with self._lock:
             self.splits.append(s)
-        return s
+            self._by_id[split_id] = s
+
+    def apply(self, event: Event) -> None:
+        """Fold one executor event into the counters."""
+        with self._lock:
+            s = self._by_id[event.split_id]
+            now = time.monotonic()
+            if isinstance(event, Started):
+                s._started = now
+            elif isinstance(event, Progress):
+                s.rows_read, s.rows_rejected = event.rows_read, event.rows_rejected
+            elif isinstance(event, Checkpointed | Finished | Retrying):
+                s._take(event.record)
+                if isinstance(event, Retrying):
+                    s.retries += 1
+                if isinstance(event, Finished):
+                    s.done = True
+            elif isinstance(event, Throttled):
+                s.rate_limit_events += 1
+            if s._started is not None:
+                s.seconds = now - s._started
+
+    @property
+    def totals(self) -> dict[str, int]:
+        with self._lock:
+            read = sum(s.rows_read - s.base.rows_read for s in self.splits)
+            durable = sum(s.rows_written - s.base.rows_written for s in self.splits)
+            rejected = sum(s.rows_rejected - s.base.rows_rejected for s in self.splits)
+            retries = sum(s.retries for s in self.splits)
+        written = (self.committed or 0) if self.staging else durable
+        return {
+            "rows_read": read,
+            "rows_written": written,
+            "rows_rejected": rejected,
+            "rows_staged": durable if self.staging else 0,
+            "retries": retries,
+        }
 
     @property
     def seconds(self) -> float:

@@ -78,7 +78,7 @@ class TableResult:
 
 
 def verify(job: Job, full: bool = False, sample: int = 1000) -> list[TableResult]:
-    p = engine.plan(job)
+    p = engine.plan_source(job, incremental=False)  # the whole source, not the next incremental window
     sink_plan = job.sink.plan(p.sink_tables)
     verifier: Verifier | None = job.sink.verifier(sink_plan)
     if verifier is None:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -8,20 +7,7 @@ from pydantic import Field, field_validator, model_validator
 from connectors.milvus.bulk.config import BulkWriterConfig
 from connectors.milvus.connection import ConnectionOptions
 from vts.connector import Options
-
-
-class SchemaSaveMode(StrEnum):
-    CREATE_SCHEMA_WHEN_NOT_EXIST = "CREATE_SCHEMA_WHEN_NOT_EXIST"
-    RECREATE_SCHEMA = "RECREATE_SCHEMA"
-    ERROR_WHEN_SCHEMA_NOT_EXIST = "ERROR_WHEN_SCHEMA_NOT_EXIST"
-    IGNORE = "IGNORE"
-
-
-class DataSaveMode(StrEnum):
-    APPEND_DATA = "APPEND_DATA"
-    DROP_DATA = "DROP_DATA"
-    ERROR_WHEN_DATA_EXISTS = "ERROR_WHEN_DATA_EXISTS"
-
+from vts.savemode import DataSaveMode, SchemaSaveMode
 
 MILVUS_TYPES = [
     "Bool",

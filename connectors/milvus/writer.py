@@ -22,7 +22,7 @@ from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
 from connectors.milvus.options import MilvusSinkOptions
 from connectors.milvus.rows import convert_batch
 from connectors.milvus.target import TargetCollection
-from vts.connector import SinkWriter, Split, WriteContext
+from vts.connector import Flushed, SinkWriter, Split, WriteContext
 
 log = logging.getLogger("vts.milvus")
 
@@ -51,6 +51,7 @@ class BufferBatchWriter(SinkWriter):
         self.batch_size = opts.batch_size  # current size; shrinks under rate limits, grows back
         self._streak = 0
         self._buffer: list[dict[str, Any]] = []
+        self._sent = 0  # rows the server accepted since the last flush
         upsert = opts.write_mode == "upsert" and not target.primary.auto_id
         self._call = client.upsert if upsert else client.insert
         self.sizes_used: list[int] = []  # batch sizes sent, for reports and tests
@@ -60,27 +61,16 @@ class BufferBatchWriter(SinkWriter):
     def write(self, batch: pa.RecordBatch) -> None:
         converted = convert_batch(batch, self.target)
         if converted.rejected:
-            self.ctx.stats.rejected(len(converted.rejected))
-            total = self.ctx.rejects.add(self.split.id, self.target.name, converted.rejected, converted.reasons)
-            if total > self.opts.max_error_rows:
-                raise MilvusError(
-                    Code.ERROR_ROWS_EXCEED_LIMIT,
-                    f"{total} row(s) rejected, more than max_error_rows={self.opts.max_error_rows} "
-                    f"(first reason: {converted.reasons[0]})",
-                    hint=f"see the rejected rows and reasons in {self.ctx.rejects.path}; fix them, "
-                    "or raise 'max_error_rows' to let the run finish without them",
-                )
+            self.ctx.rejects.add(converted.rejected, converted.reasons)
         self._buffer.extend(converted.rows)
         while len(self._buffer) >= self.batch_size:
             chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             self._send(chunk)
 
-    def flush(self) -> int:
-        sent = 0
+    def flush(self) -> Flushed:
         while self._buffer:
             chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             self._send(chunk)
-            sent += len(chunk)
         if self.opts.is_lite_file:
             # Embedded Milvus Lite runs inside this process and keeps recent writes in a WAL that a
             # SIGKILL can tear; flushing seals them to disk. A server has them durable once the call returns.
@@ -89,7 +79,8 @@ class BufferBatchWriter(SinkWriter):
                     self.client.flush(self.target.name)
             except Exception as exc:
                 raise wrap(exc, Code.WRITE_DATA_FAIL, f"flushing {self.target.name}") from None
-        return sent
+        sent, self._sent = self._sent, 0
+        return Flushed(sent)
 
     def _send(self, rows: list[dict[str, Any]]) -> None:
         try:
@@ -100,7 +91,7 @@ class BufferBatchWriter(SinkWriter):
                 raise self._failure(exc, rows) from None
             self.batch_size = max(1, len(rows) // 2)
             self._streak = 0
-            self.ctx.stats.retried(rate_limited=True)
+            self.ctx.throttled()
             log.warning(
                 "split %s: %s; retrying as 2 x %d rows after %.1fs",
                 self.split.id,
@@ -114,7 +105,7 @@ class BufferBatchWriter(SinkWriter):
             self._send(rows[mid:])
             return
         self.sizes_used.append(len(rows))
-        self.ctx.stats.written(len(rows))
+        self._sent += len(rows)
         self._streak += 1
         if self.batch_size < self.opts.batch_size and self._streak >= self.opts.grow_after:
             self.batch_size = min(self.opts.batch_size, self.batch_size * 2)

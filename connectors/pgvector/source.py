@@ -1,8 +1,9 @@
 """The ``Pgvector`` source: PostgreSQL tables or queries (with pgvector types) into vts.
 
 Driver: :meth:`discover` reads the catalog, :meth:`plan` fixes the
-incremental window and cuts key ranges, :meth:`finish` saves the new
-high-water mark once the sink has committed. Workers: :meth:`read` streams
+incremental window, cuts key ranges and returns the window's end as the
+plan's state, which the checkpoint keeps; :meth:`finish` saves that mark
+once the sink has committed (also for a resumed run, which never plans). Workers: :meth:`read` streams
 binary COPY into Arrow (see ``reader.py`` and ``wire.py``).
 """
 
@@ -13,12 +14,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.pgvector import catalog, splits, state
+from connectors.pgvector import catalog, splits
+from connectors.pgvector import state as marks_file
 from connectors.pgvector.connection import connect
 from connectors.pgvector.errors import wrap
 from connectors.pgvector.options import PgvectorOptions
 from connectors.pgvector.reader import read_split
-from vts.connector import Position, Source, Split
+from vts.connector import Position, Source, Split, SplitPlan
 from vts.schema import TableSchema
 
 
@@ -33,42 +35,38 @@ class PgvectorSource(Source):
     Options = PgvectorOptions
     options: PgvectorOptions
 
-    def __init__(self, options: PgvectorOptions) -> None:
-        super().__init__(options)
-        # driver-side only: filled by discover()/plan(), read by plan()/finish()
-        self._relations: dict[str, catalog.Relation] = {}
-        self._pending_marks: dict[str, tuple[str, str]] = {}
-
     def discover(self) -> list[TableSchema]:
         o = self.options
         with connect(o, "discover the source") as conn:
             rel = catalog.discover(conn, o)
-        self._relations[rel.name] = rel
         kind = "query" if rel.is_query else f"table {o.table}"
         return [TableSchema(name=rel.name, fields=catalog.fields(rel, o), description=f"PostgreSQL {kind}")]
 
-    def plan(self, tables: list[TableSchema], parallelism: int) -> list[Split]:
+    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> SplitPlan:
         out: list[Split] = []
+        marks: dict[str, str] = {}
         with connect(self.options, "plan splits") as conn:
+            rel = catalog.discover(conn, self.options)
             for table in tables:
-                rel = self._relations.get(table.name)
-                if rel is None:
-                    rel = catalog.discover(conn, self.options)
-                    self._relations[rel.name] = rel
                 try:
-                    out += self._plan_table(conn, rel, table, parallelism)
+                    conditions = [self.options.where] if self.options.where else []
+                    if incremental and self.options.incremental_column:
+                        window, mark = self._incremental(conn, rel)
+                        conditions += window
+                        marks.update(mark)
+                    out += self._plan_table(conn, rel, table, parallelism, conditions)
                 except Exception as exc:
                     import psycopg
 
                     if not isinstance(exc, psycopg.Error):
                         raise
                     raise wrap(exc, "planning splits failed", where=table.name) from None
-        return out
+        return SplitPlan(tuple(out), {"marks": marks} if marks else {})
 
-    def _plan_table(self, conn: Any, rel: catalog.Relation, table: TableSchema, parallelism: int) -> list[Split]:
+    def _plan_table(
+        self, conn: Any, rel: catalog.Relation, table: TableSchema, parallelism: int, conditions: list[str]
+    ) -> list[Split]:
         o = self.options
-        conditions = [o.where] if o.where else []
-        conditions += self._incremental(conn, rel)
         mode = splits.mode_of(rel)
         estimate = splits.estimate_rows(conn, rel, conditions)
         base: dict[str, Any] = {"mode": mode, "source": rel.source_sql, "conditions": conditions}
@@ -93,40 +91,35 @@ class PgvectorSource(Source):
         rows = estimate // len(specs)
         return [Split(splits.split_id(table.name, i, s), table.name, None, rows, s) for i, s in enumerate(specs)]
 
-    def _incremental(self, conn: Any, rel: catalog.Relation) -> list[str]:
-        """The window (last saved mark, max now] as SQL conditions; remember the new mark for finish()."""
+    def _incremental(self, conn: Any, rel: catalog.Relation) -> tuple[list[str], dict[str, str]]:
+        """The window (last saved mark, max now] as SQL conditions, and the new mark ({state key: value})."""
         o = self.options
         col = o.incremental_column
-        if not col:
-            return []
+        assert col is not None
         from psycopg import sql
 
         ident = sql.Identifier(col).as_string(conn)
         sqltype = rel.sqltypes[col]
-        key = state.state_key(o.server_label(), o.table, o.query, col)
-        old = state.get_mark(o.state_path, key)
+        key = marks_file.state_key(o.server_label(), o.table, o.query, col)
+        old = marks_file.get_mark(o.state_path, key)
         base = f" WHERE {o.where}" if o.where else ""
         new = conn.execute(f"SELECT max({ident})::text FROM {rel.source_sql}{base}").fetchone()[0]
-        if new is not None:
-            self._pending_marks[rel.name] = (key, new)
-        else:
-            self._pending_marks.pop(rel.name, None)
+        mark = {} if new is None else {key: new}
 
         def lit(v: str) -> str:
             return f"{sql.Literal(v).as_string(conn)}::{sqltype}"
 
         if old is None:  # first run: everything up to the mark, and rows the column does not date
-            return [f"{ident} IS NULL" if new is None else f"{ident} <= {lit(new)} OR {ident} IS NULL"]
+            return [f"{ident} IS NULL" if new is None else f"{ident} <= {lit(new)} OR {ident} IS NULL"], mark
         if new is None:
-            return ["false"]
-        return [f"{ident} > {lit(old)}", f"{ident} <= {lit(new)}"]
+            return ["false"], mark
+        return [f"{ident} > {lit(old)}", f"{ident} <= {lit(new)}"], mark
 
     def read(
         self, split: Split, table: TableSchema, position: Position = None
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
         return read_split(self.options, split.spec, table, position)
 
-    def finish(self, tables: list[TableSchema]) -> None:
-        marks = dict(self._pending_marks[t.name] for t in tables if t.name in self._pending_marks)
-        if marks:
-            state.save_marks(self.options.state_path, marks)
+    def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
+        if state.get("marks"):
+            marks_file.save_marks(self.options.state_path, state["marks"])

@@ -1,9 +1,11 @@
 """The Milvus sink's BulkWriter: Parquet staged in S3 / Azure / a local folder, then Milvus's Import API.
 
 Switched on by a non-empty ``bulk_writer_config`` (:class:`BulkWriterConfig`).
-The sink keeps its ``prepare`` (schema and save modes); this package supplies
-the two other halves of the contract:
+The sink keeps its plan and catalog (schema and save modes); this package
+supplies the rest of the contract:
 
+- :func:`preflight` (driver, before any save mode acts): Milvus Lite has no
+  Import API; the staging area must take a probe file;
 - :func:`open_writer` (workers): a :class:`StagingWriter` per split, whose
   ``finish`` returns the list of files it made durable (the commit info);
 - :func:`commit` (driver, once): imports exactly the files in the commit
@@ -29,7 +31,7 @@ from vts.connector import Split, WriteContext
 
 log = logging.getLogger("vts.milvus.bulk")
 
-__all__ = ["BulkWriterConfig", "StagingWriter", "choose_method", "commit", "open_writer"]
+__all__ = ["BulkWriterConfig", "StagingWriter", "choose_method", "commit", "open_writer", "preflight"]
 
 
 def choose_method(cfg: BulkWriterConfig, server: Any) -> str:
@@ -41,17 +43,33 @@ def choose_method(cfg: BulkWriterConfig, server: Any) -> str:
     return "rest" if server.major_minor >= (2, 4) else "grpc"
 
 
-def open_writer(
-    opts: Any, plan: Any, target: TargetCollection, split: Split, partition: str | None, ctx: WriteContext
-) -> StagingWriter:
-    """Worker: a staging writer for one split (``opts``: MilvusSinkOptions, ``plan``: MilvusPlan)."""
+def preflight(opts: Any, plan: Any) -> list[str]:
+    """Driver, before any save mode acts: the Import API exists here and the staging area takes files."""
     cfg: BulkWriterConfig = opts.bulk_writer_config
     if cfg.auto_import and plan.server.lite and not (cfg.cluster_id or cfg.rest_url):
         raise writer_error(
             "Milvus Lite has no Import API, so the BulkWriter cannot load the staged files into it",
             hint="remove bulk_writer_config to use the insert writer, or point 'url' at a Milvus server",
         )
-    return StagingWriter(cfg, target, split, partition, ctx, max_rejects=opts.max_error_rows)
+    storage = open_storage(cfg)
+    try:
+        storage.probe(cfg.clean_prefix)
+    finally:
+        storage.close()
+    where = f"{storage.kind} {getattr(storage, 'bucket', None) or getattr(storage, 'container', None) or ''}"
+    lines = [f"staging area ({where.strip()}, prefix '{cfg.clean_prefix}'): reachable and writable"]
+    if cfg.auto_import:
+        lines.append(f"import through {choose_method(cfg, plan.server)} on Milvus {plan.server.version}")
+    else:
+        lines.append("auto_import is false: files are staged, not imported")
+    return lines
+
+
+def open_writer(
+    opts: Any, plan: Any, target: TargetCollection, split: Split, partition: str | None, ctx: WriteContext
+) -> StagingWriter:
+    """Worker: a staging writer for one split (``opts``: MilvusSinkOptions, ``plan``: MilvusPlan)."""
+    return StagingWriter(opts.bulk_writer_config, target, split, partition, ctx)
 
 
 def _groups(infos: list[Any]) -> list[Group]:

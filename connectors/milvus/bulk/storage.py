@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
+import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,16 @@ class Storage(ABC):
     def spool_dir(self) -> str | None:
         """Where a file is written before :meth:`put_file` (None: the system temp dir)."""
         return None
+
+    def probe(self, prefix: str) -> None:
+        """Write and delete a small object under ``prefix``: proves the credentials may write, not only read."""
+        self.check()
+        key = "/".join(p for p in (prefix, f".vts-probe-{uuid.uuid4().hex[:12]}") if p)
+        fd, name = tempfile.mkstemp(prefix=".vts-probe-", dir=self.spool_dir())
+        with os.fdopen(fd, "wb") as f:
+            f.write(b"vts preflight\n")
+        self.put_file(Path(name), key)  # removes the local file
+        self.delete([key])
 
     def close(self) -> None:
         pass

@@ -2,8 +2,9 @@
 
 Files are named ``<prefix>/<collection>/<partition>/<split>-<first row>.parquet``
 where ``<first row>`` is the split-relative number of the file's first row.
-The names are deterministic, and a writer that starts at row R (0 on a first
-run or a retry from scratch, the checkpointed count on a resume) deletes
+The names are deterministic, and a writer that starts at row R
+(``ctx.resume.rows``: 0 on a fresh split, the checkpointed count on a retry
+or a resume) deletes
 every file of its split that starts at or after R before writing: what a
 failed attempt left is either replaced or removed, and files below R are
 exactly the ones the checkpoint covers. Only the files listed in the commit
@@ -36,7 +37,7 @@ from connectors.milvus.bulk.parquet import Converter
 from connectors.milvus.bulk.storage import Storage, open_storage
 from connectors.milvus.errors import Code, MilvusError
 from connectors.milvus.target import TargetCollection
-from vts.connector import SinkWriter, Split, WriteContext
+from vts.connector import Flushed, SinkWriter, Split, WriteContext
 
 log = logging.getLogger("vts.milvus.bulk")
 
@@ -67,19 +68,16 @@ class StagingWriter(SinkWriter):
         split: Split,
         partition: str | None,
         ctx: WriteContext,
-        max_rejects: int,
     ) -> None:
         self.cfg = cfg
         self.target = target
         self.split = split
         self.partition = partition
         self.ctx = ctx
-        self.max_rejects = max_rejects
         self.converter = Converter(target)
         self.folder = folder_for(cfg, target.name, partition)
         self.stem = split_stem(split.id)
-        self.storage: Storage = open_storage(cfg)
-        self.storage.check()
+        self.storage: Storage = open_storage(cfg)  # the driver's preflight checked it
         self.row_group_bytes = max(1, int(cfg.row_group_mb * MB))
         self.chunk_budget = max(64 * 1024, cfg.chunk_bytes - FOOTER_MARGIN)
         self.files: list[dict[str, Any]] = []  # durable files of this split, in row order
@@ -100,7 +98,7 @@ class StagingWriter(SinkWriter):
     def _start(self) -> None:
         if self._next_row is not None:
             return
-        start = int(getattr(self.ctx.stats, "rows_written", 0) or 0)
+        start = self.ctx.resume.rows
         prefix = f"{self.folder}/{self.stem}-"
         pattern = re.compile(re.escape(prefix) + r"(\d{12})\.parquet$")
         existing = sorted(
@@ -130,27 +128,18 @@ class StagingWriter(SinkWriter):
         self._start()
         prepared = self.converter.convert(batch)
         if prepared.rejected:
-            self.ctx.stats.rejected(len(prepared.rejected))
-            total = self.ctx.rejects.add(self.split.id, self.target.name, prepared.rejected, prepared.reasons)
-            if total > self.max_rejects:
-                raise MilvusError(
-                    Code.ERROR_ROWS_EXCEED_LIMIT,
-                    f"{total} row(s) rejected, more than max_error_rows={self.max_rejects} "
-                    f"(first reason: {prepared.reasons[0]})",
-                    hint=f"see the rejected rows and reasons in {self.ctx.rejects.path}; fix them, "
-                    "or raise 'max_error_rows' to let the run finish without them",
-                )
+            self.ctx.rejects.add(prepared.rejected, prepared.reasons)
         self._append(prepared.batch)
 
-    def flush(self) -> int:
+    def flush(self) -> Flushed:
         self._start()
         self._close_file()
         self._wait_upload()
         done, self._durable_since_flush = self._durable_since_flush, 0
-        return done
+        return Flushed(done)
 
     def finish(self) -> dict[str, Any]:
-        self.flush()
+        self._start()
         return {
             "kind": "milvus-bulk",
             "collection": self.target.name,
@@ -249,5 +238,4 @@ class StagingWriter(SinkWriter):
         future.result()  # raises the coded storage error
         self.files.append(entry)
         self._durable_since_flush += entry["rows"]
-        self.ctx.stats.staged(entry["rows"])  # durable in staging: counted for checkpoints, not as written
         log.debug("split %s: staged %s (%d rows, %d bytes)", self.split.id, entry["key"], entry["rows"], entry["bytes"])
