@@ -185,9 +185,9 @@ def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
         out.print(f"  {line}", highlight=False)
     for line in res.preflight:
         out.print(f"  preflight: {line}", highlight=False)
-    out.print("[bold]vts run would[/]")
+    out.print("[bold]save modes[/]")
     for action in res.actions:
-        out.print(f"  {action.describe(dry_run=False)}", highlight=False)
+        out.print(f"  {action.describe(dry_run=True)}", highlight=False)
         if action.warning:
             out.print(f"  [yellow]warning[/] {escape(action.warning)}", highlight=False)
     out.print("[green]ok[/]: nothing was written")

@@ -28,7 +28,8 @@ class SplitStats:
     rows_rejected: int = 0
     retries: int = 0
     rate_limit_events: int = 0
-    seconds: float = 0.0  # from the split's start on a worker (not its time queued) to its end
+    started: float | None = None  # seconds after the run began when a worker took the split up
+    seconds: float = 0.0  # from then to its end (its time queued is not counted)
     done: bool = False
     base: SplitRecord = field(default_factory=SplitRecord)  # its checkpoint when this run started
     _started: float | None = None
@@ -65,6 +66,7 @@ class RunStats:
             now = time.monotonic()
             if isinstance(event, Started):
                 s._started = now
+                s.started = round(now - self.started, 3)
             elif isinstance(event, Progress):
                 s.rows_read, s.rows_rejected = event.rows_read, event.rows_rejected
             elif isinstance(event, Checkpointed | Finished | Retrying):
