@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -126,5 +127,5 @@ def test_report_seconds_per_split_leave_out_the_time_queued(tmp_path: Path) -> N
     data = json.loads(report.read_text())
     splits = sorted(data["splits"], key=lambda s: s["started"])
     assert len(splits) == 3
-    for before, after in zip(splits, splits[1:]):  # one worker: each split starts after the previous ended
+    for before, after in itertools.pairwise(splits):  # one worker: each split starts after the previous ended
         assert after["started"] >= before["started"] + before["seconds"] - 0.05, splits

@@ -279,7 +279,7 @@ class SinkSuite:
 
     def test_too_many_bad_rows_fail_the_run_with_their_count(self, target: SinkTarget, tmp_path: Path) -> None:
         for path in target.paths:
-            table, batches, _, bad = bad_rows(unique("limit"), target.sparse)
+            table, batches, _, _bad = bad_rows(unique("limit"), target.sparse)
             job = make_job(tmp_path / unique(path), TableSource(table, batches, 2), target.sink(path, max_error_rows=1))
             with pytest.raises(VtsError) as err:
                 engine.run(job)
