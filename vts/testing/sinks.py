@@ -255,7 +255,7 @@ class SinkSuite:
             engine.run(make_job(tmp_path / unique("retry"), source, target.sink(path), interval=3600))
             assert source.budget.left == 0, "the fault was not injected"
             keys = target.keys(name)
-            assert sorted(keys) == list(range(60)), f"{path}: rows lost or written twice after a retry"
+            assert sorted(keys) == list(range(60)), f"{path}: rows lost or written twice after a retry: {sorted(keys)}"
 
     def test_bad_rows_reach_the_dead_letters_with_the_same_reason_on_every_path(
         self, target: SinkTarget, tmp_path: Path
