@@ -82,7 +82,7 @@ def execute(
         return WriteContext(rejects=rejects, stats=stats.split(split.id, split.table, split.partition))
 
     env = job.env
-    settings = RunSettings(env.parallelism, env.checkpoint.interval, env.split_retries, env.retry_backoff)
+    settings = RunSettings(env.parallelism, env.checkpoint.interval, env.retry_attempts, env.retry_backoff)
     log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
     infos = run_local(Pipeline(job.source, job.transforms, job.sink), tasks, settings, checkpoint, make_ctx)
     committed = job.sink.commit(sink_plan, infos, Journal(checkpoint))
