@@ -108,7 +108,8 @@ class CatalogError(VtsError):
 
     A subclass sets ``prefix``, ``exits`` (catalogue entry -> exit code;
     the others exit 1) and ``hints`` (the usual fix for an entry). ``kind`` is the entry, an Enum whose value is its
-    number (or a tuple starting with it).
+    number, or a tuple starting with it; a string in that tuple is the name printed instead of the member's (an
+    entry that is another one for the user, same code and name, but exits differently).
     """
 
     prefix: ClassVar[str]
@@ -116,15 +117,23 @@ class CatalogError(VtsError):
     hints: ClassVar[Mapping[Enum, str]] = {}  # the fix to print when the raiser names none
 
     def __init__(self, kind: Enum, message: str, *, hint: str | None = None, transient: bool = False) -> None:
-        number = kind.value[0] if isinstance(kind.value, tuple) else kind.value
+        number, name = _entry(kind)
         super().__init__(
-            f"{kind.name}: {message}",
+            f"{name}: {message}",
             hint=hint or self.hints.get(kind),
             code=f"{self.prefix}-{number:02d}",
             exit_code=self.exits.get(kind, ExitCode.FAILED),
             transient=transient,
         )
         self.kind = kind
+
+
+def _entry(kind: Enum) -> tuple[int, str]:
+    """A catalogue entry's number and printed name."""
+    value = kind.value
+    if not isinstance(value, tuple):
+        return value, kind.name
+    return value[0], next((v for v in value[1:] if isinstance(v, str)), kind.name)
 
 
 def _restore(cls: type[VtsError], args: tuple[Any, ...]) -> VtsError:

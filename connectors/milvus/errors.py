@@ -37,12 +37,16 @@ class Code(Enum):
     IMPORT_JOB_FAILED = 26
     COMPLETED_WITH_ERRORS = 27
     ERROR_ROWS_EXCEED_LIMIT = 28
+    # Printed as MILVUS-25 INVALID_PARAM, as VTS does, for an existing target collection whose schema cannot take
+    # the rows. That is found on the server, so it exits 4 (schema), where a wrong option (INVALID_PARAM) exits 2.
+    SCHEMA_MISMATCH = (25, "INVALID_PARAM")
 
 
 _EXIT = {
     Code.INIT_CLIENT_ERROR: ExitCode.CONNECTION,
     Code.NOT_SUPPORT_TYPE: ExitCode.SCHEMA,
     Code.INVALID_PARAM: ExitCode.INVALID_CONFIG,
+    Code.SCHEMA_MISMATCH: ExitCode.SCHEMA,
 }
 
 RATE_LIMIT_MARKERS = ("rate limit exceeded", "received message larger than max", "resource_exhausted")

@@ -283,7 +283,7 @@ def _compare_existing(client: Any, target: TargetCollection) -> None:
         problems.append(f"target field '{name}' has no source column and no default")
     if problems:
         raise MilvusError(
-            Code.INVALID_PARAM,
+            Code.SCHEMA_MISMATCH,
             f"existing collection '{target.name}' does not match the source: " + "; ".join(problems),
             hint="use schema_save_mode RECREATE_SCHEMA to rebuild it, collection_rename to write elsewhere, "
             "or field_schema to map the fields",
