@@ -155,7 +155,7 @@ def _held_elsewhere(url: str) -> MilvusError:
 
 
 def _lock_holder(folder: Path) -> str | None:
-    """ "<pid> (<program>)" of the process holding a lock on a file of ``folder`` (Linux /proc/locks), if known."""
+    """The process holding a lock on a file of ``folder``, as "<pid>, <program>" (Linux /proc/locks), if known."""
     try:
         inodes = {p.stat().st_ino for p in folder.iterdir() if p.is_file()}
         lines = Path("/proc/locks").read_text().splitlines()
