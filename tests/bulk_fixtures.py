@@ -159,7 +159,8 @@ class StrictImportEndpoint:
     dynamic) and partitions; ``read_file(path) -> bytes`` fetches a staged file
     the way the server's chunk manager would. Fault injection for tests:
     ``fail_reason`` fails the next jobs; ``lose_rows`` completes them with that
-    many rows missing.
+    many rows missing; ``busy`` ({"create": 2}) answers that many of the next
+    requests to a path ending so with HTTP 503, as a restarting server's proxy does.
     """
 
     def __init__(self, read_file: Any, token: str = "root:Milvus") -> None:
@@ -170,6 +171,7 @@ class StrictImportEndpoint:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.fail_reason: str | None = None
         self.lose_rows = 0
+        self.busy: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -227,6 +229,10 @@ class StrictImportEndpoint:
         if not isinstance(body, dict):
             return 200, {"code": 1801, "message": "can only accept json format request, error: not an object"}
         self.requests.append((path, body))
+        endpoint = path.rsplit("/", 1)[-1]
+        if self.busy.get(endpoint, 0) > 0:
+            self.busy[endpoint] -= 1
+            return 503, {"code": 503, "message": "upstream connect error: service unavailable"}
         if path.endswith("/create"):
             return self._create(body)
         return self._progress(body)

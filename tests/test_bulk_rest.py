@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from connectors.milvus.bulk import importer
 from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, StrictImportEndpoint, datagen, unique
 from tests.conftest import run_vts, write_job
+from vts.retry import RetryPolicy
 
 TOKEN = "root:Milvus"
 
@@ -76,6 +78,42 @@ def _staged(tmp_path: Path, lite_server: str, stage: Path, endpoint, **kw) -> tu
         {"url": lite_server, "bulk_writer_config": _bulk(stage, endpoint, **kw)},
     )
     return st, st.stage()
+
+
+def test_progress_polls_answered_503_are_retried_and_the_import_completes(
+    tmp_path: Path, lite_server: str, stage: Path, endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "POLL_RETRY", RetryPolicy(attempts=3, base=0.01, cap=0.05))
+    st, infos = _staged(tmp_path, lite_server, stage, endpoint)
+    endpoint.busy["get_progress"] = 3  # as many as the policy retries: one more would fail the commit
+    assert st.sink.commit(st.plan, infos) == 3000
+    assert endpoint.busy["get_progress"] == 0
+    assert sum(p.endswith("/create") for p, _ in endpoint.requests) == 1
+
+
+def test_progress_polls_failing_beyond_the_retries_fail_the_commit_with_the_status(
+    tmp_path: Path, lite_server: str, stage: Path, endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "POLL_RETRY", RetryPolicy(attempts=2, base=0.01, cap=0.05))
+    st, infos = _staged(tmp_path, lite_server, stage, endpoint)
+    endpoint.busy["get_progress"] = 3
+    with pytest.raises(MilvusError) as err:
+        st.sink.commit(st.plan, infos)
+    assert err.value.code == "MILVUS-26" and "HTTP 503" in err.value.message and err.value.transient
+    assert sum(p.endswith("/get_progress") for p, _ in endpoint.requests) == 3  # the first try and 2 retries
+
+
+def test_an_import_request_answered_503_is_not_sent_again(
+    tmp_path: Path, lite_server: str, stage: Path, endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the answer to a create can be lost after the job was made; sending it again could import the files twice
+    monkeypatch.setattr(importer, "POLL_RETRY", RetryPolicy(attempts=3, base=0.01, cap=0.05))
+    st, infos = _staged(tmp_path, lite_server, stage, endpoint)
+    endpoint.busy["create"] = 1
+    with pytest.raises(MilvusError) as err:
+        st.sink.commit(st.plan, infos)
+    assert err.value.code == "MILVUS-26" and "HTTP 503" in err.value.message
+    assert [p for p, _ in endpoint.requests] == ["/v2/vectordb/jobs/import/create"]
 
 
 def test_rest_failed_job(tmp_path: Path, lite_server: str, stage: Path, endpoint) -> None:

@@ -15,8 +15,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from botocore.exceptions import ClientError
 
-from connectors.milvus.bulk.config import MB
+from connectors.milvus.bulk.config import MB, BulkWriterConfig
 from connectors.milvus.bulk.errors import storage_error
+from connectors.milvus.bulk.storage import STORAGE_RETRY, AzureStorage, S3Storage
 from connectors.milvus.bulk.writer import split_stem
 from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, azurite, datagen, s3, s3_config, source_table, unique  # noqa: F401
@@ -260,3 +261,14 @@ def test_server_errors_from_storage_are_retried_not_fatal() -> None:
     exc = ClientError({"Error": {"Code": "InternalError"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject")
     err = storage_error(exc, "aws", "bkt", "uploading a/b.parquet")
     assert err.code == "MILVUS-22" and err.transient
+
+
+def test_storage_clients_retry_each_request_as_the_storage_policy_says(azurite) -> None:
+    s3_client = S3Storage(BulkWriterConfig(bucket_name="b", minio_url="http://127.0.0.1:9")).client
+    assert s3_client.meta.config.retries["total_max_attempts"] == STORAGE_RETRY.attempts + 1  # the first try too
+    cfg = BulkWriterConfig(cloud_id="azure", bucket_name="c", connection_string=azurite.connection_string)
+    retry = AzureStorage(cfg).client._config.retry_policy  # the SDK keeps its pipeline's policies there
+    assert retry.total_retries == STORAGE_RETRY.attempts
+    waits = [retry.get_backoff_time({"count": n}) for n in range(1, 8)]
+    assert all(0 <= w <= STORAGE_RETRY.cap * (1 + STORAGE_RETRY.jitter) for w in waits)
+    assert all(w <= STORAGE_RETRY.base * 2 ** (n - 1) * 2 for n, w in enumerate(waits, 1))  # the policy's curve

@@ -60,7 +60,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[int, int], str
     return install
 
 
-def _job(tmp_path: Path, **sink: Any) -> Path:
+def _job(tmp_path: Path, env: dict[str, Any] | None = None, **sink: Any) -> Path:
     source = {
         "collection": "rl",
         "row_count": ROWS,
@@ -71,7 +71,8 @@ def _job(tmp_path: Path, **sink: Any) -> Path:
         ],
     }
     options = {"url": str(tmp_path / "rl.db"), "batch_size": 1000, "rate_limit_backoff": 0.25, "grow_after": 3, **sink}
-    return write_job(tmp_path / "job.yaml", {"source": {"DataGen": source}, "sink": {"Milvus": options}})
+    job = {"env": env or {}, "source": {"DataGen": source}, "sink": {"Milvus": options}}
+    return write_job(tmp_path / "job.yaml", job)
 
 
 def _ids(tmp_path: Path) -> list[int]:
@@ -115,12 +116,29 @@ def test_a_server_that_never_recovers_gives_milvus_17_at_two_rows(
     tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = calls(lambda n, i: "rate limit exceeded")
-    code, _, err = run_vts("run", "-q", str(_job(tmp_path, rate_limit_backoff=0)), capsys=capsys)
+    no_split_retry = {"retry_attempts": 0}  # the writer's own retries only (a split retry would halve again)
+    code, _, err = run_vts("run", "-q", str(_job(tmp_path, no_split_retry, rate_limit_backoff=0)), capsys=capsys)
     assert code == 1
     assert "MILVUS-17" in err and "WRITE_DATA_FAIL" in err and "rate limit exceeded" in err
     assert "batch_size" in err  # the fix names what to change
     assert log[-1][0] <= 2 and all(n > 2 for n, _ in log[:-1])  # halved down to 2 rows, then gave up
     assert all(outcome != "ok" for _, outcome in log)
+
+
+def test_a_write_still_throttled_at_two_rows_is_retried_from_the_split_checkpoint_and_lands_once(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 1000, 500, ... 3, then 1 row refused: the writer gives up (MILVUS-17, transient); the server then recovers
+    log = calls(lambda n, i: "rate limit exceeded[rate=1000]" if i < 10 else None)
+    env = {"retry_attempts": 1, "retry_backoff": 0.01}
+    job = _job(tmp_path, env, rate_limit_backoff=0)
+    code, _, err = run_vts("run", "-q", "--report", str(tmp_path / "r.json"), str(job), capsys=capsys)
+    assert code == 0, err
+    assert [n for n, _ in log[:10]] == [1000, 500, 250, 125, 62, 31, 15, 7, 3, 1]
+    assert _ids(tmp_path) == list(range(ROWS))
+    assert sum(n for n, outcome in log if outcome == "ok") == ROWS  # nothing written twice
+    (split,) = json.loads((tmp_path / "r.json").read_text())["splits"]
+    assert split["retries"] == 1 and split["rate_limit_events"] >= 9  # one split retry, beside the writer's halvings
 
 
 def test_other_errors_fail_at_once_without_retrying(
@@ -132,5 +150,5 @@ def test_other_errors_fail_at_once_without_retrying(
     assert "MILVUS-17" in err and "the field 'v' is broken" in err
     assert [n for n, _ in log].count(1000) == len(log)  # no halving
     assert not calls.sleeps
-    report = json.loads((tmp_path / "r.json").read_text())  # written for a failed run too
-    assert report["totals"]["rows_written"] == 2000
+    report = json.loads((tmp_path / "r.json").read_text())  # written for a failed run too: how far it got
+    assert report["totals"]["rows_read"] >= 2000 and report["totals"]["rows_written"] == 0  # none checkpointed

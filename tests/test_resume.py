@@ -238,7 +238,7 @@ def test_one_percent_bad_rows_go_to_dead_letters_and_max_error_rows_decides(
         assert count(client_for(str(tmp_path / "d.db")), "d") == 20_000 - len(lines)
         assert f"{len(lines):,} rejected row(s)" in out
     else:
-        assert code == 1 and "MILVUS-28" in err and "max_error_rows=5" in err and str(dead) in err
+        assert code == 1 and "VTS-12" in err and "max_error_rows=5" in err and str(dead) in err
         assert len(lines) > 5
 
 

@@ -96,12 +96,13 @@ def test_error_when_data_exists_refuses_a_collection_with_rows(
     assert count(client_for(url), "c") == 10
 
 
-def test_an_existing_collection_with_another_dimension_is_refused_before_writing(
-    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_an_existing_collection_with_another_dimension_is_refused_before_writing_with_exit_4(
+    tmp_path: Path, url: str, capsys: pytest.CaptureFixture[str], command: str
 ) -> None:
     assert _run(_job(tmp_path, url, 10, dim=4), capsys)[0] == 0
-    code, err = _run(_job(tmp_path, url, 10, id_start=100), capsys)
-    assert code == 4  # the schema exit code: the target was contacted, nothing moved
+    code, _, err = run_vts(command, str(_job(tmp_path, url, 10, id_start=100)), capsys=capsys)
+    assert code == 4  # the schema cannot be carried to the target; 2 would say the job file is wrong
     assert "VTS-14" in err and "field 'vector' has dimension 4, the source gives 8" in err
     assert count(client_for(url), "c") == 10
 

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 
 from vts import registry, secrets
-from vts.connector import Options, Sink, Source, Transform
+from vts.connector import Options, Sink, Source, Transform, option_names
 from vts.envsubst import substitute
 from vts.errors import ConfigError, JobFileError
 from vts.retry import RetryPolicy
@@ -48,9 +48,18 @@ class EnvOptions(Options):
     parallelism: int = Field(1, ge=1, le=1024, description="Splits read and written at once.")
     job_mode: Literal["BATCH"] = Field("BATCH", alias="job.mode", description="Only BATCH is supported.")
     checkpoint: CheckpointOptions = Field(default_factory=CheckpointOptions, description="Resume after a failure.")
-    split_retries: int = Field(3, ge=0, description="Retries of a split that failed transiently, from its checkpoint.")
-    retry_backoff: float = Field(
-        2.0, ge=0, description="First retry delay in seconds; doubles each retry, with jitter."
+    # Retry options are named <what>_attempts/_backoff/_max_backoff/_jitter everywhere (vts.retry); VTS's
+    # names stay valid as aliases.
+    retry_attempts: int = Field(
+        3,
+        ge=0,
+        validation_alias=AliasChoices("retry_attempts", "split_retries"),
+        description="Retries of a split that failed transiently, from its checkpoint; 0: none (VTS: split_retries).",
+    )
+    retry_backoff: float = Field(2.0, ge=0, description="Seconds before the first split retry; doubles each retry.")
+    retry_max_backoff: float = Field(60.0, ge=0, description="Longest wait before a split retry, in seconds.")
+    retry_jitter: float = Field(
+        0.5, ge=0, le=1, description="Each wait is multiplied by a random factor in 1 +- retry_jitter."
     )
     dead_letter_path: str = Field(
         "./vts-dead-letters.jsonl", description="JSONL file receiving rows the sink rejected, with their reasons."
@@ -58,8 +67,8 @@ class EnvOptions(Options):
 
     @property
     def split_retry(self) -> RetryPolicy:
-        """How a split that failed transiently is retried."""
-        return RetryPolicy(attempts=self.split_retries, base=self.retry_backoff)
+        """How the engine retries a split that failed transiently."""
+        return RetryPolicy(self.retry_attempts, self.retry_backoff, self.retry_max_backoff, self.retry_jitter)
 
 
 _TOP_KEYS = ("env", "source", "transform", "sink")
@@ -283,7 +292,8 @@ def _as_model(annotation: Any) -> type[BaseModel] | None:
 
 
 def _by_name(model: type[BaseModel]) -> dict[str, Any]:
-    return {(info.alias or name): info for name, info in model.model_fields.items()}
+    """Fields by every key a job file may use for them (aliases included)."""
+    return {key: info for name, info in model.model_fields.items() for key in option_names(name, info)}
 
 
 def _suggest(name: str, valid: Any) -> str:

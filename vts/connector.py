@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, model_validator
+from pydantic.fields import FieldInfo
 
 from vts.savemode import DataSaveMode, SchemaSaveMode
 from vts.schema import TableSchema
@@ -50,14 +51,28 @@ class Options(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_bool_as_number(cls, data: Any) -> Any:
-        # pydantic's lax mode reads `batch_size: true` as 1; a job file meaning that is a mistake
+    def _one_name_per_option_and_no_bool_as_number(cls, data: Any) -> Any:
         if isinstance(data, dict):
             for name, info in cls.model_fields.items():
-                value = data.get(info.alias or name)
-                if isinstance(value, bool) and _numeric(info.annotation):
-                    raise ValueError(f"'{info.alias or name}' must be a number, not {str(value).lower()}")
+                given = [key for key in option_names(name, info) if key in data]
+                if len(given) > 1:  # pydantic would take one and call the other unknown
+                    raise ValueError(f"'{given[0]}' and '{given[1]}' are the same option: give only one of them")
+                for key in given:
+                    # pydantic's lax mode reads `batch_size: true` as 1; a job file meaning that is a mistake
+                    if isinstance(data[key], bool) and _numeric(info.annotation):
+                        raise ValueError(f"'{key}' must be a number, not {str(data[key]).lower()}")
         return data
+
+
+def option_names(name: str, info: FieldInfo) -> list[str]:
+    """Every key a job file may use for a field: its own name first, then its aliases (VTS's names, say)."""
+    names = [info.alias or name]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        names += [choice for choice in alias.choices if isinstance(choice, str)]
+    elif isinstance(alias, str):
+        names.append(alias)
+    return list(dict.fromkeys(names))
 
 
 def _numeric(annotation: Any) -> bool:

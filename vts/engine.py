@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from vts import savemode
-from vts.checkpoint import Checkpoint, SplitRecord
+from vts.checkpoint import Checkpoint
 from vts.config import Job
 from vts.connector import SplitPlan
 from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
@@ -201,4 +201,4 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     return result
 
 
-__all__ = ["CheckResult", "Observer", "Plan", "RunOptions", "RunResult", "SplitRecord", "check", "plan_source", "run"]
+__all__ = ["CheckResult", "Observer", "Plan", "RunOptions", "RunResult", "check", "plan_source", "run"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum, IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ExitCode(IntEnum):
@@ -29,6 +29,11 @@ class VtsError(Exception):
 
     ``transient`` marks errors a retry may cure (rate limits, resets); the
     engine retries those, and stops on the others.
+
+    Errors cross process boundaries (Ray workers, ``multiprocessing``) and are
+    copied, so every instance pickles and deep-copies to an equal one: class,
+    message, code, hint, exit code, transient flag and any other attribute a
+    subclass keeps (``kind`` for catalogue errors).
     """
 
     code: str = "VTS-00"
@@ -42,6 +47,7 @@ class VtsError(Exception):
         hint: str | None = None,
         code: str | None = None,
         exit_code: ExitCode | None = None,
+        transient: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,6 +56,14 @@ class VtsError(Exception):
             self.code = code
         if exit_code is not None:
             self.exit_code = exit_code
+        if transient is not None:
+            self.transient = transient
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception's own reduce calls ``type(self)(*self.args)``, which breaks for any subclass whose
+        # __init__ takes other arguments (CatalogError takes ``kind`` first). Rebuild without __init__
+        # instead: the instance's attributes are its whole state.
+        return _restore, (type(self), self.args), self.__dict__.copy()
 
     def __str__(self) -> str:
         text = f"[{self.code}] {self.message}"
@@ -108,6 +122,11 @@ class CatalogError(VtsError):
             hint=hint or self.hints.get(kind),
             code=f"{self.prefix}-{number:02d}",
             exit_code=self.exits.get(kind, ExitCode.FAILED),
+            transient=transient,
         )
         self.kind = kind
-        self.transient = transient
+
+
+def _restore(cls: type[VtsError], args: tuple[Any, ...]) -> VtsError:
+    """An instance of ``cls`` with ``args`` but no __init__ run; pickle then sets its attributes."""
+    return cls.__new__(cls, *args)

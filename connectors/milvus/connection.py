@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +15,12 @@ from pydantic import Field, SecretStr, field_validator
 
 from connectors.milvus.errors import Code, MilvusError, wrap
 from vts.connector import Options
+from vts.retry import RetryPolicy
 
-_CONNECT_ATTEMPTS = 3
+log = logging.getLogger("vts.milvus")
+
+# a connection the server dropped at once is tried twice more, 0.2 s and 0.4 s later (see _reconnect_may_help)
+_RECONNECT = RetryPolicy(attempts=2, base=0.2, cap=1.0, jitter=0.0)
 _URL = re.compile(r"^(https?|tcp|grpc|unix)://[^\s/]+(:\d+)?/?$")
 
 
@@ -62,9 +68,34 @@ class ServerInfo:
         return cls(version, lite, mm)
 
 
+class _LiteStartFailures(logging.Filter):
+    """milvus-lite logs its own traceback when it cannot open a .db file, and pymilvus then raises only "Open
+    local milvus failed". This keeps that traceback off the terminal and remembers the exception (per thread,
+    as workers connect at once), so that connect() can say what went wrong."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._local = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            self._local.error = record.exc_info[1]
+            return False
+        return True
+
+    def take(self) -> BaseException | None:
+        error, self._local.error = getattr(self._local, "error", None), None
+        return error
+
+
+_lite_failures = _LiteStartFailures()
+
+
 def silence_client_logs(level: int = logging.CRITICAL) -> None:
-    """pymilvus logs a traceback for every failed RPC; vts reports errors itself."""
+    """pymilvus logs a traceback for every failed RPC, milvus-lite for a file it cannot open; vts reports
+    errors itself."""
     logging.getLogger("pymilvus").setLevel(level)
+    logging.getLogger("milvus_lite.server_manager").addFilter(_lite_failures)  # added once, however often called
 
 
 def connect(opts: ConnectionOptions):  # -> MilvusClient
@@ -82,17 +113,70 @@ def connect(opts: ConnectionOptions):  # -> MilvusClient
         kwargs.update(secure=True, ca_pem_path=opts.ca_pem_path, server_name=opts.server_name)
         if opts.client_pem_path:
             kwargs.update(client_pem_path=opts.client_pem_path, client_key_path=opts.client_key_path)
-    attempt = 1
-    while True:
+    started = time.monotonic()
+
+    def open_client() -> MilvusClient:
+        nonlocal started
         started = time.monotonic()
-        try:
-            return MilvusClient(**kwargs)
-        except Exception as exc:
-            if attempt == _CONNECT_ATTEMPTS or not _reconnect_may_help(opts, exc, time.monotonic() - started):
-                where = f"cannot connect to Milvus at {_where(opts)}"
-                raise wrap(exc, Code.INIT_CLIENT_ERROR, where, hint=_connect_hint(opts, str(exc))) from None
-        time.sleep(0.2 * attempt)
-        attempt += 1
+        _lite_failures.take()  # forget a failure of an earlier connect in this thread
+        return MilvusClient(**kwargs)
+
+    try:
+        return _RECONNECT.run(
+            open_client, transient=lambda exc: _reconnect_may_help(opts, exc, time.monotonic() - started)
+        )
+    except Exception as exc:
+        lite_error = _lite_failures.take() if opts.is_lite_file else None
+        if lite_error is not None:
+            log.debug("milvus-lite could not open %s", opts.url, exc_info=lite_error)
+            if _is_locked(lite_error):
+                raise _held_elsewhere(opts.url) from None
+        where = f"cannot connect to Milvus at {_where(opts)}"
+        if lite_error is not None:
+            where += f" ({_short(lite_error)})"
+        raise wrap(exc, Code.INIT_CLIENT_ERROR, where, hint=_connect_hint(opts, str(exc))) from None
+
+
+def _is_locked(exc: BaseException) -> bool:
+    # milvus_lite.exceptions.DataDirLockedError, by name: milvus-lite is optional and its module layout may move
+    return any(cls.__name__ == "DataDirLockedError" for cls in type(exc).__mro__)
+
+
+def _held_elsewhere(url: str) -> MilvusError:
+    holder = _lock_holder(Path(url))
+    by = f" (process {holder})" if holder else ""
+    return MilvusError(
+        Code.INIT_CLIENT_ERROR,
+        f"cannot open Milvus Lite file {url}: another process holds it{by}; a Milvus Lite file can be open in "
+        "one process at a time",
+        hint=f"stop the other process; or, to share the file, stop it and serve the file with 'milvus-lite server "
+        f"--data-dir {url} --host 127.0.0.1' instead, then set 'url: http://127.0.0.1:19530' in every job using it",
+    )
+
+
+def _lock_holder(folder: Path) -> str | None:
+    """The process holding a lock on a file of ``folder``, as "<pid>, <program>" (Linux /proc/locks), if known."""
+    try:
+        inodes = {p.stat().st_ino for p in folder.iterdir() if p.is_file()}
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 6 or "->" in parts:  # "->": a process waiting for the lock, not holding it
+            continue
+        pid, inode = parts[4], parts[5].rsplit(":", 1)[-1]
+        if inode.isdigit() and int(inode) in inodes and pid.isdigit() and int(pid) not in (0, os.getpid()):
+            try:  # the program's name only: its command line may hold secrets
+                return f"{pid}, {Path(f'/proc/{pid}/comm').read_text().strip()}"
+            except OSError:
+                return pid
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _reconnect_may_help(opts: ConnectionOptions, exc: Exception, seconds: float) -> bool:

@@ -45,16 +45,21 @@ _EXIT = {
     Code.INVALID_PARAM: ExitCode.INVALID_CONFIG,
 }
 
+# what the writer answers by halving its batch (a message too large included) and the reader by waiting
 RATE_LIMIT_MARKERS = ("rate limit exceeded", "received message larger than max", "resource_exhausted")
-# the server or the network went away for a moment: the engine retries the split from its checkpoint
+# a retry may cure these: the server or the network went away for a moment, or the server asked to slow down.
+# Not a message too large: the same rows would be refused again.
 TRANSIENT_MARKERS = (
     "unavailable",
     "connection reset",
     "connection refused",
     "deadline exceeded",
+    "deadline_exceeded",
     "broken pipe",
     "socket closed",
+    "rate limit exceeded",
 )
+_TRANSIENT_GRPC = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
 
 
 _READ = "check that the server is reachable and that the token may read the database"
@@ -87,20 +92,49 @@ def is_rate_limited(exc: BaseException) -> bool:
     return any(m in text for m in RATE_LIMIT_MARKERS)
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and its causes; pymilvus raises ``e from e``, so the walk guards against loops."""
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not e for e in out):
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+def _text(exc: BaseException) -> str:
+    details = exc.details() if callable(getattr(exc, "details", None)) else ""  # grpc.RpcError
+    return f"{exc} {details}".lower()
+
+
 def _refused_credentials(exc: BaseException) -> bool:
     """pymilvus reports a refused login like an unreachable server; the gRPC error underneath tells them apart."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:  # pymilvus raises `e from e`: guard the loop
-        seen.add(id(current))
-        details = current.details() if callable(getattr(current, "details", None)) else ""  # grpc.RpcError
-        text = f"{current} {details}".lower()
-        if any(
-            w in text for w in ("unauthenticated", "auth check failure", "missing authorization", "permission denied")
-        ):
+    words = ("unauthenticated", "auth check failure", "missing authorization", "permission denied")
+    return any(w in _text(e) for e in _chain(exc) for w in words)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether trying again later may succeed: the connection dropped, the server was unavailable or did not
+    answer in time, or it refused the call as over its rate limit."""
+    for e in _chain(exc):
+        if isinstance(e, ConnectionError | TimeoutError) or type(e).__name__ == "MilvusUnavailableException":
             return True
-        current = current.__cause__ or current.__context__
+        if getattr(e, "retriable", None) is True:  # the server's own verdict (Status.retriable), when it gives one
+            return True
+        # by its words, not pymilvus's error code: "rate limit exceeded" is said by every Milvus version
+        if _grpc_status(e) in _TRANSIENT_GRPC or any(m in _text(e) for m in TRANSIENT_MARKERS):
+            return True
     return False
+
+
+def _grpc_status(exc: BaseException) -> str | None:
+    code = getattr(exc, "code", None)
+    if not callable(code):
+        return None
+    try:
+        return getattr(code(), "name", None)
+    except Exception:  # not a gRPC error after all
+        return None
 
 
 def wrap(exc: BaseException, code: Code, what: str, hint: str | None = None) -> MilvusError:
@@ -108,13 +142,12 @@ def wrap(exc: BaseException, code: Code, what: str, hint: str | None = None) -> 
     if isinstance(exc, MilvusError):
         return exc
     detail = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    text = detail.lower()
     if _refused_credentials(exc):
         return MilvusError(
             Code.INIT_CLIENT_ERROR,
             f"{what}: the server refused the credentials",
             hint="check 'token' (user:password or API key)",
         )
-    # rate limits are retried where they happen (writer halving, reader waits); when those give up, it is final
-    transient = any(m in text for m in TRANSIENT_MARKERS)
-    return MilvusError(code, f"{what}: {detail}", hint=hint, transient=transient)
+    # Rate limits are first retried where they happen (writer halving, reader waits); when those give up, the
+    # engine may still retry the split from its checkpoint, later.
+    return MilvusError(code, f"{what}: {detail}", hint=hint, transient=is_transient(exc))

@@ -3,9 +3,10 @@
 Pages come from primary-key-cursor queries (so no offset limits apply)
 over the split's key range. The position after each batch is
 its last key; a reader started from it continues with the next key. On
-"rate limit exceeded" a page is retried ``rate_limit_retries`` times,
-``rate_limit_wait`` apart (the count resets after each good page); when the
-retries run out the split fails with MILVUS-18 — never a silent stop.
+"rate limit exceeded" a page is retried as the source's ``rate_limit_retry``
+policy says (``rate_limit_attempts`` times, ``rate_limit_backoff`` apart by
+default); each page has its own count. When the retries run out the split
+fails with MILVUS-18 — never a silent stop.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pyarrow as pa
 from connectors.milvus.discover import META
 from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
 from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.milvus.splits import pages
+from connectors.milvus.splits import page
 from vts.connector import Split
 from vts.schema import Field, LType, TableSchema
 
@@ -33,36 +34,53 @@ log = logging.getLogger("vts.milvus")
 def read_split(
     client: Any, opts: MilvusSourceOptions, split: Split, table: TableSchema, position: Any
 ) -> Iterator[tuple[pa.RecordBatch, Any]]:
-    spec = split.spec
-    pk, varchar = spec["pk"], spec["varchar"]
+    pk = split.spec["pk"]
     names = [f.name for f in table.fields if f.name != META and not f.params.get("function_output")]
     output = [*names, "$meta"] if table.enable_dynamic_field else names
-    last = position if position is not None else spec["lo"]
-    failures = 0
+    last = position if position is not None else split.spec["lo"]
     while True:
-        try:
-            for page in pages(
-                client, table.name, split.partition, pk, varchar, last, spec["hi"], opts.filter, output, opts.batch_size
-            ):
-                failures = 0
-                batch = to_batch(page, table, names)
-                last = page[-1][pk]
-                yield batch, last
+        rows = _page(client, opts, split, table.name, output, last)
+        if not rows:
             return
-        except MilvusError:
-            raise
+        try:
+            batch = to_batch(rows, table, names)
         except Exception as exc:
-            if not is_rate_limited(exc):
-                raise wrap(exc, Code.READ_DATA_FAIL, f"reading {split.id}") from None
-            failures += 1
-            if failures > opts.rate_limit_retries:
-                raise MilvusError(
-                    Code.READ_DATA_FAIL,
-                    f"reading {split.id}: still rate limited after {opts.rate_limit_retries} retries",
-                    hint="lower env.parallelism or 'batch_size', or raise 'rate_limit_wait'; the run can be resumed",
-                ) from None
-            log.warning("split %s: rate limited, retry %d in %.0fs", split.id, failures, opts.rate_limit_wait)
-            sleep(opts.rate_limit_wait)
+            raise wrap(exc, Code.READ_DATA_FAIL, f"reading {split.id}") from None
+        last = rows[-1][pk]
+        yield batch, last
+
+
+def _page(
+    client: Any, opts: MilvusSourceOptions, split: Split, collection: str, output: list[str], after: Any
+) -> list[dict[str, Any]]:
+    """One page after ``after``, retried while the server rate-limits it."""
+    spec = split.spec
+    policy = opts.rate_limit_retry
+
+    def query() -> list[dict[str, Any]]:
+        pk, varchar, hi = spec["pk"], spec["varchar"], spec["hi"]
+        return page(client, collection, split.partition, pk, varchar, after, hi, opts.filter, output, opts.batch_size)
+
+    def on_retry(exc: BaseException, attempt: int, wait: float) -> None:
+        log.warning("split %s: rate limited, retry %d/%d in %.0fs", split.id, attempt, policy.attempts, wait)
+
+    try:
+        return policy.run(query, transient=_rate_limited, on_retry=on_retry, sleep=sleep)
+    except MilvusError:
+        raise
+    except Exception as exc:
+        if not is_rate_limited(exc):
+            raise wrap(exc, Code.READ_DATA_FAIL, f"reading {split.id}") from None
+        raise MilvusError(
+            Code.READ_DATA_FAIL,
+            f"reading {split.id}: still rate limited after {policy.attempts} retries",
+            hint="lower env.parallelism or 'batch_size', or raise 'rate_limit_backoff'; the run can be resumed",
+            transient=True,  # a later split retry, from its checkpoint, may find the server less busy
+        ) from None
+
+
+def _rate_limited(exc: BaseException) -> bool:
+    return not isinstance(exc, MilvusError) and is_rate_limited(exc)
 
 
 def to_batch(rows: list[dict[str, Any]], table: TableSchema, names: list[str]) -> pa.RecordBatch:

@@ -86,31 +86,49 @@ def pages(
     fields: list[str],
     page_size: int,
 ) -> Any:
-    """Yield pages of rows with keys in (lo, hi], in key order.
+    """Yield pages of rows with keys in (lo, hi], in key order (see :func:`page`)."""
+    last = lo
+    while True:
+        rows = page(client, collection, partition, pk, varchar, last, hi, user_filter, fields, page_size)
+        if not rows:
+            return
+        last = rows[-1][pk]
+        yield rows
+
+
+def page(
+    client: Any,
+    collection: str,
+    partition: str | None,
+    pk: str,
+    varchar: bool,
+    after: Any,
+    hi: Any,
+    user_filter: str | None,
+    fields: list[str],
+    page_size: int,
+) -> list[dict[str, Any]]:
+    """The next page of rows with keys in (after, hi], in key order; [] at the end. One query, so it can be
+    retried alone.
 
     The same protocol as pymilvus's query_iterator (``iterator`` and
     ``reduce_stop_for_best`` make the server return the smallest keys first,
     in order), with the key cursor written by vts: the iterator's own cursor
     does not escape quotes in VarChar keys and breaks on them.
     """
-    last = lo
-    while True:
-        page = client.query(
-            collection,
-            filter=range_filter(pk, varchar, last, hi, user_filter),
-            output_fields=fields,
-            partition_names=[partition] if partition else None,
-            limit=page_size,
-            iterator="True",
-            reduce_stop_for_best="True",
-        )
-        if not page:
-            return
-        page.sort(key=lambda row: row[pk])
-        if last is not None and page[0][pk] <= last:
-            raise MilvusError(Code.READ_DATA_FAIL, f"{collection}: the server returned keys out of order")
-        last = page[-1][pk]
-        yield page
+    rows = client.query(
+        collection,
+        filter=range_filter(pk, varchar, after, hi, user_filter),
+        output_fields=fields,
+        partition_names=[partition] if partition else None,
+        limit=page_size,
+        iterator="True",
+        reduce_stop_for_best="True",
+    )
+    rows.sort(key=lambda row: row[pk])
+    if rows and after is not None and rows[0][pk] <= after:
+        raise MilvusError(Code.READ_DATA_FAIL, f"{collection}: the server returned keys out of order")
+    return rows
 
 
 def cut_points(
@@ -128,8 +146,8 @@ def cut_points(
     marks = {size * i for i in range(1, pieces) if size * i < n}
     cuts: list[Any] = []
     seen = 0
-    for page in pages(client, collection, partition, pk, varchar, None, None, user_filter, [pk], KEY_PAGE):
-        for row in page:
+    for rows in pages(client, collection, partition, pk, varchar, None, None, user_filter, [pk], KEY_PAGE):
+        for row in rows:
             seen += 1
             if seen in marks:
                 cuts.append(row[pk])

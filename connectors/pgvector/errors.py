@@ -73,7 +73,12 @@ def wrap(exc: BaseException, what: str, *, where: str = "") -> PgvectorError:
         return PgvectorError(
             Code.INVALID_QUERY, f"{what}{on}: {detail}", hint="fix the SQL in 'query' or 'where' (test it with psql)"
         )
-    if isinstance(exc, psycopg.OperationalError):
+    # SQLSTATE class 40 (transaction rollback: serialization failure, deadlock): the next try usually passes
+    if (getattr(exc, "sqlstate", None) or "")[:2] == "40":
+        return PgvectorError(Code.READ_FAILED, f"{what}{on}: {detail}", transient=True)
+    # OperationalError: the connection failed or broke, the server is shutting down or starting, out of
+    # connections, or a statement timed out; all may pass on a later try
+    if isinstance(exc, psycopg.OperationalError | ConnectionError | TimeoutError):
         if "ssl" in low or "certificate" in low:
             hint = "check 'sslmode' and the sslrootcert/sslcert/sslkey files"
         else:

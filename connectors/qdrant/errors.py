@@ -111,10 +111,13 @@ def _grpc_code(exc: BaseException) -> str | None:
 
 
 def _unreachable(exc: BaseException) -> bool:
-    names = {type(e).__name__ for e in _chain(exc)}
-    return bool(
-        names & {"ResponseHandlingException", "ConnectError", "ConnectTimeout", "ReadTimeout", "ConnectionError"}
-    )
+    """Nothing answered, or the connection broke: qdrant-client wraps every httpx transport error (refused,
+    reset, timed out) in ResponseHandlingException; a bare socket error is the same thing."""
+    chain = _chain(exc)
+    names = {type(e).__name__ for e in chain}
+    if names & {"ResponseHandlingException", "ConnectError", "ConnectTimeout", "ReadTimeout", "ReadError"}:
+        return True
+    return any(isinstance(e, ConnectionError | TimeoutError) for e in chain)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:

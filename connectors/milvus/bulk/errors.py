@@ -113,13 +113,14 @@ def storage_error(exc: BaseException, cloud: str, bucket: str, what: str = "open
     return MilvusError(Code.WRITE_ERROR, f"{what} in {where} '{bucket}': {detail}", transient=kind == "transient")
 
 
-def import_failed(collection: str, reason: str, hint: str | None = None) -> MilvusError:
+def import_failed(collection: str, reason: str, hint: str | None = None, transient: bool = False) -> MilvusError:
     return MilvusError(
         Code.IMPORT_JOB_FAILED,
         f"import into '{collection}' failed: {reason}",
         hint=hint
         or "the staged files are kept for inspection; fix the cause and run the job again "
         "(re-running replaces the staged files and imports them once)",
+        transient=transient,
     )
 
 

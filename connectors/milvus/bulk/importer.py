@@ -3,8 +3,12 @@
 Both importers submit the staged files of one (collection, partition) and
 then report progress the same way (:class:`Progress`); :func:`wait` polls
 them together until every job is final or ``import_timeout`` passes, logging
-rows imported / staged as it goes. The verdict (:func:`verdict`) is the one
-place that turns the final state into MILVUS-26/27/28.
+rows imported / staged as it goes. A poll that fails transiently (the server
+unreachable for a moment, HTTP 429/5xx) is retried as :data:`POLL_RETRY` says;
+a submission is not: a request whose answer was lost may have created the
+job, and a second one would import the files twice. The verdict
+(:func:`verdict`) is the one place that turns the final state into
+MILVUS-26/27/28.
 
 - gRPC: ``do_bulk_insert`` takes one Parquet file per task on Milvus 2.3, so
   each staged file is one task; at most ``MAX_INFLIGHT`` tasks are queued at
@@ -36,6 +40,8 @@ from connectors.milvus.bulk.errors import (
     too_many_failed,
 )
 from connectors.milvus.errors import Code, MilvusError
+from vts.errors import VtsError
+from vts.retry import RetryPolicy
 
 log = logging.getLogger("vts.milvus.bulk")
 
@@ -43,6 +49,7 @@ MAX_INFLIGHT = 64  # gRPC tasks queued at once
 MAX_FILES_PER_JOB = 1024  # Milvus's dataCoord.import.maxFilesPerImportReq default
 CREATE_PATH = "/v2/vectordb/jobs/import/create"
 PROGRESS_PATH = "/v2/vectordb/jobs/import/get_progress"
+POLL_RETRY = RetryPolicy(attempts=5, base=2.0, cap=30.0)  # rides out about a minute of a server restarting
 
 
 @dataclass
@@ -102,7 +109,7 @@ class _NoJournal:
 
 class GrpcImporter(Importer):
     def __init__(self, client: Any, timeout: float, journal: Any = None) -> None:
-        self.journal = journal or _NoJournal()
+        self.journal = journal if journal is not None else _NoJournal()
         self.client = client
         self.conn = client._get_connection()  # pymilvus's handler: bulk insert is not on MilvusClient
         self.timeout = timeout
@@ -183,7 +190,7 @@ class RestImporter(Importer):
     def __init__(
         self, cfg: BulkWriterConfig, url: str, token: str, database: str, storage: Any, journal: Any = None
     ) -> None:
-        self.journal = journal or _NoJournal()
+        self.journal = journal if journal is not None else _NoJournal()
         self.cfg = cfg
         self.base = url.rstrip("/")
         self.token = token
@@ -213,7 +220,9 @@ class RestImporter(Importer):
                     f"{self.base}{path} does not exist (HTTP 404): the server has no REST import (Milvus < 2.4?)",
                     hint="use bulk_writer_config.import_method grpc for Milvus 2.3, or fix rest_url",
                 ) from None
-            raise import_failed(collection, f"HTTP {exc.code} from {self.base}{path}: {text}") from None
+            # 429 and 5xx: the server is busy or restarting; asking again later may succeed
+            busy = exc.code == 429 or exc.code >= 500
+            raise import_failed(collection, f"HTTP {exc.code} from {self.base}{path}: {text}", transient=busy) from None
         except (urllib.error.URLError, TimeoutError, OSError) as exc:
             raise MilvusError(
                 Code.IMPORT_JOB_FAILED,
@@ -324,8 +333,16 @@ def wait(importer: Importer, handles: list[Any], cfg: BulkWriterConfig, sleep: A
     """Poll every handle until all are final; log progress; MILVUS-26 after ``import_timeout``."""
     deadline = time.monotonic() + cfg.import_timeout
     last_log = 0.0
+
+    def on_retry(exc: BaseException, attempt: int, delay: float) -> None:
+        first = str(exc).splitlines()[0][:200]
+        log.warning("import progress: %s; polling again in %.0fs (%d/%d)", first, delay, attempt, POLL_RETRY.attempts)
+
+    def poll(handle: Any) -> Progress:
+        return POLL_RETRY.run(lambda: importer.poll(handle), transient=_transient, on_retry=on_retry, sleep=sleep)
+
     while True:
-        states = [importer.poll(h) for h in handles]
+        states = [poll(h) for h in handles]
         imported, staged = sum(s.imported for s in states), sum(s.staged for s in states)
         now = time.monotonic()
         if all(s.done for s in states):
@@ -339,6 +356,10 @@ def wait(importer: Importer, handles: list[Any], cfg: BulkWriterConfig, sleep: A
             names = ", ".join(sorted({s.group.collection for s in states if not s.done}))
             raise import_timeout(names, cfg.import_timeout, f"{imported:,}/{staged:,} rows imported so far")
         sleep(cfg.poll_interval)
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, VtsError) and exc.transient
 
 
 def verdict(states: list[Progress], cfg: BulkWriterConfig) -> int:

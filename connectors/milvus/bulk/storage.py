@@ -4,6 +4,11 @@ Each backend makes a finished local file durable under a key with one call
 (S3: multipart upload in parallel parts; Azure: staged blocks committed
 once; local: an atomic rename), so a file is either wholly there or absent.
 Every client error is mapped to a coded error in :func:`storage_error`.
+
+Retries: each HTTP request (an S3 part, an Azure block) is retried inside the
+storage client, as :data:`STORAGE_RETRY` says, where a failed part can be sent
+again alone; once those retries are spent the upload fails with MILVUS-22, and
+the engine retries a transient one from the split's checkpoint.
 """
 
 from __future__ import annotations
@@ -19,10 +24,12 @@ from typing import Any
 
 from connectors.milvus.bulk.config import MB, BulkWriterConfig
 from connectors.milvus.bulk.errors import storage_error
+from vts.retry import RetryPolicy
 
 log = logging.getLogger("vts.milvus.bulk")
 
 PART_SIZE = 64 * MB
+STORAGE_RETRY = RetryPolicy(attempts=5, base=1.0, cap=20.0, jitter=1.0)
 
 
 class Storage(ABC):
@@ -158,7 +165,8 @@ class S3Storage(Storage):
             kwargs: dict[str, Any] = {
                 "region_name": self.cfg.region_id or "us-east-1",
                 "config": Config(
-                    retries={"max_attempts": 5, "mode": "standard"},
+                    # botocore's standard mode waits its own way (longer for throttling than for resets)
+                    retries={"max_attempts": STORAGE_RETRY.attempts, "mode": "standard"},
                     s3={"addressing_style": "path" if self.endpoint else "auto"},
                     max_pool_connections=16,
                 ),
@@ -231,13 +239,14 @@ class AzureStorage(Storage):
             except ImportError as exc:
                 raise storage_error(exc, "azure", self.container) from None
             cfg = self.cfg
+            retry = _azure_retry(STORAGE_RETRY)
             if cfg.connection_string is not None:
-                service = BlobServiceClient.from_connection_string(cfg.secret("connection_string"))
+                service = BlobServiceClient.from_connection_string(cfg.secret("connection_string"), retry_policy=retry)
             else:
                 account = cfg.secret("access_key")
                 url = cfg.minio_url or f"https://{account}.blob.core.windows.net"
                 credential = {"account_name": account, "account_key": cfg.secret("secret_key")}
-                service = BlobServiceClient(account_url=url, credential=credential)
+                service = BlobServiceClient(account_url=url, credential=credential, retry_policy=retry)
             self._client = service.get_container_client(self.container)
         return self._client
 
@@ -281,3 +290,14 @@ class AzureStorage(Storage):
 
     def object_url(self, key: str) -> str:
         return f"{self.client.url.rstrip('/')}/{key}"
+
+
+def _azure_retry(policy: RetryPolicy) -> Any:
+    """The Azure SDK's retry policy (which requests and errors it retries), counting and waiting as ``policy``."""
+    from azure.storage.blob import ExponentialRetry
+
+    class Retry(ExponentialRetry):
+        def get_backoff_time(self, settings: dict[str, Any]) -> float:
+            return policy.delay(max(1, settings["count"]))  # the SDK counts the retry before it waits
+
+    return Retry(retry_total=policy.attempts)
