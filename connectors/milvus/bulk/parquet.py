@@ -19,11 +19,11 @@ dynamic field          ``$meta`` string holding a JSON object
 =====================  ==========================================================
 
 An auto-id primary key and function outputs (BM25) are left out: Milvus fills
-them. Rows Milvus would refuse (nulls in a non-nullable field, NaN in a
-vector, a VarChar over max_length, an invalid JSON text...) are found with
-vectorised checks and handed back as rejects, so one bad row never fails a
-whole import job. The only per-row Python work is JSON validation (one
-``orjson.loads`` per value) and the rare nested dynamic value.
+them. Rows Milvus would refuse are found first by
+:func:`~connectors.milvus.validate.validate` (the same verdict, with the same
+reasons, as the insert path) and handed back as rejects, so one bad row never
+fails a whole import job; only the good rows are converted. The only per-row
+Python work is the rare nested dynamic value.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.milvus.rows import META
 from connectors.milvus.target import TargetCollection, TargetField
+from connectors.milvus.validate import META, validate
 
 _SCALARS: dict[str, pa.DataType] = {
     "BOOL": pa.bool_(),
@@ -96,121 +96,65 @@ class Converter:
         self.schema = parquet_schema(target)
 
     def convert(self, batch: pa.RecordBatch) -> Prepared:
-        n = batch.num_rows
-        bad = np.zeros(n, dtype=bool)
-        reasons: dict[int, str] = {}
-
-        def reject(mask: np.ndarray, why: str | list[str]) -> None:
-            for i in np.flatnonzero(mask & ~bad):
-                reasons[int(i)] = why if isinstance(why, str) else why[int(i)]
-            bad[:] |= mask
-
-        columns: list[pa.Array] = []
-        for f in self.fields:
-            if f.source not in batch.schema.names:
-                raise KeyError(f"source column '{f.source}' for field '{f.name}' is missing from the batch")
-            columns.append(_column(_plain(batch.column(f.source)), f, reject))
+        verdict = validate(batch, self.target)
+        good = verdict.good_rows(batch)
+        columns = [_column(_plain(good.column(f.source)), f) for f in self.fields]
         if self.target.enable_dynamic_field:
-            columns.append(_meta(batch, self.target, reject))
-
+            columns.append(_meta(good, self.target))
         out = pa.RecordBatch.from_arrays(columns, schema=self.schema)
-        if not bad.any():
-            return Prepared(out, [], [])
-        keep = pa.array(~bad)
-        rows = batch.filter(pa.array(bad)).to_pylist()
-        return Prepared(out.filter(keep), rows, [reasons[int(i)] for i in np.flatnonzero(bad)])
+        return Prepared(out, verdict.rejected_rows(batch), verdict.reasons)
 
 
 def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
-def _mask(arr: pa.Array) -> np.ndarray:
-    """A boolean Array (nulls as False) as numpy."""
-    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _column(arr: pa.Array, f: TargetField, reject) -> pa.Array:
-    if arr.null_count and not (f.nullable or f.default is not None):
-        reject(_mask(arr.is_null()), f"field '{f.name}' is not nullable but the value is null")
+def _column(arr: pa.Array, f: TargetField) -> pa.Array:
     dtype = f.dtype
     if dtype == "FLOAT_VECTOR":
-        return _vector(arr, f, reject, pa.float32(), check_finite=True)
+        return _vector(arr, f.dim or 0, pa.float32())
     if dtype == "INT8_VECTOR":
-        return _vector(arr, f, reject, pa.int8(), check_finite=False)
+        return _vector(arr, f.dim or 0, pa.int8())
     if dtype in ("BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"):
-        return _bytes_vector(arr, f, reject)
+        return _bytes_vector(arr, (f.dim or 0) // 8 if dtype == "BINARY_VECTOR" else 2 * (f.dim or 0))
     if dtype == "SPARSE_FLOAT_VECTOR":
-        return _sparse(arr, f, reject)
+        return _sparse(arr)
     if dtype == "JSON":
-        return _json(arr, f, reject)
+        return _json(arr)
     if dtype == "ARRAY":
-        return _array(arr, f, reject)
+        return pc.cast(arr, pa.list_(_SCALARS[f.element_type or "INT64"]))
     if dtype == "TIMESTAMPTZ":
         return _timestamp(arr)
-    out = pc.cast(arr, _SCALARS[dtype])
-    if dtype == "VARCHAR" and f.max_length is not None:
-        lengths = pc.fill_null(pc.binary_length(out), 0).to_numpy(zero_copy_only=False)
-        over = lengths > f.max_length
-        if over.any():
-            reject(over, f"field '{f.name}': value exceeds max_length {f.max_length} bytes")
-    elif dtype in ("FLOAT", "DOUBLE") and len(out):
-        values = out.to_numpy(zero_copy_only=False)
-        finite = np.isfinite(np.nan_to_num(values, nan=np.inf)) | _mask(out.is_null())
-        if not finite.all():
-            reject(~finite, f"field '{f.name}': value is not a finite number")
-    return out
+    return pc.cast(arr, _SCALARS[dtype])
 
 
 def _offsets(n: int, width: int) -> pa.Array:
     return pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
 
 
-def _vector(arr: pa.Array, f: TargetField, reject, value_type: pa.DataType, check_finite: bool) -> pa.Array:
-    n, dim = len(arr), f.dim or 0
-    if pa.types.is_fixed_size_list(arr.type):
-        if arr.type.list_size != dim:
-            reject(np.ones(n, dtype=bool), f"field '{f.name}': dimension {arr.type.list_size}, target expects {dim}")
-            return pa.nulls(n, pa.list_(value_type))
-        filled = arr.fill_null(pa.scalar([0] * dim, arr.type)) if arr.null_count else arr
-        values = pc.cast(filled.flatten(), value_type)
-        lengths_ok = np.ones(n, dtype=bool)
-    else:  # variable-length lists: every row must have the dimension
-        lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
-        lengths_ok = lengths == dim
-        if not lengths_ok.all():
-            reject(~lengths_ok & ~_mask(arr.is_null()), f"field '{f.name}': dimension differs from {dim}")
-        # rebuild fixed-width rows (bad rows zero-filled; they are filtered out afterwards)
-        flat = pc.cast(pc.list_flatten(arr), value_type).to_numpy(zero_copy_only=False)
-        matrix = np.zeros((n, dim), dtype=flat.dtype)
-        if lengths_ok.any():
-            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-            rows = np.flatnonzero(lengths_ok)
-            idx = starts[rows, None] + np.arange(dim)[None, :]
-            matrix[rows] = flat[idx]
-        values = pa.array(matrix.reshape(-1))
-    if check_finite and n:
-        matrix = values.to_numpy(zero_copy_only=False).reshape(n, dim)
-        finite = np.isfinite(matrix).all(axis=1) | ~lengths_ok
-        if not finite.all():
-            reject(~finite, f"field '{f.name}': vector holds NaN or infinity")
-    return pa.ListArray.from_arrays(_offsets(n, dim), values)
+def _null_mask(arr: pa.Array) -> pa.Array | None:
+    return arr.is_null() if arr.null_count else None
 
 
-def _bytes_vector(arr: pa.Array, f: TargetField, reject) -> pa.Array:
+def _vector(arr: pa.Array, dim: int, value_type: pa.DataType) -> pa.Array:
+    """Every good row has ``dim`` elements (validated); a null vector stays null."""
+    if not pa.types.is_fixed_size_list(arr.type):
+        return pc.cast(arr, pa.list_(value_type))
+    # fixed-size rows: the values are already laid out row after row, only the offsets are new
+    filled = arr.fill_null(pa.scalar([0] * dim, arr.type)) if arr.null_count else arr
+    values = pc.cast(filled.flatten(), value_type)
+    return pa.ListArray.from_arrays(_offsets(len(arr), dim), values, mask=_null_mask(arr))
+
+
+def _bytes_vector(arr: pa.Array, width: int) -> pa.Array:
+    """Raw bytes -> list<uint8>; every good row has ``width`` bytes (validated)."""
     n = len(arr)
-    width = (f.dim or 0) // 8 if f.dtype == "BINARY_VECTOR" else 2 * (f.dim or 0)
-    if pa.types.is_fixed_size_binary(arr.type) and arr.type.byte_width == width:
-        data = np.frombuffer(arr.buffers()[1], dtype=np.uint8)[arr.offset * width : (arr.offset + n) * width]
-        if arr.null_count:
-            data = data.copy()
-        return pa.ListArray.from_arrays(_offsets(n, width), pa.array(data, pa.uint8()))
-    lengths = pc.fill_null(pc.binary_length(pc.cast(arr, pa.binary())), -1).to_numpy(zero_copy_only=False)
-    ok = lengths == width
-    if not ok.all():
-        reject(~ok & ~_mask(arr.is_null()), f"field '{f.name}': byte length differs from {width} (dimension {f.dim})")
-    fixed = pc.if_else(pa.array(ok), pc.cast(arr, pa.binary()), pa.scalar(b"\0" * width))
-    return _bytes_vector(pc.cast(fixed, pa.binary(width)), f, reject)
+    if not n:  # e.g. every row refused for a fixed width other than `width`
+        return pa.array([], pa.list_(pa.uint8()))
+    if not pa.types.is_fixed_size_binary(arr.type):
+        return _bytes_vector(pc.cast(pc.cast(arr, pa.binary()), pa.binary(width)), width)
+    data = np.frombuffer(arr.buffers()[1], dtype=np.uint8)[arr.offset * width : (arr.offset + n) * width]
+    return pa.ListArray.from_arrays(_offsets(n, width), pa.array(data, pa.uint8()), mask=_null_mask(arr))
 
 
 def _json_numbers(values: pa.Array) -> pa.Array:
@@ -220,7 +164,8 @@ def _json_numbers(values: pa.Array) -> pa.Array:
     return pc.binary_join(as_lists, ",")
 
 
-def _sparse(arr: pa.Array, f: TargetField, reject) -> pa.Array:
+def _sparse(arr: pa.Array) -> pa.Array:
+    """-> ``{"indices": [...], "values": [...]}`` texts (null sparse vectors never get here: validated)."""
     if pa.types.is_map(arr.type):  # map<uint32, float32>
         indices = pa.ListArray.from_arrays(arr.offsets, arr.keys)
         values = pa.ListArray.from_arrays(arr.offsets, arr.items)
@@ -228,67 +173,21 @@ def _sparse(arr: pa.Array, f: TargetField, reject) -> pa.Array:
         indices, values = arr.field("indices"), arr.field("values")
         if arr.offset or indices.offset:  # struct children ignore the parent's slice
             indices, values = pc.struct_field(arr, "indices"), pc.struct_field(arr, "values")
-    empty = pc.fill_null(pc.list_value_length(indices), 0).to_numpy(zero_copy_only=False) == 0
-    if empty.any():
-        reject(empty & ~_mask(arr.is_null()), f"field '{f.name}': empty sparse vector")
-    text = pc.binary_join_element_wise(
+    return pc.binary_join_element_wise(
         '{"indices":[', _json_numbers(indices), '],"values":[', _json_numbers(values), "]}", ""
     )
-    if arr.null_count:
-        text = pc.if_else(arr.is_null(), pa.scalar(None, pa.string()), text)
-    return text
 
 
-def _validate_json(texts: pa.Array, name: str, reject) -> None:
-    reasons: list[str] = [""] * len(texts)
-    bad = np.zeros(len(texts), dtype=bool)
-    for i, v in enumerate(texts.to_pylist()):
-        if v is None:
-            continue
-        try:
-            orjson.loads(v)
-        except orjson.JSONDecodeError as exc:
-            bad[i] = True
-            reasons[i] = f"field '{name}': invalid JSON ({exc})"
-    if bad.any():
-        reject(bad, reasons)
-
-
-def _json(arr: pa.Array, f: TargetField, reject) -> pa.Array:
+def _json(arr: pa.Array) -> pa.Array:
     if pa.types.is_large_string(arr.type):
         arr = pc.cast(arr, pa.string())
     if (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)) and pa.types.is_string(arr.type.value_type):
         # ARRAY<ROW> arrives as a list of JSON texts: one JSON array per row
-        joined = pc.binary_join_element_wise("[", pc.binary_join(arr, ","), "]", "")
-        _validate_json(joined, f.name, reject)
-        return joined
+        return pc.binary_join_element_wise("[", pc.binary_join(arr, ","), "]", "")
     if not pa.types.is_string(arr.type):
         texts = [None if v is None else orjson.dumps(v, default=str).decode() for v in arr.to_pylist()]
         return pa.array(texts, pa.string())
-    _validate_json(arr, f.name, reject)
     return arr
-
-
-def _array(arr: pa.Array, f: TargetField, reject) -> pa.Array:
-    elem = _SCALARS[f.element_type or "INT64"]
-    cap = f.max_capacity or 4096
-    lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
-    if (lengths > cap).any():
-        reject(lengths > cap, f"field '{f.name}': more than max_capacity {cap} elements")
-    flat = pc.list_flatten(arr)
-    if flat.null_count:
-        parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
-        has_null = np.zeros(len(arr), dtype=bool)
-        has_null[parents[_mask(flat.is_null())]] = True
-        reject(has_null, f"field '{f.name}': arrays cannot hold null elements")
-    if f.element_type == "VARCHAR" and f.max_length and len(flat):
-        parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
-        long = pc.fill_null(pc.binary_length(pc.cast(flat, pa.string())), 0).to_numpy(zero_copy_only=False)
-        over = np.zeros(len(arr), dtype=bool)
-        over[parents[long > f.max_length]] = True
-        if over.any():
-            reject(over, f"field '{f.name}': an element exceeds max_length {f.max_length}")
-    return pc.cast(arr, pa.list_(elem))
 
 
 def _timestamp(arr: pa.Array) -> pa.Array:
@@ -327,7 +226,7 @@ def _json_value(arr: pa.Array) -> pa.Array:
     return pa.array(texts, pa.string())
 
 
-def _meta(batch: pa.RecordBatch, target: TargetCollection, reject) -> pa.Array:
+def _meta(batch: pa.RecordBatch, target: TargetCollection) -> pa.Array:
     """The ``$meta`` column: the source's own ``$meta`` object merged with columns kept as dynamic keys."""
     n = batch.num_rows
     pieces: list[pa.Array] = []
@@ -335,9 +234,8 @@ def _meta(batch: pa.RecordBatch, target: TargetCollection, reject) -> pa.Array:
         meta = _plain(batch.column(META))
         if not pa.types.is_string(meta.type):
             meta = _json_value(meta)
-        else:
-            _validate_json(meta, META, reject)
-        inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(meta), 1, -1)  # '{a}' -> 'a'
+        # '{a}' -> 'a': a string $meta holds a JSON object (validated)
+        inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(meta), 1, -1)
         inner = pc.if_else(pc.equal(pc.utf8_trim_whitespace(inner), ""), pa.scalar(None, pa.string()), inner)
         pieces.append(inner)
     for name in target.dynamic_sources:
