@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ import connectors.milvus.source as source_module
 from connectors.milvus.connection import connect as real_connect
 from tests.bulk_fixtures import s3  # noqa: F401
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, kill_when, run_vts, write_job
+from vts import config, engine
+from vts.testing.faults import FaultySink, InjectedFault
 
 ROWS = 200_000
 
@@ -177,34 +180,30 @@ def test_transient_sink_and_source_failures_are_retried_and_the_data_ends_equal(
     assert run_vts("verify", "--full", str(path), capsys=capsys)[0] == 0
 
 
-def test_a_fatal_error_stops_with_its_code_and_leaves_a_checkpoint_that_resumes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def _failing(job: Path, after_rows: int) -> None:
+    """Run the job with its sink failing fatally once ``after_rows`` rows reached a writer."""
+    loaded = config.load(job)
+    with pytest.raises(InjectedFault):
+        engine.run(replace(loaded, sink=FaultySink(loaded.sink, at="write", after_rows=after_rows)))
+
+
+def test_a_fatal_error_stops_and_leaves_a_checkpoint_that_resumes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     job = _job(tmp_path, rows=30_000, parallelism=1)
-    calls = [0]
-    monkeypatch.setattr(
-        sink_module, "connect", lambda o: _Flaky(real_connect(o), lambda n: n == 9, "field v: invalid data", calls)
-    )
-    code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
-    assert code == 1 and "MILVUS-17" in err and "invalid data" in err
+    _failing(job, after_rows=16_000)
     state = _checkpoint(tmp_path)
     assert state is not None and 0 < sum(s.get("rows_written", 0) for s in state["state"].values()) < 30_000
 
-    monkeypatch.setattr(sink_module, "connect", real_connect)
     code, _, err = run_vts("run", str(job), capsys=capsys)
     assert code == 0, err
     assert "resuming the interrupted run" in err
     assert run_vts("verify", "--full", str(job), capsys=capsys)[0] == 0
 
 
-def test_a_changed_job_file_refuses_to_resume_until_fresh(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_changed_job_file_refuses_to_resume_until_fresh(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     job = _job(tmp_path, rows=10_000, parallelism=1)
-    calls = [0]
-    monkeypatch.setattr(sink_module, "connect", lambda o: _Flaky(real_connect(o), lambda n: n == 3, "boom", calls))
-    assert run_vts("run", "-q", str(job), capsys=capsys)[0] == 1
-    monkeypatch.setattr(sink_module, "connect", real_connect)
+    _failing(job, after_rows=4000)
     job.write_text(job.read_text().replace("row_count: 10000", "row_count: 12000"))
     code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
     assert code == 2 and "VTS-08" in err and "changed since the interrupted run" in err and "--fresh" in err
