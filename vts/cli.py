@@ -9,6 +9,7 @@ data moved); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import os
@@ -21,9 +22,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vts import __version__, config, engine, registry, secrets, verify
+from vts import __version__, config, engine, listing, registry, secrets, verify
 from vts.checkpoint import Checkpoint
-from vts.errors import ExitCode, VtsError
+from vts.errors import ExitCode, UnknownConnectorError, VtsError
 from vts.progress import ProgressReporter, summary
 from vts.stats import RunStats
 
@@ -242,29 +243,30 @@ def _ltype(f: Any) -> str:
 
 
 def cmd_connectors(args: argparse.Namespace, out: Console, err: Console) -> int:
-    for kind, names in registry.available().items():
+    available = registry.available()
+    wanted = args.name.lower() if args.name else None
+    known = sorted({name for names in available.values() for name in names})
+    if wanted and wanted not in {n.lower() for n in known}:
+        close = difflib.get_close_matches(args.name, known, n=1, cutoff=0.5)
+        raise UnknownConnectorError(
+            f"no connector named '{args.name}' (known: {', '.join(known)})",
+            hint=f"did you mean '{close[0]}'?" if close else "run 'vts connectors' to list them",
+        )
+    first = True
+    for kind, names in available.items():
         for name in sorted(names):
-            if args.name and name.lower() != args.name.lower():
+            if wanted and name.lower() != wanted:
                 continue
+            if not first:
+                out.print()
+            first = False
             try:
                 cls = registry.resolve(kind, name, kind)
             except VtsError as exc:
                 out.print(f"[bold]{name}[/] ({kind}): [yellow]unavailable[/] {escape(exc.message)}")
                 continue
-            out.print(f"[bold]{name}[/] ({kind}): {cls.doc}")
-            for opt, info in cls.Options.model_fields.items():
-                key = info.alias or opt
-                default = "required" if info.is_required() else f"default {_default(info)}"
-                out.print(f"    {key:<24} {default:<34} {info.description or ''}", highlight=False)
+            heading, *lines = listing.render(name, kind, cls.doc, cls.Options, nested=wanted is not None)
+            out.print(f"[bold]{escape(heading)}[/]", highlight=False)
+            for line in lines:
+                out.print(line, markup=False, highlight=False)
     return int(ExitCode.OK)
-
-
-def _default(info: Any) -> str:
-    value = info.get_default(call_default_factory=True)
-    if hasattr(value, "get_secret_value"):
-        return '""' if not value.get_secret_value() else secrets.MASK
-    if hasattr(value, "model_dump"):
-        value = value.model_dump()
-    if hasattr(value, "value"):
-        value = value.value
-    return json.dumps(value, default=str)
