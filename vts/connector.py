@@ -18,12 +18,15 @@ import typing
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from vts.schema import TableSchema
+
+if TYPE_CHECKING:
+    from vts.stage import Stage
 
 Position = Any
 """A resumable place inside a split: opaque to the engine, JSON-serialisable,
@@ -185,6 +188,16 @@ class Sink(Connector):
         of submitting it again.
         """
         return None
+
+    def finalize(self, plan: Any, stage: Stage | None = None) -> None:
+        """Driver: called once after :meth:`commit`; returns when the target is ready to use.
+
+        A sink whose target still has work to do once the rows are in (an
+        embedded Milvus Lite building its indexes) does it here, inside the
+        run, so that it counts in the run's time and nothing waits silently
+        at exit. ``stage`` (see :mod:`vts.stage`) wraps each piece of that
+        work so the driver can show it. The default does nothing.
+        """
 
     def describe_plan(self, plan: Any) -> list[str]:
         """Lines describing the plan for ``vts check``."""

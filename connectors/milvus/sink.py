@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus import bulk
+from connectors.milvus import bulk, lite
 from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, server_info
 from connectors.milvus.convert import convert
 from connectors.milvus.errors import Code, MilvusError, wrap
@@ -18,6 +18,7 @@ from connectors.milvus.writer import BufferBatchWriter, ensure_partition
 from vts.connector import Sink, SinkWriter, Split, WriteContext
 from vts.errors import DataExistsError
 from vts.schema import TableSchema
+from vts.stage import Stage, logged
 
 log = logging.getLogger("vts.milvus")
 
@@ -99,7 +100,34 @@ class MilvusSink(Sink):
                     self._save_modes(client, target)
                 if self.options.partition_name:
                     ensure_partition(client, target.name, self.options.partition_name)
+                if self.options.is_lite_file and target.indexes:
+                    lite.hold_index_builds(client, target.name)  # finalize() builds them once
             return plan
+        finally:
+            client.close()
+
+    def finalize(self, plan: MilvusPlan, stage: Stage | None = None) -> None:
+        """Driver, after ``commit``: block until every target collection is ready to search.
+
+        Milvus Lite (a ``.db`` file, embedded in this process): wait for its
+        background compaction, then load each collection, which builds the
+        index of every segment once (see ``connectors/milvus/lite.py``); each
+        collection's wait runs inside ``stage("building the index of <name>")``
+        (default: :func:`vts.stage.logged`). Afterwards nothing is left for
+        Lite to do when the process exits. A Milvus server builds indexes on
+        its own: nothing to wait for, no stage.
+        """
+        if not self.options.is_lite_file or self.options.bulk_writer_config:
+            return
+        stage = stage or logged
+        client = connect(self.options)
+        try:
+            for target in plan.targets.values():
+                what = f"building the index of {target.name}" if target.indexes else f"compacting {target.name}"
+                with stage(what):
+                    lite.wait_for_compaction(self.options.url, self.options.database, target.name)
+                    if target.indexes:
+                        lite.build_indexes(client, target.name)
         finally:
             client.close()
 
