@@ -14,6 +14,7 @@ from rich.console import Console
 
 from connectors.datagen.options import DataGenOptions
 from connectors.datagen.source import DataGenSource
+from connectors.milvus import lite
 from connectors.milvus.options import MilvusSinkOptions
 from connectors.milvus.sink import MilvusPlan, MilvusSink
 from tests.conftest import client_for
@@ -80,6 +81,7 @@ def _stems(names: set[str]) -> set[str]:
 
 def test_no_index_is_built_while_rows_are_written_to_milvus_lite(db: Path, tmp_path: Path) -> None:
     _copy(db, tmp_path)
+    lite.wait_for_compaction(str(db), "default", "docs")  # Lite's background work is done: it built what it would
     assert _files(db, "parquet")
     assert _files(db, "idx") == set()  # each index built now would be built again after compaction
 
