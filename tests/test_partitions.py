@@ -28,6 +28,8 @@ def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: dict, **sin
 
 
 def _ids_in(client, partition: str) -> list[int]:  # type: ignore[no-untyped-def]
+    # queries need a loaded collection, and vts keeps a Lite target released while it writes (no index builds)
+    client.load_collection("p")
     rows = client.query(
         "p", filter="", output_fields=["id"], partition_names=[partition], limit=16384, consistency_level="Strong"
     )
@@ -59,5 +61,6 @@ def test_a_partition_key_is_kept_and_milvus_routes_the_rows(tmp_path: Path, caps
     c = client_for(url)
     described = {f["name"]: f for f in c.describe_collection("p")["fields"]}
     assert described["tenant"].get("is_partition_key")
+    c.load_collection("p")
     rows = c.query("p", filter="", output_fields=["id"], limit=16384, consistency_level="Strong")
     assert sorted(r["id"] for r in rows) == list(range(900))

@@ -9,10 +9,12 @@ data moved); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import os
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vts import __version__, config, engine, registry, secrets, verify
-from vts.errors import ExitCode, VtsError
+from vts import __version__, config, engine, listing, registry, secrets, verify
+from vts.errors import ExitCode, UnknownConnectorError, VtsError
 from vts.progress import RunView, summary
 
 log = logging.getLogger("vts")
@@ -54,13 +56,65 @@ def main(argv: list[str] | None = None) -> int:
         return int(ExitCode.FAILED)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vts", description="Move vector data into Milvus.")
-    p.add_argument("--version", action="version", version=f"vts {__version__}")
-    p.add_argument("--log-level", default="WARNING", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
-    sub = p.add_subparsers(dest="command", required=True)
+EXIT_CODES: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.FAILED: "the job failed while moving data (or a sink precondition, e.g. a missing collection)",
+    ExitCode.INVALID_CONFIG: "invalid job file or usage: nothing was contacted",
+    ExitCode.CONNECTION: "a source or sink could not be reached or refused the credentials",
+    ExitCode.SCHEMA: "a schema cannot be carried to the target: no data moved",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
 
-    run = sub.add_parser("run", help="run a job file")
+
+def _epilog(*examples: tuple[str, str]) -> str:
+    """Examples, then the exit-code table, as the help text's last section."""
+    width = max(len(cmd) for cmd, _ in examples)
+    lines = ["examples:"] + [f"  {cmd:<{width}}  # {what}" for cmd, what in examples]
+    lines += ["", "exit codes:"] + [f"  {int(code):>3}  {text}" for code, text in EXIT_CODES.items()]
+    return "\n".join(lines)
+
+
+def _wrap(text: str) -> str:
+    # RawDescriptionHelpFormatter keeps the epilog's table as written, and so does not wrap descriptions either
+    return textwrap.fill(text, width=79)
+
+
+def _parser() -> argparse.ArgumentParser:
+    help_format = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="vts",
+        description=_wrap("Move vector data into Milvus: a job file names a source, optional transforms and a sink."),
+        epilog=_epilog(
+            ("vts run jobs/quickstart.yaml", "100 000 generated rows into ./quickstart.db (Milvus Lite)"),
+            ("vts check job.yaml", "validate, connect, show schemas and the plan; writes nothing"),
+            ("vts connectors Milvus", "the Milvus source's and sink's options with their defaults"),
+        ),
+        formatter_class=help_format,
+    )
+    p.add_argument("--version", action="version", version=f"vts {__version__}")
+    p.add_argument(
+        "--log-level",
+        default="WARNING",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logs on stderr (DEBUG adds tracebacks of unexpected errors); give it before the command",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a job file",
+        description=_wrap(
+            "Run a job: progress on stderr, a summary on stdout. An interrupted run resumes from its "
+            "checkpoint when started again."
+        ),
+        epilog=_epilog(
+            ("vts run jobs/quickstart.yaml", "progress bar, then a summary"),
+            ("vts run --report run.json --verify job.yaml", "per-split report, then compare source and target"),
+            ("QUICKSTART_ROWS=5000 vts run -q jobs/quickstart.yaml", "${VAR} in the job file; only errors shown"),
+        ),
+        formatter_class=help_format,
+    )
     run.add_argument("job", help="path to the job YAML")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary, only errors")
     run.add_argument("--report", metavar="PATH", help="write a JSON report with per-split counts and timings")
@@ -68,22 +122,59 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--verify", action="store_true", help="run 'vts verify' (sampled) at the end")
     run.set_defaults(func=cmd_run)
 
-    check = sub.add_parser("check", help="validate, connect to source and sink, print the plan; writes nothing")
-    check.add_argument("job")
+    check = sub.add_parser(
+        "check",
+        help="validate, connect to source and sink, print the plan; writes nothing",
+        description=_wrap(
+            "Validate the job, connect to source and sink, print the source and target schemas side by "
+            "side, the splits and the sink plan, and refuse what 'run' would refuse. Writes nothing, not even a new "
+            "Milvus Lite file."
+        ),
+        epilog=_epilog(
+            ("vts check jobs/quickstart.yaml", "schemas, splits and plan of the quickstart"),
+            ("vts --log-level INFO check job.yaml", "the same, with what vts connects to"),
+        ),
+        formatter_class=help_format,
+    )
+    check.add_argument("job", help="path to the job YAML")
     check.set_defaults(func=cmd_check)
 
     ver = sub.add_parser(
-        "verify", help="compare source and target: counts, keys, values; non-zero exit on any difference"
+        "verify",
+        help="compare source and target: counts, keys, values; non-zero exit on any difference",
+        description=_wrap(
+            "Compare source and target: row counts (per partition), key sets, and the values of a "
+            "sample of rows (every row with --full). Exits 1 when they differ."
+        ),
+        epilog=_epilog(
+            ("vts verify job.yaml", "counts, keys, and the values of 1 000 sampled rows"),
+            ("vts verify --full job.yaml", "the values of every row"),
+            ("vts verify --sample 10000 job.yaml", "a larger sample"),
+        ),
+        formatter_class=help_format,
     )
-    ver.add_argument("job")
+    ver.add_argument("job", help="path to the job YAML")
     ver.add_argument("--full", action="store_true", help="compare the values of every row, not a sample")
     ver.add_argument(
         "--sample", type=int, default=1000, metavar="N", help="rows whose values are compared (default 1000)"
     )
     ver.set_defaults(func=cmd_verify)
 
-    conns = sub.add_parser("connectors", help="list connectors with their options")
-    conns.add_argument("name", nargs="?", help="show one connector")
+    conns = sub.add_parser(
+        "connectors",
+        help="list connectors with their options",
+        description=_wrap(
+            "List every connector with its options, grouped (connection, reading, writing, advanced), "
+            "defaults written as in a job file, secrets marked. With NAME, also the keys of nested blocks "
+            "(index, fields, bulk_writer_config)."
+        ),
+        epilog=_epilog(
+            ("vts connectors", "every source, sink and transform"),
+            ("vts connectors DataGen", "one connector (any case), nested keys included"),
+        ),
+        formatter_class=help_format,
+    )
+    conns.add_argument("name", nargs="?", metavar="NAME", help="show only this connector (any case)")
     conns.set_defaults(func=cmd_connectors)
     return p
 
@@ -228,29 +319,30 @@ def _ltype(f: Any) -> str:
 
 
 def cmd_connectors(args: argparse.Namespace, out: Console, err: Console) -> int:
-    for kind, names in registry.available().items():
+    available = registry.available()
+    wanted = args.name.lower() if args.name else None
+    known = sorted({name for names in available.values() for name in names})
+    if wanted and wanted not in {n.lower() for n in known}:
+        close = difflib.get_close_matches(args.name, known, n=1, cutoff=0.5)
+        raise UnknownConnectorError(
+            f"no connector named '{args.name}' (known: {', '.join(known)})",
+            hint=f"did you mean '{close[0]}'?" if close else "run 'vts connectors' to list them",
+        )
+    first = True
+    for kind, names in available.items():
         for name in sorted(names):
-            if args.name and name.lower() != args.name.lower():
+            if wanted and name.lower() != wanted:
                 continue
+            if not first:
+                out.print()
+            first = False
             try:
                 cls = registry.resolve(kind, name, kind)
             except VtsError as exc:
                 out.print(f"[bold]{name}[/] ({kind}): [yellow]unavailable[/] {escape(exc.message)}")
                 continue
-            out.print(f"[bold]{name}[/] ({kind}): {cls.doc}")
-            for opt, info in cls.Options.model_fields.items():
-                key = info.alias or opt
-                default = "required" if info.is_required() else f"default {_default(info)}"
-                out.print(f"    {key:<24} {default:<34} {info.description or ''}", highlight=False)
+            heading, *lines = listing.render(name, kind, cls.doc, cls.Options, nested=wanted is not None)
+            out.print(f"[bold]{escape(heading)}[/]", highlight=False)
+            for line in lines:
+                out.print(line, markup=False, highlight=False)
     return int(ExitCode.OK)
-
-
-def _default(info: Any) -> str:
-    value = info.get_default(call_default_factory=True)
-    if hasattr(value, "get_secret_value"):
-        return '""' if not value.get_secret_value() else secrets.MASK
-    if hasattr(value, "model_dump"):
-        value = value.model_dump()
-    if hasattr(value, "value"):
-        value = value.value
-    return json.dumps(value, default=str)

@@ -38,6 +38,7 @@ from vts.schema import TableSchema
 
 if TYPE_CHECKING:
     from vts.rejects import SplitRejects
+    from vts.stage import Stage
 
 Position = Any
 """A resumable place inside a split: opaque to the engine, JSON-serialisable,
@@ -281,6 +282,9 @@ class TargetCatalog(ABC):
     def delete_rows(self, target: str) -> None:
         """Delete every row of the target, keeping its schema."""
 
+    def prepare_writes(self, target: str) -> None:
+        """Get the target ready for writers, after the save modes acted (also on a resumed run)."""
+
     def append_warning(self, target: str, rows: int) -> str | None:
         """A warning for appending to a target that holds ``rows`` rows (None: appending is safe)."""
         return None
@@ -348,10 +352,15 @@ class Sink(Connector):
         """
         return None
 
-    def finalize(self, plan: Any, stage: Callable[[str], None]) -> None:
-        """Driver: after the commit, wait until the targets are ready to use (an index built, say).
+    def finalize(self, plan: Any, stage: Stage) -> None:
+        """Driver: called once after :meth:`commit`; returns when the target is ready to use.
 
-        ``stage(text)`` names what is being waited for, so the user sees it.
+        A sink whose target still has work to do once the rows are in (an
+        embedded Milvus Lite building its indexes) does it here, inside the
+        run, so that it counts in the run's time and nothing waits silently
+        at exit. ``with stage("building the index of c"):`` (see
+        :mod:`vts.stage`) wraps each piece of that work so the user sees it.
+        The default does nothing.
         """
 
     def describe_plan(self, plan: Any) -> list[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from vts.config import Job
 from vts.connector import SplitPlan
 from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
 from vts.schema import TableSchema
+from vts.stage import logged
 from vts.stats import RunStats
 
 log = logging.getLogger("vts")
@@ -64,8 +66,10 @@ class Observer:
     def planned(self, run: RunResult) -> None:
         """The plan is known and the save modes applied; data is about to move (``run.stats`` goes live)."""
 
-    def stage(self, text: str) -> None:
-        """A driver step after the copy has begun ("importing 3 file(s)", "building the index of c")."""
+    def stage(self, what: str) -> AbstractContextManager[None]:
+        """A context spanning a driver step after the copy ("importing the staged rows", "building the index
+        of c"); the default logs it."""
+        return logged(what)
 
 
 @dataclass
@@ -190,7 +194,8 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
                 records[event.split_id] = event.record
                 checkpoint.save(event.split_id, event.record)
         infos = [records[s.id].commit_info for s in p.splits]
-        committed = sink.commit(sink_plan, infos, Journal(checkpoint))
+        with observer.stage("importing the staged rows") if stats.staging else nullcontext():
+            committed = sink.commit(sink_plan, infos, Journal(checkpoint))
         if committed is not None:
             stats.committed = committed
         source.finish(p.source_tables, p.splits.state)

@@ -8,16 +8,16 @@ in the summary; the summary's seconds run to the end of the last stage.
 from __future__ import annotations
 
 import threading
-import time
 from collections import defaultdict
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from vts.stage import ConsoleStage
 from vts.stats import RunStats
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class RunView:
         self.console, self.quiet = console, quiet
         self.run: RunResult | None = None
         self._bar: ProgressReporter | None = None
-        self._stage: tuple[str, float, Status] | None = None
+        self._stages = ConsoleStage(console, enabled=not quiet)
 
     def planned(self, run: RunResult) -> None:
         self.run = run
@@ -107,26 +107,14 @@ class RunView:
         self._bar = ProgressReporter(run.stats, remaining, self.console, enabled=not self.quiet)
         self._bar.start()
 
-    def stage(self, text: str) -> None:
+    def stage(self, what: str) -> AbstractContextManager[None]:
         if self._bar is not None:
-            self._bar.stop()
-        self._end_stage()
-        if not self.quiet:
-            status = Status(text, console=self.console)
-            status.start()
-            self._stage = (text, time.monotonic(), status)
-
-    def _end_stage(self) -> None:
-        if self._stage is not None:
-            text, began, status = self._stage
-            status.stop()
-            self.console.print(f"{text}: {time.monotonic() - began:,.1f} s")
-            self._stage = None
+            self._bar.stop()  # the bar's line stays; the stage's spinner goes below it
+        return self._stages(what)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
-        self._end_stage()
 
 
 def summary(run: RunResult) -> Group:

@@ -155,5 +155,6 @@ def apply(catalog: TargetCatalog, actions: list[Action]) -> None:
             catalog.create(a.target)
         elif a.op == "delete_rows":
             catalog.delete_rows(a.target)
+        catalog.prepare_writes(a.target)
         if a.warning:
             log.warning("%s", a.warning)

@@ -11,11 +11,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from connectors.milvus import lite
 from connectors.milvus.connection import check_lite_folder, connect
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.options import MilvusSinkOptions
 from connectors.milvus.splits import every_key
 from connectors.milvus.target import TargetCollection
+from connectors.milvus.writer import ensure_partition
 from vts.connector import TargetCatalog
 
 log = logging.getLogger("vts.milvus")
@@ -81,6 +83,13 @@ class MilvusCatalog(TargetCatalog):
         left = count_rows(self.client, target)
         if left:
             raise MilvusError(Code.WRITE_DATA_FAIL, f"DROP_DATA left {left} row(s) in {target}")
+
+    def prepare_writes(self, target: str) -> None:
+        t = self._by_name[target]
+        if self.options.partition_name:
+            ensure_partition(self.client, target, self.options.partition_name)
+        if self.options.is_lite_file and t.indexes:
+            lite.hold_index_builds(self.client, target)  # MilvusSink.finalize builds them once
 
     def append_warning(self, target: str, rows: int) -> str | None:
         if not self.options.bulk_writer_config:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus import bulk
+from connectors.milvus import bulk, lite
 from connectors.milvus.catalog import MilvusCatalog
 from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, server_info
 from connectors.milvus.convert import convert
@@ -17,6 +17,7 @@ from connectors.milvus.writer import BufferBatchWriter
 from vts import secrets
 from vts.connector import Sink, SinkWriter, Split, WriteContext
 from vts.schema import TableSchema
+from vts.stage import Stage
 
 log = logging.getLogger("vts.milvus")
 
@@ -57,6 +58,30 @@ class MilvusSink(Sink):
 
     def save_modes(self) -> tuple[SchemaSaveMode, DataSaveMode]:
         return self.options.schema_save_mode, self.options.data_save_mode
+
+    def finalize(self, plan: MilvusPlan, stage: Stage) -> None:
+        """Driver, after ``commit``: block until every target collection is ready to search.
+
+        Milvus Lite (a ``.db`` file, embedded in this process): wait for its
+        background compaction, then load each collection, which builds the
+        index of every segment once (see ``connectors/milvus/lite.py``); each
+        collection's wait runs inside ``stage("building the index of <name>")``.
+        Afterwards nothing is left for
+        Lite to do when the process exits. A Milvus server builds indexes on
+        its own: nothing to wait for, no stage.
+        """
+        if not self.options.is_lite_file or self.options.bulk_writer_config:
+            return
+        client = connect(self.options)
+        try:
+            for target in plan.targets.values():
+                what = f"building the index of {target.name}" if target.indexes else f"compacting {target.name}"
+                with stage(what):
+                    lite.wait_for_compaction(self.options.url, self.options.database, target.name)
+                    if target.indexes:
+                        lite.build_indexes(client, target.name)
+        finally:
+            client.close()
 
     def max_error_rows(self) -> int:
         return self.options.max_error_rows

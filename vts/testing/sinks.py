@@ -156,6 +156,18 @@ def bad_rows(name: str, sparse: bool) -> tuple[TableSchema, list[pa.RecordBatch]
     return table, [batch1, batch2], {*good, 10, 11}, bad
 
 
+def prepare(sink: Sink, tables: list[TableSchema]) -> Any:
+    """The sink's plan, its preflight and its save modes applied, as ``vts run`` does before the writers."""
+    plan = sink.plan(tables)
+    sink.preflight(plan)
+    catalog = sink.catalog(plan)
+    try:
+        savemode.apply(catalog, savemode.decide(catalog, *sink.save_modes()))
+    finally:
+        catalog.close()
+    return plan
+
+
 class _Journal:
     """A commit journal as the checkpoint keeps it (get/put of JSON values)."""
 
@@ -228,13 +240,7 @@ class SinkSuite:
             name = unique("durable")
             table = good_table(name)
             sink = target.sink(path)
-            plan = sink.plan([table])
-            sink.preflight(plan)
-            catalog = sink.catalog(plan)
-            try:
-                savemode.apply(catalog, savemode.decide(catalog, *sink.save_modes()))
-            finally:
-                catalog.close()
+            plan = prepare(sink, [table])
             split = Split(f"{name}/all", name, None, 30)
             log = RejectLog(tmp_path / f"{name}.jsonl")
             writer = sink.writer(plan, split, WriteContext(Resume(), SplitRejects(log, split.id, name)))
@@ -295,15 +301,9 @@ class SinkSuite:
         for path in (p for p in target.paths if target.visible(p)):
             sink, name = target.sink(path), unique("replay")
             table = good_table(name)
-            plan = sink.plan([table])
-            if not sink.stages(plan):
+            if not sink.stages(sink.plan([table])):
                 continue  # writes directly: nothing is committed
-            sink.preflight(plan)
-            catalog = sink.catalog(plan)
-            try:
-                savemode.apply(catalog, savemode.decide(catalog, *sink.save_modes()))
-            finally:
-                catalog.close()
+            plan = prepare(sink, [table])
             split = Split(f"{name}/all", name, None, 30)
             writer = sink.writer(
                 plan, split, WriteContext(Resume(), SplitRejects(RejectLog(tmp_path / "r"), split.id, name))
