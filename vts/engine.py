@@ -193,6 +193,7 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
             if isinstance(event, Checkpointed | Finished):
                 records[event.split_id] = event.record
                 checkpoint.save(event.split_id, event.record)
+        stats.copied = time.monotonic()
         infos = [records[s.id].commit_info for s in p.splits]
         with observer.stage("importing the staged rows") if stats.staging else nullcontext():
             committed = sink.commit(sink_plan, infos, Journal(checkpoint))

@@ -1,8 +1,10 @@
 """What ``vts run`` shows: a progress bar, the driver's stages after the copy, and the summary.
 
-One clock and one count for every rate on screen: rows read by this run,
-divided by the seconds since the run started (``RunStats``), on the bar as
-in the summary; the summary's seconds run to the end of the last stage.
+One clock and one count for every rate on screen (``RunStats.rate``): rows
+read by this run, divided by the seconds from the start of the run to the
+end of the copy, on the bar as in the summary. The summary's "total s" runs
+on to the end of the last stage (an import, an index build), each of which
+prints its own time.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class RateColumn(ProgressColumn):
         self.stats = stats
 
     def render(self, task: Task) -> Text:
-        secs = self.stats.seconds
-        return Text(f"{task.completed / secs:,.0f} rows/s" if secs > 0 and task.completed else "- rows/s", style="cyan")
+        rate = self.stats.rate
+        return Text(f"{rate:,.0f} rows/s" if rate else "- rows/s", style="cyan")
 
 
 class RowsColumn(ProgressColumn):
@@ -121,13 +123,16 @@ def summary(run: RunResult) -> Group:
     """The end-of-run summary: counts and rate, where the rows went, rejects, the next command."""
     stats = run.stats
     t = stats.totals
-    secs = stats.seconds
     table = Table(title="vts run summary", show_header=True)
-    for col in ("rows read", "written", "rejected", "seconds", "rows/s"):
+    for col in ("rows read", "written", "rejected", "copy s", "rows/s", "total s"):
         table.add_column(col, justify="right")
-    rate = t["rows_read"] / secs if secs > 0 else 0.0
     table.add_row(
-        f"{t['rows_read']:,}", f"{t['rows_written']:,}", f"{t['rows_rejected']:,}", f"{secs:,.1f}", f"{rate:,.0f}"
+        f"{t['rows_read']:,}",
+        f"{t['rows_written']:,}",
+        f"{t['rows_rejected']:,}",
+        f"{stats.copy_seconds:,.1f}",
+        f"{stats.rate:,.0f}",
+        f"{stats.seconds:,.1f}",
     )
     lines: list[Text | Table] = [table]
     for table_name, rows, parts in _per_target(stats):

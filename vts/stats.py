@@ -50,7 +50,8 @@ class RunStats:
         self._by_id: dict[str, SplitStats] = {}
         self.committed: int | None = None  # rows a staging sink's commit made visible
         self.started = time.monotonic()
-        self.finished: float | None = None
+        self.copied: float | None = None  # when the last split finished
+        self.finished: float | None = None  # when the run ended (commit and the sink's finalize included)
 
     def add_split(self, split_id: str, table: str, partition: str | None, start: SplitRecord) -> None:
         s = SplitStats(split_id, table, partition, done=start.done, base=start)
@@ -98,7 +99,19 @@ class RunStats:
 
     @property
     def seconds(self) -> float:
+        """The whole run, from the command to the end of its last stage."""
         return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def copy_seconds(self) -> float:
+        """From the start of the run to the end of its last split: the clock of every rows/s on screen."""
+        return (self.copied or self.finished or time.monotonic()) - self.started
+
+    @property
+    def rate(self) -> float:
+        """Rows read per second of the copy."""
+        secs = self.copy_seconds
+        return self["rows_read"] / secs if secs > 0 else 0.0
 
     def __getitem__(self, key: str) -> int:
         return self.totals[key]
