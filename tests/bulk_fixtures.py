@@ -46,6 +46,15 @@ def s3() -> Iterator[MotoS3]:
         yield server
 
 
+UNREACHABLE_S3 = {  # a bulk_writer_config whose staging area nothing answers for
+    "cloud_id": "aws",
+    "minio_url": "http://127.0.0.1:1",
+    "bucket_name": "stage",
+    "access_key": "key",
+    "secret_key": "secret",
+}
+
+
 def s3_config(s3: MotoS3, bucket: str, **kw: Any) -> dict[str, Any]:
     """A bulk_writer_config staging to ``bucket`` on the moto server."""
     return {

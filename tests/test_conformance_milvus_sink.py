@@ -11,16 +11,9 @@ import pytest
 
 from connectors.milvus.options import MilvusSinkOptions
 from connectors.milvus.sink import MilvusSink
+from tests.bulk_fixtures import UNREACHABLE_S3
 from tests.conftest import client_for, count
 from vts.testing.sinks import SinkSuite, SinkTarget
-
-UNREACHABLE_S3 = {
-    "cloud_id": "aws",
-    "minio_url": "http://127.0.0.1:1",
-    "bucket_name": "stage",
-    "access_key": "key",
-    "secret_key": "secret",
-}
 
 
 class MilvusTarget(SinkTarget):

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests import pgvector_fixtures
+from tests.bulk_fixtures import UNREACHABLE_S3
 from tests.conftest import client_for, count, run_vts, write_job
 from tests.pgvector_fixtures import execute, unique
 from vts import config, engine
@@ -18,13 +19,6 @@ from vts.testing.faults import FaultySink, InjectedFault
 
 pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
-UNREACHABLE_S3 = {
-    "cloud_id": "aws",
-    "minio_url": "http://127.0.0.1:1",
-    "bucket_name": "stage",
-    "access_key": "key",
-    "secret_key": "secret",
-}
 FIELDS = [
     {"name": "id", "type": "BIGINT", "primary_key": True},
     {"name": "vector", "type": "FLOAT_VECTOR", "dimension": 4},
@@ -75,13 +69,18 @@ def _pg_job(tmp_path: Path, url: str, table: str) -> Path:
     )
 
 
-def test_a_resumed_incremental_run_saves_its_mark(pg_url: str, tmp_path: Path) -> None:
-    t = unique("resume_mark")
+def _pg_table(url: str, prefix: str, rows: int) -> str:
+    t = unique(prefix)
     execute(
-        pg_url,
+        url,
         f"CREATE TABLE {t} (id int PRIMARY KEY, v vector(2) NOT NULL, seq bigserial)",
-        f"INSERT INTO {t} (id, v) SELECT i, ARRAY[i, 0]::vector FROM generate_series(1, 400) i",
+        f"INSERT INTO {t} (id, v) SELECT i, ARRAY[i, 0]::vector FROM generate_series(1, {rows}) i",
     )
+    return t
+
+
+def test_a_resumed_incremental_run_saves_its_mark(pg_url: str, tmp_path: Path) -> None:
+    t = _pg_table(pg_url, "resume_mark", 400)
     path = _pg_job(tmp_path, pg_url, t)
     job = config.load(path)
     with pytest.raises(InjectedFault):  # dies after 200 rows, its checkpoint kept
@@ -101,13 +100,7 @@ def test_a_resumed_incremental_run_saves_its_mark(pg_url: str, tmp_path: Path) -
 def test_verify_after_an_incremental_run_compares_the_whole_source(
     pg_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    t = unique("verify_inc")
-    execute(
-        pg_url,
-        f"CREATE TABLE {t} (id int PRIMARY KEY, v vector(2) NOT NULL, seq bigserial)",
-        f"INSERT INTO {t} (id, v) SELECT i, ARRAY[i, 0]::vector FROM generate_series(1, 300) i",
-    )
-    path = _pg_job(tmp_path, pg_url, t)
+    path = _pg_job(tmp_path, pg_url, _pg_table(pg_url, "verify_inc", 300))
     assert run_vts("run", "-q", str(path))[0] == 0
     code, out, err = run_vts("verify", "--full", str(path), capsys=capsys)
     assert code == 0, out + err
