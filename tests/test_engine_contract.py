@@ -88,7 +88,7 @@ def test_a_resumed_incremental_run_saves_its_mark(pg_url: str, tmp_path: Path) -
     assert not (tmp_path / "marks.json").exists()
 
     resumed = engine.run(config.load(path))
-    assert resumed.resumed and resumed.stats["rows_read"] == 200
+    assert resumed.resumed and 200 <= resumed.stats["rows_read"] < 400  # from its last checkpoint on
     marks = json.loads((tmp_path / "marks.json").read_text())["marks"]
     assert [m["value"] for m in marks.values()] == ["400"]  # the resumed run saved the window it finished
 
