@@ -50,8 +50,8 @@ UNREACHABLE_S3 = {  # a bulk_writer_config whose staging area nothing answers fo
     "cloud_id": "aws",
     "minio_url": "http://127.0.0.1:1",
     "bucket_name": "stage",
-    "access_key": "key",
-    "secret_key": "secret",
+    "access_key": "vts-unreachable-access-key",
+    "secret_key": "vts-unreachable-secret-key",
 }
 
 

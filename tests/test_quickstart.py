@@ -16,24 +16,27 @@ from vts import config
 QUICKSTART = REPO / "jobs" / "quickstart.yaml"
 
 
+ROWS = 20_000  # the job's own 100 000 is `make demo`'s; a fifth proves the same in a fifth of the time
+
+
 def test_quickstart_writes_every_generated_row_exactly(tmp_path: Path) -> None:
     db = tmp_path / "quickstart.db"
-    env = {**os.environ, "QUICKSTART_DB": str(db)}
+    env = {**os.environ, "QUICKSTART_DB": str(db), "QUICKSTART_ROWS": str(ROWS)}
     proc = subprocess.run([str(VTS_BIN), "run", str(QUICKSTART)], env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     for column in ("rows read", "written", "rejected", "rows/s"):
         assert column in proc.stdout
-    assert "100,000" in proc.stdout
+    assert f"{ROWS:,}" in proc.stdout and "building the index of quickstart" in proc.stderr
 
     job = config.load(QUICKSTART, environ=env)
     table = job.source.discover()[0]
-    expected = Generator(table, seed=42).rows(0, 100_000).to_pylist()
+    expected = Generator(table, seed=42).rows(0, ROWS).to_pylist()
 
     client = client_for(str(db))
     rows = read_all(client, "quickstart", ["id", "vector", "title", "meta", "tags"])
-    assert len(rows) == 100_000
-    assert [r["id"] for r in rows] == list(range(100_000))
+    assert len(rows) == ROWS
+    assert [r["id"] for r in rows] == list(range(ROWS))
     for got, want in zip(rows, expected, strict=True):
         assert np.array_equal(np.asarray(got["vector"], dtype=np.float32), np.asarray(want["vector"], dtype=np.float32))
         assert got["title"] == want["title"]
