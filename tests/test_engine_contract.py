@@ -122,3 +122,23 @@ def test_report_seconds_per_split_leave_out_the_time_queued(tmp_path: Path) -> N
     assert len(splits) == 3
     for before, after in itertools.pairwise(splits):  # one worker: each split starts after the previous ended
         assert after["started"] >= before["started"] + before["seconds"] - 0.05, splits
+
+
+def test_a_fresh_run_that_stops_at_a_check_keeps_the_interrupted_runs_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(tmp_path / "t.db")
+    path = _datagen_job(tmp_path / "job.yaml", url, 3000)
+    job = config.load(path)
+    with pytest.raises(InjectedFault):
+        engine.run(replace(job, sink=FaultySink(job.sink, at="write", after_rows=1000)))
+    (checkpoint,) = (tmp_path / ".vts-checkpoints").glob("*.json")
+    interrupted = path.read_text()
+    _datagen_job(path, url, 3000, bulk_writer_config=dict(UNREACHABLE_S3))  # Milvus Lite has no Import API
+    code, _, err = run_vts("run", "-q", "--fresh", str(path), capsys=capsys)
+    assert code != 0 and "MILVUS-24" in err
+    assert checkpoint.exists(), "--fresh dropped the interrupted run's checkpoint before its checks passed"
+    path.write_text(interrupted)
+    code, _, err = run_vts("run", "-q", str(path), capsys=capsys)
+    assert code == 0 and "resuming the interrupted run" in err
+    assert count(client_for(url), "c") == 3000

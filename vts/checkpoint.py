@@ -159,10 +159,10 @@ class Checkpoint:
             else _LocalStore(Path(folder) / file)
         )
         cp = cls(store, fingerprint, str(job_path))
+        # --fresh ignores the old checkpoint; it is replaced once the new run starts (start()), after every
+        # check passed, so a fresh run that stops at a check leaves the interrupted run resumable
         text = None if fresh else store.read()
-        if fresh:
-            cp.discard()
-        elif text is not None:
+        if text is not None:
             data = decode(text)
             if data.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
