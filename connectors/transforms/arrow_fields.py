@@ -1,0 +1,83 @@
+"""The logical field an Arrow column computed by a transform becomes (the reverse of ``Field.arrow_type``)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from connectors.transforms.errors import TransformErrorKind, fail
+from vts.schema import SPARSE_ARROW, Field, LType
+
+_SCALARS: list[tuple[LType, pa.DataType]] = [
+    (LType.BOOLEAN, pa.bool_()),
+    (LType.TINYINT, pa.int8()),
+    (LType.SMALLINT, pa.int16()),
+    (LType.INT, pa.int32()),
+    (LType.BIGINT, pa.int64()),
+    (LType.SMALLINT, pa.uint8()),
+    (LType.INT, pa.uint16()),
+    (LType.BIGINT, pa.uint32()),
+    (LType.FLOAT, pa.float32()),
+    (LType.DOUBLE, pa.float64()),
+    (LType.STRING, pa.string()),
+    (LType.STRING, pa.large_string()),
+    (LType.DATE, pa.date32()),
+    (LType.DATE, pa.date64()),
+]
+
+
+def _scalar(t: pa.DataType) -> LType | None:
+    for ltype, arrow in _SCALARS:
+        if t == arrow:
+            return ltype
+    if pa.types.is_decimal(t):
+        return LType.DOUBLE
+    if pa.types.is_timestamp(t):
+        return LType.TIMESTAMP_TZ if t.tz else LType.TIMESTAMP
+    if pa.types.is_time(t):
+        return LType.TIME
+    return None
+
+
+def field_for(transform: str, name: str, t: pa.DataType, like: Field | None) -> Field:
+    """The field for column ``name`` of Arrow type ``t``.
+
+    ``like`` is the input field of the same name: a column that kept its
+    type keeps everything the source said about it (primary key, max_length,
+    nullability, partition key); one whose type changed keeps its key flags.
+    A new column is nullable, since an expression can yield NULL.
+    """
+    if like is not None and like.arrow_type() == t:
+        return like
+    if (
+        like is not None
+        and pa.types.is_timestamp(t)
+        and like.arrow_type() == pa.timestamp(t.unit, "UTC" if t.tz else None)
+    ):
+        return like  # DuckDB names UTC "Etc/UTC"
+    made = _new(transform, name, t)
+    if like is None:
+        return made
+    keep = {"primary_key": like.primary_key, "partition_key": like.partition_key, "nullable": like.nullable}
+    return made.with_(**keep, description=like.description)
+
+
+def _new(transform: str, name: str, t: pa.DataType) -> Field:
+    scalar = _scalar(t)
+    if scalar is not None:
+        return Field(name, scalar, nullable=True)
+    if pa.types.is_fixed_size_list(t) and pa.types.is_floating(t.value_type):
+        return Field(name, LType.FLOAT_VECTOR, dimension=t.list_size)
+    if pa.types.is_fixed_size_list(t) and t.value_type == pa.int8():
+        return Field(name, LType.INT8_VECTOR, dimension=t.list_size)
+    if t == SPARSE_ARROW:
+        return Field(name, LType.SPARSE_FLOAT_VECTOR)
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        element = _scalar(t.value_type)
+        if element is not None and element not in (LType.DATE, LType.TIME, LType.TIMESTAMP, LType.TIMESTAMP_TZ):
+            return Field(name, LType.ARRAY, nullable=True, element_type=element)
+    fail(
+        TransformErrorKind.NOT_SUPPORT_TYPE,
+        transform,
+        f"column '{name}' comes out as {t}, which no target field can hold",
+        hint="turn it into text with to_json(...) or CAST(... AS VARCHAR), or into a list of numbers or strings",
+    )
