@@ -242,9 +242,14 @@ def _defined_roots(variables: Mapping[str, str], environ: Mapping[str, str], tex
 
 
 def _parse(text: str, where: str, variables: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, Any]:
-    import pyparsing
-    from pyhocon import ConfigFactory
-    from pyhocon.exceptions import ConfigException, ConfigSubstitutionException
+    try:
+        import pyparsing
+        from pyhocon import ConfigFactory
+        from pyhocon.exceptions import ConfigException, ConfigSubstitutionException
+    except ImportError:
+        raise ConfigError(
+            f"{where} is a HOCON job, and the HOCON parser is not installed", hint="pip install 'vts[hocon]'"
+        ) from None
 
     defs = _definitions(text, variables, environ)
     offset = defs.count("\n") + 1 if defs else 0

@@ -38,27 +38,30 @@ def _scalar(t: pa.DataType) -> LType | None:
     return None
 
 
-def field_for(transform: str, name: str, t: pa.DataType, like: Field | None) -> Field:
-    """The field for column ``name`` of Arrow type ``t``.
+def field_for(transform: str, name: str, t: pa.DataType, like: Field | None, copied: bool) -> Field:
+    """The field for output column ``name`` of Arrow type ``t``.
 
-    ``like`` is the input field of the same name: a column that kept its
-    type keeps everything the source said about it (primary key, max_length,
-    nullability, partition key); one whose type changed keeps its key flags.
-    A new column is nullable, since an expression can yield NULL.
+    A column ``copied`` unchanged from input field ``like`` keeps everything
+    the source said about it (primary key, max_length, nullability, partition
+    key), under its new name. A computed one is typed from ``t`` and nullable
+    (an expression can yield NULL); if it replaces an input field of the same
+    name (``like``), it keeps that field's key flags, so ``CAST(id AS VARCHAR)
+    AS id`` is still the primary key.
     """
-    if like is not None and like.arrow_type() == t:
-        return like
-    if (
-        like is not None
-        and pa.types.is_timestamp(t)
-        and like.arrow_type() == pa.timestamp(t.unit, "UTC" if t.tz else None)
-    ):
-        return like  # DuckDB names UTC "Etc/UTC"
+    if like is not None and copied and _same(like.arrow_type(), t):
+        return like.with_(name=name)
     made = _new(transform, name, t)
-    if like is None:
+    if like is None or copied:
         return made
-    keep = {"primary_key": like.primary_key, "partition_key": like.partition_key, "nullable": like.nullable}
-    return made.with_(**keep, description=like.description)
+    if like.primary_key:
+        return made.with_(primary_key=True, auto_id=like.auto_id, nullable=False)
+    return made.with_(partition_key=like.partition_key)
+
+
+def _same(a: pa.DataType, b: pa.DataType) -> bool:
+    if pa.types.is_timestamp(a) and pa.types.is_timestamp(b):
+        return a.unit == b.unit and bool(a.tz) == bool(b.tz)  # DuckDB names UTC "Etc/UTC"
+    return a == b
 
 
 def _new(transform: str, name: str, t: pa.DataType) -> Field:

@@ -11,7 +11,9 @@ object holds options only.
 
 from __future__ import annotations
 
+import json
 import threading
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -66,10 +68,50 @@ def output_schema(transform: str, query: str, table_name: str, table: TableSchem
             hint="give every output column its own name with AS",
         )
     by_name = {f.name: f for f in table.fields}
-    fields = tuple(field_for(transform, f.name, f.type, by_name.get(f.name)) for f in result.schema)
+    copied = _bare_columns(query, table.names)
+    fields = tuple(
+        field_for(transform, f.name, f.type, by_name.get(copied.get(f.name, f.name)), f.name in copied)
+        for f in result.schema
+    )
     kept = {f.name for f in fields}
     indexes = tuple(i for i in table.indexes if i.field in kept)
     return table.with_(fields=fields, indexes=indexes)
+
+
+def _bare_columns(query: str, names: list[str]) -> dict[str, str]:
+    """Output column -> the input column it passes on unchanged (``col``, ``col AS new``, ``*``).
+
+    Read from DuckDB's own parse tree (``json_serialize_sql``): a column
+    passed on keeps what the source said about it (max_length, primary key);
+    a computed one is typed from its values alone.
+    """
+    tree = json.loads(_connection().execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
+    statements = tree.get("statements") or []
+    node = statements[0].get("node", {}) if statements else {}
+    if node.get("type") != "SELECT_NODE":
+        return {}
+    out: dict[str, str] = {}
+    for item in node.get("select_list", []):
+        kind = item.get("class")
+        if kind == "COLUMN_REF" and item.get("column_names"):
+            source = item["column_names"][-1]
+            out[item.get("alias") or source] = source
+        elif kind == "STAR" and not item.get("columns"):
+            skipped = {_name(e) for e in item.get("exclude_list") or []}
+            skipped |= {_name(e) for e in item.get("replace_list") or []}
+            out.update({n: n for n in names if n not in skipped})
+    return out
+
+
+def _name(entry: Any) -> str:
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, dict):  # newer DuckDB: {"key": name, ...} or a qualified name
+        value = entry.get("key", entry.get("name", entry.get("first", "")))
+        if isinstance(value, dict):
+            value = value.get("column_name", value.get("name", ""))
+        return str(value)
+    return str(entry)
 
 
 def run(
