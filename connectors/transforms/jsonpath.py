@@ -122,9 +122,16 @@ class JsonPath(Transform):
         return f"SELECT *, {', '.join(exprs)} FROM {_TABLE}"
 
     def schema(self, table: TableSchema) -> TableSchema:
-        return duck.output_schema(self.name, self._query(table), _TABLE, table)
+        out = duck.output_schema(self.name, self._query(table), _TABLE, table)
+        # JSON, DATE, TIME and GEOMETRY are text in Arrow: the query's result cannot tell them from STRING.
+        declared = {c.dest_field: typenames.parse(c.dest_type) for c in self.options.columns}
+        fields = []
+        for f in out.fields:
+            parsed = declared.get(f.name)
+            if parsed is not None and parsed.type in (*_STRINGS, LType.JSON, LType.MAP, LType.ROW):
+                f = f.with_(type=LType.JSON if parsed.type in (LType.MAP, LType.ROW) else parsed.type)
+            fields.append(f)
+        return out.with_(fields=tuple(fields))
 
     def apply(self, batch: pa.RecordBatch, table: TableSchema, rejects: SplitRejects | None = None) -> pa.RecordBatch:
-        query = self._query(table)
-        out = duck.output_schema(self.name, query, _TABLE, table)
-        return duck.run(self.name, query, _TABLE, batch, out, rejects)
+        return duck.run(self.name, self._query(table), _TABLE, batch, self.schema(table), rejects)
