@@ -180,19 +180,9 @@ def map_job(tree: dict[str, Any], env: dict[str, Any], warnings: list[str]) -> d
         blocks = tree.get(section) or {}
         if not isinstance(blocks, dict):
             raise ConfigError(f"'{section}' must be a block of plugins", hint=f"write {section} {{ Name {{ ... }} }}")
+        if section != "transform":
+            _one_plugin(section, [key.partition("@")[2] or key for key in blocks])
         stages[section] = [_stage(section, key, options, warnings.append) for key, options in blocks.items()]
-    for section in ("source", "sink"):
-        found = stages[section]
-        if not found:
-            raise ConfigError(
-                f"the job has no {section}", hint=f"add a {section} {{ ... }} block with one plugin, e.g. Milvus"
-            )
-        if len(found) > 1:
-            raise ConfigError(
-                f"the job has {len(found)} {section}s ({', '.join(s.name for s in found)}): "
-                f"vts runs one {section} per job",
-                hint=f"write one job file per {section} and run them one after the other",
-            )
     chain = [*stages["source"], *stages["transform"], *stages["sink"]]
     _check_chain(chain)
     for before, stage in itertools.pairwise(chain):
@@ -205,6 +195,18 @@ def map_job(tree: dict[str, Any], env: dict[str, Any], warnings: list[str]) -> d
     raw["transform"] = [s.block for s in stages["transform"]]
     raw["sink"] = stages["sink"][0].block
     return raw
+
+
+def _one_plugin(section: str, names: list[str]) -> None:
+    if not names:
+        raise ConfigError(
+            f"the job has no {section}", hint=f"add a {section} {{ ... }} block with one plugin, e.g. Milvus"
+        )
+    if len(names) > 1:
+        raise ConfigError(
+            f"the job has {len(names)} {section}s ({', '.join(names)}): vts runs one {section} per job",
+            hint=f"write one job file per {section} and run them one after the other",
+        )
 
 
 def _check_chain(chain: list[_Stage]) -> None:

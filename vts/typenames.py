@@ -46,6 +46,7 @@ _SEATUNNEL: dict[str, LType] = {
 }
 
 _ARRAY = re.compile(r"^array\s*<\s*(?P<element>[^<>]+?)\s*>$", re.IGNORECASE)
+_MAP = re.compile(r"^(?:map|row)\s*<.*>$", re.IGNORECASE)  # kept as JSON text, whatever the key and value types
 _PARAMS = re.compile(r"^(?P<base>[a-z_0-9]+)\s*\(\s*[^)]*\)$", re.IGNORECASE)  # decimal(30, 8), varchar(64)
 
 
@@ -64,6 +65,8 @@ def parse(name: str) -> TypeName | None:
         if element is None or element.type == LType.ARRAY or element.type.is_vector:
             return None
         return TypeName(LType.ARRAY, element.type)
+    if _MAP.match(text):
+        return TypeName(LType.MAP)
     m = _PARAMS.match(text)
     if m:
         text = m["base"]
@@ -76,4 +79,4 @@ def parse(name: str) -> TypeName | None:
     return None
 
 
-KNOWN = [*sorted(_SEATUNNEL), "array<TYPE>"]
+KNOWN = [*sorted(_SEATUNNEL), "array<TYPE>", "map<K, V>"]
