@@ -17,7 +17,7 @@ from vts import config, registry
 pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 JOBS = Path(__file__).resolve().parent.parent / "jobs"
-REFERENCE = Path("/work/shared/vts-confs")
+REFERENCE = Path(__file__).resolve().parent / "vts_reference"  # VTS's own job files, verbatim
 # What the reference files' own placeholders need to load (their URLs are rewritten where a test runs them).
 ENVIRONMENT = {
     "PG_URL": "postgresql://u:p@127.0.0.1:5432/db",

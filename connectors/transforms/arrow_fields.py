@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from connectors.transforms.errors import TransformErrorKind, fail
+from connectors.transforms.errors import Code, fail
 from vts.schema import SPARSE_ARROW, Field, LType
 
 _SCALARS: list[tuple[LType, pa.DataType]] = [
@@ -79,7 +79,7 @@ def _new(transform: str, name: str, t: pa.DataType) -> Field:
         if element is not None and element not in (LType.DATE, LType.TIME, LType.TIMESTAMP, LType.TIMESTAMP_TZ):
             return Field(name, LType.ARRAY, nullable=True, element_type=element)
     fail(
-        TransformErrorKind.NOT_SUPPORT_TYPE,
+        Code.NOT_SUPPORT_TYPE,
         transform,
         f"column '{name}' comes out as {t}, which no target field can hold",
         hint="turn it into text with to_json(...) or CAST(... AS VARCHAR), or into a list of numbers or strings",

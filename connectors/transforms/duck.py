@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from connectors.transforms.arrow_fields import field_for
-from connectors.transforms.errors import TransformErrorKind, fail
+from connectors.transforms.errors import Code, fail
 from connectors.transforms.rows import reject
 from vts.rejects import SplitRejects
 from vts.schema import TableSchema
@@ -57,12 +57,12 @@ def output_schema(transform: str, query: str, table_name: str, table: TableSchem
             hint = f"the rows are the table '{table_name}': write FROM {table_name}"
         else:
             hint = f"its input columns are: {', '.join(table.names)}" if "not found" in message else None
-        fail(TransformErrorKind.INVALID_SQL, transform, f"{message} (in: {query})", hint=hint)
+        fail(Code.INVALID_SQL, transform, f"{message} (in: {query})", hint=hint)
     names = result.schema.names
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         fail(
-            TransformErrorKind.INVALID_SQL,
+            Code.INVALID_SQL,
             transform,
             f"the query returns column(s) {dupes} more than once",
             hint="give every output column its own name with AS",
@@ -156,10 +156,10 @@ def check_select(transform: str, query: str) -> None:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        fail(TransformErrorKind.INVALID_SQL, transform, f"{str(exc).strip()} (in: {query})")
+        fail(Code.INVALID_SQL, transform, f"{str(exc).strip()} (in: {query})")
     if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
         fail(
-            TransformErrorKind.INVALID_SQL,
+            Code.INVALID_SQL,
             transform,
             f"the query must be one SELECT statement (got: {query})",
             hint="write SELECT <columns> FROM <table> [WHERE ...]",

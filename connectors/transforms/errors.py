@@ -9,7 +9,7 @@ from typing import ClassVar, NoReturn
 from vts.errors import CatalogError, ExitCode
 
 
-class TransformErrorKind(Enum):
+class Code(Enum):
     INVALID_OPTION = 1  # an option that cannot work whatever the data (a bad regex, an unknown type name)
     COLUMN_NOT_FOUND = 2  # the transform names a column its input does not have
     INVALID_SQL = 3  # the Sql transform's query does not parse or does not bind
@@ -21,18 +21,18 @@ class TransformError(CatalogError):
 
     prefix = "TRANSFORM"
     exits: ClassVar[Mapping[Enum, ExitCode]] = {
-        TransformErrorKind.INVALID_OPTION: ExitCode.INVALID_CONFIG,
-        TransformErrorKind.COLUMN_NOT_FOUND: ExitCode.SCHEMA,
-        TransformErrorKind.INVALID_SQL: ExitCode.INVALID_CONFIG,
-        TransformErrorKind.NOT_SUPPORT_TYPE: ExitCode.SCHEMA,
+        Code.INVALID_OPTION: ExitCode.INVALID_CONFIG,
+        Code.COLUMN_NOT_FOUND: ExitCode.SCHEMA,
+        Code.INVALID_SQL: ExitCode.INVALID_CONFIG,
+        Code.NOT_SUPPORT_TYPE: ExitCode.SCHEMA,
     }
     hints: ClassVar[Mapping[Enum, str]] = {
-        TransformErrorKind.COLUMN_NOT_FOUND: "use a column the transform's input has ('vts check' lists them)",
-        TransformErrorKind.INVALID_SQL: "fix the query; it runs with DuckDB's SQL dialect",
+        Code.COLUMN_NOT_FOUND: "use a column the transform's input has ('vts check' lists them)",
+        Code.INVALID_SQL: "fix the query; it runs with DuckDB's SQL dialect",
     }
 
 
-def fail(kind: TransformErrorKind, transform: str, message: str, hint: str | None = None) -> NoReturn:
+def fail(kind: Code, transform: str, message: str, hint: str | None = None) -> NoReturn:
     raise TransformError(kind, f"{transform}: {message}", hint=hint)
 
 
@@ -40,7 +40,7 @@ def require_columns(transform: str, names: list[str], wanted: list[str]) -> None
     missing = [c for c in wanted if c not in names]
     if missing:
         fail(
-            TransformErrorKind.COLUMN_NOT_FOUND,
+            Code.COLUMN_NOT_FOUND,
             transform,
             f"column(s) {missing} not in its input",
             hint=f"its input columns are: {', '.join(names)}",

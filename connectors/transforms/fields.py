@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from connectors.transforms.errors import TransformErrorKind, fail, require_columns
+from connectors.transforms.errors import Code, fail, require_columns
 from vts.connector import Options, Transform
 from vts.rejects import SplitRejects
 from vts.schema import IndexSpec, TableSchema
@@ -67,7 +67,7 @@ def _no_duplicates(transform: str, names: list[str]) -> None:
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         fail(
-            TransformErrorKind.INVALID_OPTION,
+            Code.INVALID_OPTION,
             transform,
             f"its output would have column(s) {dupes} twice",
             hint="choose output names no other column has",
@@ -102,7 +102,7 @@ class Filter(Transform):
     def schema(self, table: TableSchema) -> TableSchema:
         kept = self._kept(table)
         if not kept:
-            fail(TransformErrorKind.INVALID_OPTION, self.name, "it would drop every column", hint="keep at least one")
+            fail(Code.INVALID_OPTION, self.name, "it would drop every column", hint="keep at least one")
         return table.with_(
             fields=tuple(table.field(n) for n in kept), indexes=_renamed_indexes(table, {n: n for n in kept})
         )

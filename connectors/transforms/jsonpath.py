@@ -11,7 +11,7 @@ import pyarrow as pa
 from pydantic import Field, field_validator
 
 from connectors.transforms import duck
-from connectors.transforms.errors import TransformErrorKind, fail, require_columns
+from connectors.transforms.errors import Code, fail, require_columns
 from vts import typenames
 from vts.connector import Options, Transform
 from vts.rejects import SplitRejects
@@ -99,7 +99,7 @@ class JsonPath(Transform):
         for c in cols:
             if table.field(c.src_field).type not in _TEXT:
                 fail(
-                    TransformErrorKind.NOT_SUPPORT_TYPE,
+                    Code.NOT_SUPPORT_TYPE,
                     self.name,
                     f"column '{c.src_field}' is {table.field(c.src_field).type}, not JSON text",
                     hint="point src_field at a JSON or string column",
@@ -108,7 +108,7 @@ class JsonPath(Transform):
         clash = sorted({d for d in dests if d in table.names or dests.count(d) > 1})
         if clash:
             fail(
-                TransformErrorKind.INVALID_OPTION,
+                Code.INVALID_OPTION,
                 self.name,
                 f"dest_field(s) {clash} already taken",
                 hint="give each extracted value a new column name",
@@ -118,7 +118,7 @@ class JsonPath(Transform):
             try:
                 exprs.append(f"{_expr(c)} AS {_ident(c.dest_field)}")
             except ValueError as exc:
-                fail(TransformErrorKind.INVALID_OPTION, self.name, f"'{c.dest_field}': cannot extract as {exc}")
+                fail(Code.INVALID_OPTION, self.name, f"'{c.dest_field}': cannot extract as {exc}")
         return f"SELECT *, {', '.join(exprs)} FROM {_TABLE}"
 
     def schema(self, table: TableSchema) -> TableSchema:

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from connectors.transforms.errors import TransformErrorKind, fail, require_columns
+from connectors.transforms.errors import Code, fail, require_columns
 from connectors.transforms.rows import reject
 from vts.connector import Options, Transform
 from vts.rejects import SplitRejects
@@ -35,13 +35,13 @@ class NormalizeVector(Transform):
         wrong = [n for n in wanted if n not in vectors]
         if wrong:
             fail(
-                TransformErrorKind.NOT_SUPPORT_TYPE,
+                Code.NOT_SUPPORT_TYPE,
                 self.name,
                 f"column(s) {wrong} are not FLOAT_VECTOR",
                 hint=f"its float vector columns are: {', '.join(vectors) or 'none'}",
             )
         if not wanted:
-            fail(TransformErrorKind.INVALID_OPTION, self.name, "its input has no FLOAT_VECTOR column to normalise")
+            fail(Code.INVALID_OPTION, self.name, "its input has no FLOAT_VECTOR column to normalise")
         return wanted
 
     def schema(self, table: TableSchema) -> TableSchema:
@@ -50,7 +50,7 @@ class NormalizeVector(Transform):
         if metric is None:
             return table
         if metric.upper() not in _METRICS:
-            fail(TransformErrorKind.INVALID_OPTION, self.name, f"metric_type {metric!r} is not one of {_METRICS}")
+            fail(Code.INVALID_OPTION, self.name, f"metric_type {metric!r} is not one of {_METRICS}")
         indexes = [
             i.__class__(i.field, i.index_type, metric.upper(), i.params, i.name) if i.field in fields else i
             for i in table.indexes

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from connectors.transforms.errors import TransformErrorKind, fail, require_columns
+from connectors.transforms.errors import Code, fail, require_columns
 from vts.connector import Options, Transform
 from vts.rejects import SplitRejects
 from vts.schema import LType, TableSchema
@@ -34,7 +34,7 @@ class Replace(Transform):
         field = table.field(o.replace_field)
         if field.type not in _TEXT:
             fail(
-                TransformErrorKind.NOT_SUPPORT_TYPE,
+                Code.NOT_SUPPORT_TYPE,
                 self.name,
                 f"column '{o.replace_field}' is {field.type}, not text",
                 hint="cast it first with a Sql transform: CAST(col AS VARCHAR) AS col",
@@ -42,7 +42,7 @@ class Replace(Transform):
         try:
             self._replace(pa.array([""], pa.string()))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            fail(TransformErrorKind.INVALID_OPTION, self.name, f"pattern {o.pattern!r}: {exc}")
+            fail(Code.INVALID_OPTION, self.name, f"pattern {o.pattern!r}: {exc}")
         # Replacing can lengthen a value past the source's max_length: the target keeps the text whole.
         return table.with_(
             fields=tuple(f.with_(max_length=None) if f.name == o.replace_field else f for f in table.fields)
