@@ -96,13 +96,18 @@ def test_the_example_chain_of_three_transforms_writes_exactly_what_it_computes(
                  "group_id": meta["group"], "label": meta["label"], "rank": meta["group"] * 10}
             )  # fmt: skip
     client = client_for(str(db))
-    got = read_all(client, "docs_by_group", ["id", "vector", "title", "group_id", "label", "rank"])
+    got = read_all(client, "docs", ["id", "vector", "title", "group_id", "label", "rank"])
     assert len(source_rows) == 400 and 0 < len(got) < 400
     assert [{k: v for k, v in g.items() if k != "vector"} for g in got] == [
         {k: v for k, v in e.items() if k != "vector"} for e in expected
     ]
     assert np.allclose([g["vector"] for g in got], [e["vector"] for e in expected], atol=1e-6)
-    assert client.describe_index("docs_by_group", "vector")["metric_type"] == "IP"
+    assert client.describe_index("docs", "vector")["metric_type"] == "IP"
+    client.close()
+    # verify re-reads the source through the same transforms and compares every value
+    code, out, err = run_vts("verify", "--full", str(conf), "-i", "rows=400", "-i", f"db={db}", capsys=capsys)
+    assert code == 0, out + err
+    assert "equal" in out
 
 
 def _reference(name: str) -> str:
