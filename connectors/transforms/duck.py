@@ -11,11 +11,16 @@ object holds options only.
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from connectors.transforms.arrow_fields import field_for
@@ -30,7 +35,7 @@ _local = threading.local()
 def _connection() -> duckdb.DuckDBPyConnection:
     con = getattr(_local, "con", None)
     if con is None:
-        con = duckdb.connect(":memory:", config={"threads": 1})
+        con = duckdb.connect(":memory:")
         _local.con = con
     return con
 
@@ -44,8 +49,28 @@ def _execute(query: str, table_name: str, data: pa.Table | pa.RecordBatch) -> pa
         con.unregister(table_name)
 
 
+# Workers ask for a transform's output schema with every batch: keep what was computed, per process, so it
+# costs a lookup (the connector itself holds options only).
+_SCHEMAS: dict[tuple[str, str, str], TableSchema] = {}
+_SCHEMAS_LOCK = threading.Lock()
+
+
 def output_schema(transform: str, query: str, table_name: str, table: TableSchema) -> TableSchema:
     """The query's result over ``table``, found by running it on no rows."""
+    key = (query, table_name, repr(table))
+    with _SCHEMAS_LOCK:
+        known = _SCHEMAS.get(key)
+    if known is not None:
+        return known
+    out = _output_schema(transform, query, table_name, table)
+    with _SCHEMAS_LOCK:
+        if len(_SCHEMAS) > 256:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = out
+    return out
+
+
+def _output_schema(transform: str, query: str, table_name: str, table: TableSchema) -> TableSchema:
     empty = table.arrow_schema().empty_table()
     try:
         result = _execute(query, table_name, empty)
@@ -68,7 +93,7 @@ def output_schema(transform: str, query: str, table_name: str, table: TableSchem
             hint="give every output column its own name with AS",
         )
     by_name = {f.name: f for f in table.fields}
-    copied = _bare_columns(query, table.names)
+    copied = _shape(query, tuple(table.names), ()).copied
     fields = tuple(
         field_for(transform, f.name, f.type, by_name.get(copied.get(f.name, f.name)), f.name in copied)
         for f in result.schema
@@ -78,29 +103,54 @@ def output_schema(transform: str, query: str, table_name: str, table: TableSchem
     return table.with_(fields=fields, indexes=indexes)
 
 
-def _bare_columns(query: str, names: list[str]) -> dict[str, str]:
-    """Output column -> the input column it passes on unchanged (``col``, ``col AS new``, ``*``).
+@dataclass(frozen=True)
+class _Shape:
+    copied: dict[str, str]  # output column -> the input column it passes on unchanged
+    carried: frozenset[str]  # the given vector columns the query only passes on (never reads)
 
-    Read from DuckDB's own parse tree (``json_serialize_sql``): a column
-    passed on keeps what the source said about it (max_length, primary key);
-    a computed one is typed from its values alone.
+
+@functools.lru_cache(maxsize=256)
+def _shape(query: str, names: tuple[str, ...], vectors: tuple[str, ...]) -> _Shape:
+    """What the query does with each input column, read from DuckDB's own parse tree (``json_serialize_sql``).
+
+    A column passed on unchanged (``col``, ``col AS new``, ``*``) keeps what
+    the source said about it (max_length, primary key); a computed one is
+    typed from its values alone. A vector column the query only passes on
+    need not travel through DuckDB at all (``carried``).
     """
     tree = json.loads(_connection().execute("SELECT json_serialize_sql(?)", [query]).fetchall()[0][0])
     statements = tree.get("statements") or []
     node = statements[0].get("node", {}) if statements else {}
     if node.get("type") != "SELECT_NODE":
-        return {}
-    out: dict[str, str] = {}
+        return _Shape({}, frozenset())
+    copied: dict[str, str] = {}
+    bare: collections.Counter[str] = collections.Counter()
+    replaced: set[str] = set()
     for item in node.get("select_list", []):
         kind = item.get("class")
         if kind == "COLUMN_REF" and item.get("column_names"):
             source = item["column_names"][-1]
-            out[item.get("alias") or source] = source
+            copied[item.get("alias") or source] = source
+            bare[source] += 1
         elif kind == "STAR" and not item.get("columns"):
             skipped = {_name(e) for e in item.get("exclude_list") or []}
-            skipped |= {_name(e) for e in item.get("replace_list") or []}
-            out.update({n: n for n in names if n not in skipped})
-    return out
+            replaced |= {_name(e) for e in item.get("replace_list") or []}
+            copied.update({n: n for n in names if n not in skipped | replaced})
+    simple = node.get("from_table", {}).get("type") == "BASE_TABLE" and not (node.get("cte_map") or {}).get("map")
+    refs = collections.Counter(_column_refs(node))
+    carried = frozenset(v for v in vectors if simple and v not in replaced and refs[v] == bare[v])
+    return _Shape(copied, carried)
+
+
+def _column_refs(tree: Any) -> Iterator[str]:
+    if isinstance(tree, dict):
+        if tree.get("class") == "COLUMN_REF" and tree.get("column_names"):
+            yield tree["column_names"][-1]
+        for value in tree.values():
+            yield from _column_refs(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _column_refs(value)
 
 
 def _name(entry: Any) -> str:
@@ -124,8 +174,33 @@ def run(
 ) -> pa.RecordBatch:
     """The query over ``batch``, as ``out``'s Arrow schema; rows DuckDB cannot convert go to ``rejects``."""
     target = out.arrow_schema()
+    vectors = tuple(
+        f.name for f in batch.schema if pa.types.is_fixed_size_list(f.type) or pa.types.is_fixed_size_binary(f.type)
+    )
+    shape = _shape(query, tuple(batch.schema.names), vectors)
+    if shape.carried:
+        # Vectors the query only passes on go through DuckDB as their row numbers and are taken back from
+        # the batch afterwards: converting 768 floats a row to DuckDB and back is most of a query's time.
+        rows = pa.array(np.arange(batch.num_rows, dtype=np.int64))
+        sent = pa.RecordBatch.from_arrays(
+            [rows if n in shape.carried else c for n, c in zip(batch.schema.names, batch.columns)],
+            names=batch.schema.names,
+        )
+    else:
+        sent = batch
+
+    def execute(data: pa.RecordBatch) -> pa.RecordBatch:
+        result = _execute(query, table_name, data)
+        for name in result.schema.names:
+            source = shape.copied.get(name)
+            if source in shape.carried:
+                i = result.schema.get_field_index(name)
+                taken = batch.column(source).take(result.column(i))
+                result = result.set_column(i, pa.field(name, taken.type), taken)
+        return _conform(result, target)
+
     try:
-        return _conform(_execute(query, table_name, batch), target)
+        return execute(sent)
     except (duckdb.Error, pa.ArrowInvalid):
         pass
     # The schema step ran the statement on no rows, so what fails now is a value (JSON that does not parse, a
@@ -134,7 +209,7 @@ def run(
     parts = []
     for i in range(batch.num_rows):
         try:
-            parts.append(_conform(_execute(query, table_name, batch.slice(i, 1)), target))
+            parts.append(execute(sent.slice(i, 1)))
         except (duckdb.Error, pa.ArrowInvalid) as exc:
             reasons[i] = str(exc).strip().splitlines()[0]
     reject(batch, reasons, transform, rejects)
