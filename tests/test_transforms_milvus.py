@@ -13,8 +13,8 @@ from vts.errors import VtsError
 
 def test_sql_filters_rows_casts_and_computes_columns(tmp_path: Path) -> None:
     query = (
-        "SELECT id, vector, lower(title) AS title, TRY_CAST(price AS DOUBLE) AS price, year * 2 AS twice "
-        "FROM items WHERE year >= 2000"
+        "SELECT id, vector, lower(title) AS title, TRY_CAST(price AS DOUBLE) AS price, year * 2 AS twice, "
+        "to_json({'year': year, 'price': price}) AS facts FROM items WHERE year >= 2000"
     )
     result, client, got, letters = migrate(tmp_path, [transform("Sql", query=query)])
     assert [r["id"] for r in got] == [2, 3, 4, 5]
@@ -25,8 +25,10 @@ def test_sql_filters_rows_casts_and_computes_columns(tmp_path: Path) -> None:
         ("all well", 0.0, 4044),
     ]
     assert [r["vector"] for r in got] == [pytest.approx(ROWS[i]["vector"]) for i in (1, 2, 3, 4)]
+    assert [r["facts"] for r in got] == [{"year": ROWS[i]["year"], "price": ROWS[i]["price"]} for i in (1, 2, 3, 4)]
     fields = fields_of(client, "items")
-    assert list(fields) == ["id", "vector", "title", "price", "twice"]
+    assert list(fields) == ["id", "vector", "title", "price", "twice", "facts"]
+    assert fields["facts"]["type"].name == "JSON"  # typed columns into one JSON field
     assert fields["id"]["is_primary"] and fields["vector"]["params"]["dim"] == 3
     assert fields["price"]["type"].name == "DOUBLE" and fields["twice"]["type"].name == "INT32"
     # a computed column may be NULL and has no source max_length

@@ -27,7 +27,7 @@ from connectors.transforms.arrow_fields import field_for
 from connectors.transforms.errors import Code, fail
 from connectors.transforms.rows import reject
 from vts.rejects import SplitRejects
-from vts.schema import TableSchema
+from vts.schema import LType, TableSchema
 
 _local = threading.local()
 
@@ -41,10 +41,16 @@ def _connection() -> duckdb.DuckDBPyConnection:
 
 
 def _execute(query: str, table_name: str, data: pa.Table | pa.RecordBatch) -> pa.Table:
+    return _run_sql(query, table_name, data)[0]
+
+
+def _run_sql(query: str, table_name: str, data: pa.Table | pa.RecordBatch) -> tuple[pa.Table, list[str]]:
+    """The result, and DuckDB's SQL type of each column (Arrow writes its JSON as plain strings)."""
     con = _connection()
     con.register(table_name, data)
     try:
-        return con.sql(query).to_arrow_table()
+        relation = con.sql(query)
+        return relation.to_arrow_table(), [str(t) for t in relation.types]
     finally:
         con.unregister(table_name)
 
@@ -73,7 +79,7 @@ def output_schema(transform: str, query: str, table_name: str, table: TableSchem
 def _output_schema(transform: str, query: str, table_name: str, table: TableSchema) -> TableSchema:
     empty = table.arrow_schema().empty_table()
     try:
-        result = _execute(query, table_name, empty)
+        result, sql_types = _run_sql(query, table_name, empty)
     except duckdb.Error as exc:
         message = str(exc).strip().splitlines()[0]
         if isinstance(exc, duckdb.CatalogException) and table_name in query:
@@ -97,6 +103,11 @@ def _output_schema(transform: str, query: str, table_name: str, table: TableSche
     fields = tuple(
         field_for(transform, f.name, f.type, by_name.get(copied.get(f.name, f.name)), f.name in copied)
         for f in result.schema
+    )
+    # A computed JSON value (to_json, json_object, json_extract) becomes a JSON field, not text.
+    fields = tuple(
+        f.with_(type=LType.JSON) if t == "JSON" and f.type == LType.STRING and f.name not in copied else f
+        for f, t in zip(fields, sql_types)
     )
     kept = {f.name for f in fields}
     indexes = tuple(i for i in table.indexes if i.field in kept)
