@@ -8,7 +8,7 @@
     sink { Milvus { url = "./out.db" } }
 
 Parsing is pyhocon's (a maintained HOCON parser, used as is for objects,
-lists, includes, ``+=`` and substitutions), with what SeaTunnel does on top:
+lists, includes, ``+=`` and substitutions), with what SeaTunnel does on top (``include`` is resolved against the working directory):
 
 - **duplicate plugin blocks stay apart.** HOCON merges two ``FakeSource {}``
   blocks into one; SeaTunnel reads each child of ``source``/``transform``/
