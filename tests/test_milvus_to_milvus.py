@@ -162,3 +162,10 @@ def test_milvus_lite_to_milvus_lite_keeps_rows_schema_indexes_and_partitions(
         for name in src.list_indexes(coll_src):
             a, b = src.describe_index(coll_src, name), dst.describe_index(coll_dst, name)
             assert (a["index_type"], a["metric_type"]) == (b["index_type"], b["metric_type"])
+    src.close()
+    dst.close()
+
+    # verify finds the renamed collection and compares every value with the source
+    code, out, err = run_vts("verify", "--full", str(tmp_path / "job.yaml"), capsys=capsys)
+    assert code == 0, out + err
+    assert "verify keyed" in out and "verify rich" in out and "equal: the target holds exactly" in out, out

@@ -23,14 +23,15 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", re.I)
 class MilvusVerifier:
     def __init__(self, client: Any, plan: MilvusPlan) -> None:
         self.client = client
-        self.targets: dict[str, TargetCollection] = {t.name: t for t in plan.targets.values()}
+        # by source table name, as `vts verify` asks; the collection may be renamed (collection_rename)
+        self.targets: dict[str, TargetCollection] = dict(plan.targets)
         self._loaded: set[str] = set()
 
-    def _target(self, name: str) -> TargetCollection:
-        t = self.targets[name]
-        if name not in self._loaded:
-            self.client.load_collection(name)
-            self._loaded.add(name)
+    def _target(self, table: str) -> TargetCollection:
+        t = self.targets[table]
+        if t.name not in self._loaded:
+            self.client.load_collection(t.name)
+            self._loaded.add(t.name)
         return t
 
     def key_columns(self, table: str) -> tuple[str, str] | None:
@@ -38,26 +39,29 @@ class MilvusVerifier:
         return None if pk.source is None else (pk.source, pk.name)
 
     def count(self, table: str, partition: str | None) -> int:
-        pk = self._target(table).primary
-        return count(self.client, table, partition, whole_filter(pk.name, pk.dtype == "VARCHAR", partition, None))
+        t = self._target(table)
+        pk = t.primary
+        return count(self.client, t.name, partition, whole_filter(pk.name, pk.dtype == "VARCHAR", partition, None))
 
     def keys(self, table: str) -> Iterator[list[Any]]:
-        pk = self._target(table).primary
+        t = self._target(table)
+        pk = t.primary
         varchar = pk.dtype == "VARCHAR"
-        for page in pages(self.client, table, None, pk.name, varchar, None, None, None, [pk.name], KEY_PAGE):
+        for page in pages(self.client, t.name, None, pk.name, varchar, None, None, None, [pk.name], KEY_PAGE):
             yield [row[pk.name] for row in page]
 
     def expected(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
         return convert_batch(batch, self._target(table)).rows
 
     def fetch(self, table: str, keys: list[Any]) -> dict[Any, dict[str, Any]]:
-        pk = self._target(table).primary
+        t = self._target(table)
+        pk = t.primary
         varchar = pk.dtype == "VARCHAR"
         out: dict[Any, dict[str, Any]] = {}
         for i in range(0, len(keys), FETCH):
             chunk = keys[i : i + FETCH]
             expr = f"{pk.name} in [{', '.join(key_literal(k, varchar) for k in chunk)}]"
-            for row in self.client.query(table, filter=expr, output_fields=["*"], consistency_level="Strong"):
+            for row in self.client.query(t.name, filter=expr, output_fields=["*"], consistency_level="Strong"):
                 out[row[pk.name]] = row
         return out
 
