@@ -6,6 +6,7 @@ connector only when a job uses it.
 
 BUILTIN: dict[tuple[str, str], str] = {
     ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
+    ("source", "File"): "connectors.file.source:FileSource",
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
