@@ -24,10 +24,8 @@ def conform(batch: pa.RecordBatch, table: TableSchema) -> pa.RecordBatch:
     names = batch.schema.names
     for f in table.fields:
         want = f.arrow_type()
-        if f.name in names:
-            col = _column(batch.column(names.index(f.name)), f, want)
-        else:
-            col = pa.nulls(batch.num_rows, want)  # a column absent from this file's lines
+        # a column absent from this file's lines is null in them
+        col = _column(batch.column(names.index(f.name)), f, want) if f.name in names else pa.nulls(batch.num_rows, want)
         columns.append(col)
         fields.append(pa.field(f.name, col.type, nullable=f.nullable))
     return pa.RecordBatch.from_arrays(columns, schema=pa.schema(fields))
