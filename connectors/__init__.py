@@ -10,6 +10,7 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
+    ("source", "VDF"): "connectors.vdf.source:VdfSource",
     ("sink", "Milvus"): "connectors.milvus.sink:MilvusSink",
     ("transform", "FieldMapper"): "connectors.transforms:FieldMapper",
     ("transform", "FieldRename"): "connectors.transforms:FieldRename",

@@ -25,7 +25,31 @@ class FieldOverride(Options):
     is_primary_key: bool | None = None
 
 
-class FileSourceOptions(Options):
+class StorageOptions(Options):
+    """Where files are and how to read them: what the File and VDF sources share."""
+
+    batch_size: int = Field(4096, ge=1, le=1_000_000, description="Rows per batch.")
+    split_mb: float = Field(
+        64, gt=0, description="Target split size in MB: Parquet row-group ranges, JSONL byte ranges, npy row ranges."
+    )
+    sample_rows: int = Field(1000, ge=1, description="Rows read to infer types (JSONL/CSV) and vector lengths.")
+    # object stores (pyarrow's S3FileSystem / AzureFileSystem)
+    endpoint: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
+    region: str | None = Field(None, description="S3 region (default: us-east-1).")
+    access_key: SecretStr | None = Field(None, description="S3 access key (default: the AWS environment).")
+    secret_key: SecretStr | None = Field(None, description="S3 secret key.")
+    account_name: str | None = Field(None, description="Azure storage account (abfs:// paths).")
+    account_key: SecretStr | None = Field(None, description="Azure account key.")
+    blob_endpoint: str | None = Field(
+        None, description="Azure blob endpoint host:port (Azurite: 127.0.0.1:10000), for a non-default service."
+    )
+
+    @property
+    def split_bytes(self) -> int:
+        return int(self.split_mb * (1 << 20))
+
+
+class FileSourceOptions(StorageOptions):
     path: list[str] = Field(
         description="Files, folders or globs (data/*.parquet, data/**/*.jsonl); local, s3://bucket/key or "
         "abfs://container/key. A folder means every file of 'format' in it."
@@ -43,21 +67,6 @@ class FileSourceOptions(Options):
     ids_path: str | None = Field(None, description="npy: a 1-d .npy of ids, one per vector row (default: 0, 1, ...).")
     vector_field: str = Field("vector", description="npy: name of the vector column.")
     id_field: str = Field("id", description="npy: name of the id column.")
-    batch_size: int = Field(4096, ge=1, le=1_000_000, description="Rows per batch.")
-    split_mb: float = Field(
-        64, gt=0, description="Target split size in MB: Parquet row-group ranges, JSONL byte ranges, npy row ranges."
-    )
-    sample_rows: int = Field(1000, ge=1, description="JSONL/CSV: rows read to infer the types.")
-    # object stores (pyarrow's S3FileSystem / AzureFileSystem)
-    endpoint: str | None = Field(None, description="S3-compatible endpoint, e.g. http://127.0.0.1:9000.")
-    region: str | None = Field(None, description="S3 region (default: us-east-1).")
-    access_key: SecretStr | None = Field(None, description="S3 access key (default: the AWS environment).")
-    secret_key: SecretStr | None = Field(None, description="S3 secret key.")
-    account_name: str | None = Field(None, description="Azure storage account (abfs:// paths).")
-    account_key: SecretStr | None = Field(None, description="Azure account key.")
-    blob_endpoint: str | None = Field(
-        None, description="Azure blob endpoint host:port (Azurite: 127.0.0.1:10000), for a non-default service."
-    )
 
     @field_validator("path", mode="before")
     @classmethod
@@ -75,7 +84,3 @@ class FileSourceOptions(Options):
         if dupes:
             raise ValueError(f"field_schema repeats {dupes}")
         return self
-
-    @property
-    def split_bytes(self) -> int:
-        return int(self.split_mb * (1 << 20))
