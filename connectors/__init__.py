@@ -12,6 +12,7 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
     ("source", "VDF"): "connectors.vdf.source:VdfSource",
     ("sink", "Milvus"): "connectors.milvus.sink:MilvusSink",
+    ("sink", "Parquet"): "connectors.parquet.sink:ParquetSink",
     ("transform", "FieldMapper"): "connectors.transforms:FieldMapper",
     ("transform", "FieldRename"): "connectors.transforms:FieldRename",
 }
