@@ -64,6 +64,13 @@ def wrap(exc: BaseException, what: str, where: str, cls: type[CatalogError] = Fi
     codes = cls.Code  # type: ignore[attr-defined]
     text = " ".join(str(exc).split())[:300] or type(exc).__name__
     low = text.lower()
+    if type(exc).__name__ in ("ArrowInvalid", "ArrowTypeError", "ValueError", "JSONDecodeError"):  # parsers
+        return cls(
+            codes.CORRUPT_FILE,
+            f"{where} cannot be read as {what} ({text})",
+            hint="the file is damaged or not in the format named by 'format': write it again, or exclude it from "
+            "'path'",
+        )
     if isinstance(exc, FileNotFoundError) or "not found" in low or "does not exist" in low or "nosuchkey" in low:
         return cls(
             codes.PATH_NOT_FOUND,
@@ -83,12 +90,5 @@ def wrap(exc: BaseException, what: str, where: str, cls: type[CatalogError] = Fi
             f"cannot reach the storage of {where} while {what} ({text})",
             hint="check 'endpoint' and that the object store runs",
             transient=True,
-        )
-    if type(exc).__name__ in ("ArrowInvalid", "ArrowException", "ArrowTypeError", "ValueError", "JSONDecodeError"):
-        return cls(
-            codes.CORRUPT_FILE,
-            f"{where} cannot be read as {what} ({text})",
-            hint="the file is damaged or not in the format named by 'format': write it again, or exclude it from "
-            "'path'",
         )
     return cls(codes.READ_DATA_FAIL, f"{what} failed on {where}: {text}", transient=isinstance(exc, OSError))
