@@ -7,6 +7,7 @@ must hold for it afterwards (vectors as float32, nested values as JSON).
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ def write_parquet(folder: Path, bounds: list[int], row_group: int = 100) -> list
     """One file per consecutive pair of ``bounds`` (ids bounds[k]..bounds[k+1]-1)."""
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for n, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+    for n, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         path = folder / f"part-{n}.parquet"
         pq.write_table(table(lo, hi), path, row_group_size=row_group)
         out.append(path)

@@ -17,7 +17,9 @@ from tests.conftest import client_for, read_all, run_vts, write_job
 SCALARS = ["title", "year", "score", "tags"]
 
 
-def _run(tmp_path: Path, source: dict[str, Any], capsys: pytest.CaptureFixture[str], **env: Any) -> tuple[int, str, str]:
+def _run(
+    tmp_path: Path, source: dict[str, Any], capsys: pytest.CaptureFixture[str], **env: Any
+) -> tuple[int, str, str]:
     job = {
         "env": {"parallelism": 2, **env},
         "source": {"File": source},
