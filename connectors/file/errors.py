@@ -88,7 +88,7 @@ def wrap(exc: BaseException, what: str, where: str, cls: type[CatalogError] = Fi
         return cls(
             codes.STORAGE_UNREACHABLE,
             f"cannot reach the storage of {where} while {what} ({text})",
-            hint="check 'endpoint' and that the object store runs",
+            hint="check 'endpoint' (s3) or 'blob_endpoint' (azure) and that the object store runs",
             transient=True,
         )
     return cls(codes.READ_DATA_FAIL, f"{what} failed on {where}: {text}", transient=isinstance(exc, OSError))

@@ -42,6 +42,7 @@ def open_fs(opts: Any, uri: str) -> tuple[pafs.FileSystem, str]:
             kwargs["account_key"] = opts.account_key.get_secret_value()
         if opts.blob_endpoint:
             kwargs.update(blob_storage_authority=opts.blob_endpoint, blob_storage_scheme="http")
+            kwargs.update(dfs_storage_authority=opts.blob_endpoint, dfs_storage_scheme="http")
         return pafs.AzureFileSystem(**kwargs), uri.split("://", 1)[1]
     return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(uri))
 
