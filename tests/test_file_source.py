@@ -127,6 +127,16 @@ def test_a_corrupt_parquet_file_is_file_04_naming_it(tmp_path: Path, capsys: pyt
     assert second.name in err
 
 
+def test_a_json_line_with_a_key_the_sample_never_saw_stops_the_run_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = ff.write_jsonl(tmp_path / "data" / "docs.jsonl", 0, 50)
+    with path.open("a") as f:
+        f.write(json.dumps({"id": 50, "vector": [0.5] * ff.DIM, "late_key": "x"}) + "\n")
+    got, _, err = _run(tmp_path, {"path": str(path), "sample_rows": 10}, capsys)
+    assert got == 4 and "[FILE-03]" in err and "late_key" in err and "sample_rows" in err, err
+
+
 def test_field_schema_naming_no_column_is_file_09(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ff.write_parquet(tmp_path / "data", [0, 10])
     source = {"path": str(tmp_path / "data"), "field_schema": [{"field_name": "nope", "data_type": "VarChar"}]}

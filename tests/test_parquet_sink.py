@@ -122,6 +122,21 @@ def test_the_loader_says_so_when_the_export_did_not_finish(tmp_path: Path) -> No
     assert err.value.code == "PARQUET-03" and "did not finish" in err.value.message
 
 
+def test_the_loader_refuses_a_copy_cut_short(tmp_path: Path) -> None:
+    ff.write_parquet(tmp_path / "data", [0, 300])
+    export = tmp_path / "export"
+    engine.run(
+        make_job(
+            tmp_path / "job", _parquet_source(tmp_path / "data"), ParquetSink(ParquetSinkOptions(path=str(export)))
+        )
+    )
+    (first,) = parquet_files(export / "docs")
+    first.write_bytes(first.read_bytes()[:-100])
+    with pytest.raises(VtsError) as err:
+        load.load(export, MilvusSinkOptions(url="http://127.0.0.1:1"))
+    assert err.value.code == "PARQUET-03" and first.name in err.value.message
+
+
 def test_the_loader_says_so_when_there_is_no_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert load.main([str(tmp_path), "--url", "http://127.0.0.1:1"]) == 2
     assert "[PARQUET-02]" in capsys.readouterr().err

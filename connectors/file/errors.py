@@ -67,7 +67,7 @@ def wrap(exc: BaseException, what: str, where: str, cls: type[CatalogError] = Fi
     if type(exc).__name__ in ("ArrowInvalid", "ArrowTypeError", "ValueError", "JSONDecodeError"):  # parsers
         return cls(
             codes.CORRUPT_FILE,
-            f"{where} cannot be read as {what} ({text})",
+            f"cannot parse {where} ({what}): {text}",
             hint="the file is damaged or not in the format named by 'format': write it again, or exclude it from "
             "'path'",
         )

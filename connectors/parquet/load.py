@@ -58,11 +58,16 @@ def infos_of(folder: Path) -> tuple[Any, dict[str, Any]]:
             hint="run the export job again (it resumes) and carry the folder once it has finished",
         )
     target = manifest.from_json(doc["collection"])
-    missing = [f["file"] for f in doc["files"] if not (folder / f["file"]).is_file()]
+
+    def whole(f: dict[str, Any]) -> bool:
+        path = folder / f["file"]
+        return path.is_file() and path.stat().st_size == f.get("bytes", path.stat().st_size)
+
+    missing = [f["file"] for f in doc["files"] if not whole(f)]
     if missing:
         raise ParquetSinkError(
             Code.MANIFEST_INVALID,
-            f"{len(missing)} file(s) the manifest of {folder} lists are absent, e.g. {missing[0]}",
+            f"{len(missing)} file(s) the manifest of {folder} lists are absent or cut short, e.g. {missing[0]}",
             hint="copy the whole export folder again",
         )
     by_partition: dict[str | None, list[dict[str, Any]]] = {}

@@ -73,7 +73,8 @@ def describe(root: Path, target: TargetCollection, files: bool) -> dict[str, Any
         for p in parquet_files(folder):
             rel = p.relative_to(folder)
             partition = rel.parts[0] if len(rel.parts) > 1 else "_default"
-            listed.append({"file": rel.as_posix(), "partition": partition, "rows": pq.read_metadata(p).num_rows})
+            rows, size = pq.read_metadata(p).num_rows, p.stat().st_size
+            listed.append({"file": rel.as_posix(), "partition": partition, "rows": rows, "bytes": size})
         doc["files"] = listed
         doc["rows"] = sum(f["rows"] for f in listed)
     return doc

@@ -9,12 +9,14 @@ than losing that key.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.json as pj
 
+from connectors.file.errors import Code, FileSourceError
 from connectors.file.fs import open_fs
 
 suffixes = (".jsonl", ".ndjson", ".json")
@@ -54,6 +56,29 @@ def pieces(opts: Any, uri: str) -> list[tuple[dict[str, Any], int]]:
     size = fs.get_file_info(path).size or 0
     step = max(BLOCK, opts.split_bytes)
     return [({"file": uri, "start": a, "end": min(a + step, size)}, 0) for a in range(0, max(size, 1), step)]
+
+
+def _new_keys(lines: list[bytes], schema: pa.Schema, uri: str) -> FileSourceError:
+    """A line with a key the sample never showed: name the keys (pyarrow's message does not)."""
+    known = set(schema.names)
+    for line in lines:
+        try:
+            keys = set(json.loads(line)) - known
+        except (ValueError, TypeError):
+            continue
+        if keys:
+            return FileSourceError(
+                Code.SCHEMA_MISMATCH,
+                f"a line of {uri} has key(s) {', '.join(sorted(keys))} that the first lines sampled for the schema "
+                "never had",
+                hint="raise 'sample_rows' so the sample sees every key, or write every key on every line (null "
+                "where absent)",
+            )
+    return FileSourceError(
+        Code.SCHEMA_MISMATCH,
+        f"a line of {uri} has a nested key the first lines sampled for the schema never had",
+        hint="raise 'sample_rows' so the sample sees every key",
+    )
 
 
 def _line_start(f: Any, start: int) -> int:
@@ -100,13 +125,18 @@ def read(opts: Any, spec: dict[str, Any], position: Any) -> Iterator[tuple[pa.Re
             if line.strip():
                 lines.append(line)
             if len(lines) >= opts.batch_size:
-                yield _batch(lines, schema), pos
+                yield _batch(lines, schema, spec["file"]), pos
                 lines = []
         if lines:
-            yield _batch(lines, schema), pos
+            yield _batch(lines, schema, spec["file"]), pos
 
 
-def _batch(lines: list[bytes], schema: pa.Schema | None) -> pa.RecordBatch:
-    table = _parse(b"".join(lines), schema).combine_chunks()
+def _batch(lines: list[bytes], schema: pa.Schema | None, uri: str) -> pa.RecordBatch:
+    try:
+        table = _parse(b"".join(lines), schema).combine_chunks()
+    except pa.ArrowInvalid as exc:
+        if schema is not None and "unexpected field" in str(exc):
+            raise _new_keys(lines, schema, uri) from None
+        raise
     batches = table.to_batches()
     return batches[0] if batches else pa.RecordBatch.from_pylist([], table.schema)
