@@ -20,7 +20,7 @@ from vts.testing.sources import check_source
 
 def _parquet(lo: int, hi: int) -> bytes:
     buf = io.BytesIO()
-    pq.write_table(ff.table(lo, hi), buf, row_group_size=40)
+    pq.write_table(ff.table(lo, hi), buf, row_group_size=50)  # two splits a file, few requests
     return buf.getvalue()
 
 
