@@ -13,7 +13,7 @@ from connectors.file import fs as files
 from connectors.file.errors import Code, FileSourceError, wrap
 from connectors.file.formats import Format, by_name
 from connectors.file.schema import apply_overrides, float64_vectors, infer
-from vts.schema import Field, TableSchema
+from vts.schema import Field, LType, TableSchema
 
 log = logging.getLogger("vts.file")
 
@@ -69,13 +69,14 @@ def _sample(fmt: Format, opts: Any, uri: str, kind: str) -> tuple[pa.Schema, pa.
         raise wrap(exc, f"a {kind} file", uri) from None
 
 
-def _fields(opts: Any, uri: str, schema: pa.Schema, rows: pa.Table) -> list[Field]:
+def _fields(kind: str, uri: str, schema: pa.Schema, rows: pa.Table) -> list[Field]:
     out = []
     for f in schema:
         sample = rows.column(f.name) if f.name in rows.column_names else None
         field = infer(f.name, f.type, sample, uri)
-        if field.type.value == "STRING" and sample is not None and _vector_texts(sample):
-            field = field.with_(type=type(field.type).FLOAT_VECTOR, dimension=_vector_texts(sample), nullable=False)
+        # CSV has no list type: vectors come as JSON text. Other formats say what a column is.
+        if kind == "csv" and field.type == LType.STRING and sample is not None and (dim := _vector_texts(sample)):
+            field = field.with_(type=LType.FLOAT_VECTOR, dimension=dim, nullable=False)
         out.append(field)
     return out
 
@@ -119,10 +120,10 @@ def find(opts: Any) -> Found:
     kind, uris = list_files(opts)
     fmt = by_name(kind)
     first_arrow, first_rows = _sample(fmt, opts, uris[0], kind)
-    first = _fields(opts, uris[0], first_arrow, first_rows)
+    first = _fields(kind, uris[0], first_arrow, first_rows)
     for uri in uris[1:]:
         arrow, rows = _sample(fmt, opts, uri, kind)
-        fields = _fields(opts, uri, arrow, rows)
+        fields = _fields(kind, uri, arrow, rows)
         if _shape(fields) != _shape(first):
             raise FileSourceError(
                 Code.SCHEMA_MISMATCH,
