@@ -114,6 +114,23 @@ def test_milvus_lite_exported_to_parquet_imports_into_milvus_235_and_verifies_eq
         client.close()
 
 
+def test_vts_verify_compares_an_export_with_its_source_and_finds_a_lost_row(
+    tmp_path: Path, lite_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name, export = unique("docs"), tmp_path / "export"
+    _lite_collection(lite_server, name, 500)
+    job = _export_job(tmp_path, lite_server, name, export)
+    code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
+    assert code == 0, err
+    code, out, err = run_vts("verify", "--full", str(job), capsys=capsys)
+    assert code == 0 and "equal" in out, out + err
+    (first, *_) = parquet_files(export / name)
+    table = pq.read_table(first)
+    pq.write_table(table.slice(1), first)  # one row lost
+    code, out, err = run_vts("verify", "--full", str(job), capsys=capsys)
+    assert code != 0 and "keys missing in target" in out, out + err
+
+
 def test_the_loader_says_so_when_the_export_did_not_finish(tmp_path: Path) -> None:
     (tmp_path / "export" / "docs").mkdir(parents=True)
     (tmp_path / "export" / "docs" / MANIFEST).write_text(json.dumps({"format": "vts-parquet/1", "collection": {}}))

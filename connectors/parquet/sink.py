@@ -114,6 +114,11 @@ class ParquetSink(Sink):
             manifest.write_json(root / manifest.VDF_META, manifest.vdf_meta(root, list(plan.targets.values())))
         return None
 
+    def verifier(self, plan: ParquetPlan) -> Any:
+        from connectors.parquet.verify import ParquetVerifier
+
+        return ParquetVerifier(Path(plan.root), plan.targets)
+
     def describe_targets(self, plan: ParquetPlan) -> dict[str, str]:
         return {source: f"Parquet files in {Path(plan.root) / t.name}" for source, t in plan.targets.items()}
 
