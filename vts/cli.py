@@ -19,12 +19,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vts import __version__, config, engine, listing, registry, secrets, verify
-from vts.errors import ExitCode, UnknownConnectorError, VtsError
+from vts import __version__, config, engine, hocon, listing, registry, secrets, verify
+from vts.errors import ConfigError, ExitCode, JobFileError, UnknownConnectorError, VtsError
 from vts.progress import RunView, summary
 
 log = logging.getLogger("vts")
@@ -115,7 +116,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=help_format,
     )
-    run.add_argument("job", help="path to the job YAML")
+    run.add_argument("job", help="path to the job file (YAML, or VTS's HOCON .conf)")
+    _variables_argument(run)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary, only errors")
     run.add_argument("--report", metavar="PATH", help="write a JSON report with per-split counts and timings")
     run.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an interrupted run and start over")
@@ -136,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=help_format,
     )
-    check.add_argument("job", help="path to the job YAML")
+    check.add_argument("job", help="path to the job file (YAML, or VTS's HOCON .conf)")
+    _variables_argument(check)
     check.set_defaults(func=cmd_check)
 
     ver = sub.add_parser(
@@ -153,12 +156,27 @@ def _parser() -> argparse.ArgumentParser:
         ),
         formatter_class=help_format,
     )
-    ver.add_argument("job", help="path to the job YAML")
+    ver.add_argument("job", help="path to the job file (YAML, or VTS's HOCON .conf)")
+    _variables_argument(ver)
     ver.add_argument("--full", action="store_true", help="compare the values of every row, not a sample")
     ver.add_argument(
         "--sample", type=int, default=1000, metavar="N", help="rows whose values are compared (default 1000)"
     )
     ver.set_defaults(func=cmd_verify)
+
+    conv = sub.add_parser(
+        "convert",
+        help="print a VTS HOCON job (.conf) as the equivalent vts YAML job",
+        description=_wrap(
+            "Read a VTS/SeaTunnel HOCON job as 'vts run' does (variables, plugin and option names mapped, "
+            "warnings for what vts ignores) and print the equivalent YAML job on stdout."
+        ),
+        epilog=_epilog(("vts convert job.conf > job.yaml", "the YAML twin of a VTS job")),
+        formatter_class=help_format,
+    )
+    conv.add_argument("job", help="path to the HOCON job (.conf or .hocon)")
+    _variables_argument(conv)
+    conv.set_defaults(func=cmd_convert)
 
     conns = sub.add_parser(
         "connectors",
@@ -179,6 +197,37 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _variables_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-i",
+        dest="variables",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a variable of a HOCON (.conf) job, as VTS's -i: fills ${KEY}; repeatable",
+    )
+
+
+def _load(args: argparse.Namespace) -> config.Job:
+    return config.load(args.job, variables=hocon.parse_variables(args.variables))
+
+
+def cmd_convert(args: argparse.Namespace, out: Console, err: Console) -> int:
+    path = Path(args.job)
+    if not hocon.is_hocon(path):
+        raise ConfigError(f"{path.name} is not a HOCON job", hint="give a .conf or .hocon file")
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise JobFileError(f"cannot read job file {path}: {exc.strerror}", hint="check the path") from None
+    converted = hocon.convert(text, str(path), hocon.parse_variables(args.variables))
+    for warning in converted.warnings:
+        log.warning("%s: %s", path.name, warning)
+    config.build(converted.raw, path)  # the YAML printed is one 'vts run' accepts
+    out.print(yaml.safe_dump(converted.raw, sort_keys=False, allow_unicode=True), end="", markup=False, highlight=False)
+    return int(ExitCode.OK)
+
+
 def _logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(secrets.RedactingFilter())
@@ -192,7 +241,7 @@ def _logging(level: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = config.load(args.job)
+    job = _load(args)
     view = RunView(err, quiet=args.quiet)
     try:
         result = engine.run(job, engine.RunOptions(fresh=args.fresh), view)
@@ -208,7 +257,7 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:
-    return _verify(config.load(args.job), args.full, args.sample, out)
+    return _verify(_load(args), args.full, args.sample, out)
 
 
 def _verify(job: config.Job, full: bool, sample: int, out: Console) -> int:
@@ -262,7 +311,7 @@ def _write_report(path: Path, run: engine.RunResult) -> None:
 
 
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = config.load(args.job)
+    job = _load(args)
     res = engine.check(job)
     p, sink_plan = res.plan, res.sink_plan
     out.print(f"[bold]source[/] {job.source.name}: {len(p.source_tables)} table(s)")

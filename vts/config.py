@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 import re
 import types
 import typing
@@ -27,7 +28,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
 
-from vts import registry, secrets
+from vts import hocon, registry, secrets
 from vts.connector import Options, Sink, Source, Transform, option_names
 from vts.envsubst import substitute
 from vts.errors import ConfigError, JobFileError
@@ -72,6 +73,7 @@ class EnvOptions(Options):
 
 
 _TOP_KEYS = ("env", "source", "transform", "sink")
+log = logging.getLogger("vts")
 
 
 @dataclass
@@ -86,7 +88,11 @@ class Job:
     fingerprint: str
 
 
-def load(path: str | Path, environ: dict[str, str] | None = None) -> Job:
+def load(path: str | Path, environ: dict[str, str] | None = None, variables: dict[str, str] | None = None) -> Job:
+    """The job in a YAML file, or in a VTS-style HOCON file (``.conf``/``.hocon``, see :mod:`vts.hocon`).
+
+    ``variables`` are ``vts run -i key=value``: HOCON jobs only (YAML jobs take ``${VAR}`` from the environment).
+    """
     p = Path(path)
     try:
         text = p.read_text()
@@ -94,6 +100,16 @@ def load(path: str | Path, environ: dict[str, str] | None = None) -> Job:
         raise JobFileError(f"job file {p} does not exist", hint="check the path") from None
     except OSError as exc:
         raise JobFileError(f"cannot read job file {p}: {exc.strerror}", hint="check the file's permissions") from None
+    if hocon.is_hocon(p):
+        converted = hocon.convert(text, str(p), variables, environ)
+        for warning in converted.warnings:
+            log.warning("%s: %s", p.name, warning)
+        return build(converted.raw, p)
+    if variables:
+        raise ConfigError(
+            f"-i variables are for HOCON (.conf) jobs, and {p.name} is YAML",
+            hint="write ${NAME} in the YAML job and export NAME=... before running it",
+        )
     return parse(text, p, environ)
 
 
@@ -110,7 +126,11 @@ def parse(text: str, path: Path | None = None, environ: dict[str, str] | None = 
         raise ConfigError(
             f"{where} must be a mapping with keys {', '.join(_TOP_KEYS)}", hint="start from jobs/quickstart.yaml"
         )
-    raw = substitute(raw, environ)
+    return build(substitute(raw, environ), path)
+
+
+def build(raw: dict[str, Any], path: Path | None = None) -> Job:
+    """The job from its raw blocks (``{env, source, transform, sink}``, variables already filled in)."""
     _register_raw_secrets(raw)
     for key in raw:
         if key not in _TOP_KEYS:

@@ -385,8 +385,24 @@ class Transform(Connector):
 
     @abstractmethod
     def schema(self, table: TableSchema) -> TableSchema:
-        """Driver: the schema of the rows this transform outputs."""
+        """Driver: the schema of the rows this transform outputs, given its input ``table``.
+
+        Runs at plan time (``vts check`` and ``vts run``), before anything is
+        written: every mistake in the transform's options that the input
+        schema can reveal (a missing column, a bad SQL statement, a type the
+        output cannot hold) is raised here as a coded error, so the sink
+        creates its target from what the rows will really be.
+        """
 
     @abstractmethod
-    def apply(self, batch: pa.RecordBatch, table: TableSchema) -> pa.RecordBatch:
-        """Worker: transform a batch whose schema is ``table`` (this transform's input)."""
+    def apply(self, batch: pa.RecordBatch, table: TableSchema, rejects: SplitRejects | None = None) -> pa.RecordBatch:
+        """Worker: transform a batch whose schema is ``table`` (this transform's input).
+
+        The result matches ``self.schema(table).arrow_schema()``. A row the
+        transform cannot handle (JSON that does not parse, a value a cast
+        refuses, a zero vector to normalise) is left out of the result and
+        given to ``rejects`` with its reason, so it ends in the dead letters;
+        with ``rejects=None`` (``vts verify`` re-reading the source) it is only
+        left out. Rows a transform filters on purpose (a SQL ``WHERE``) are
+        simply not in the result.
+        """

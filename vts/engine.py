@@ -12,6 +12,7 @@ a dry run; ``plan_source`` is what ``vts verify`` reads.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from contextlib import AbstractContextManager, nullcontext
@@ -23,6 +24,7 @@ from vts import savemode
 from vts.checkpoint import Checkpoint
 from vts.config import Job
 from vts.connector import SplitPlan
+from vts.errors import VtsError
 from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
 from vts.schema import TableSchema
 from vts.stage import logged
@@ -110,9 +112,9 @@ def plan_source(job: Job, incremental: bool = True, checkpoint: Checkpoint | Non
     out: list[TableSchema] = []
     for table in tables:
         current, inputs = table, []
-        for transform in job.transforms:
+        for i, transform in enumerate(job.transforms):
             inputs.append(current)
-            current = transform.schema(current)
+            current = _transform_schema(i, transform, current)
         stages[table.name] = inputs
         out.append(current)
     if checkpoint is not None and checkpoint.resuming:
@@ -120,6 +122,18 @@ def plan_source(job: Job, incremental: bool = True, checkpoint: Checkpoint | Non
     else:
         splits = SplitPlan.of(job.source.plan(tables, job.env.parallelism, incremental=incremental))
     return Plan(tables, out, splits, stages)
+
+
+def _transform_schema(position: int, transform: Any, table: TableSchema) -> TableSchema:
+    """The transform's output schema; its errors say where in the chain it stands."""
+    try:
+        return transform.schema(table)
+    except VtsError as exc:
+        where = f"transform[{position}] ({transform.name}) on table '{table.name}'"
+        located = copy.copy(exc)
+        located.message = f"{where}: {exc.message}"
+        located.args = (located.message,)
+        raise located from None
 
 
 def _save_modes(job: Job, sink_plan: Any, resuming: bool, apply: bool) -> list[savemode.Action]:

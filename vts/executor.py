@@ -249,7 +249,7 @@ class Worker:
                 for batch, position in reader:
                     n = batch.num_rows
                     for transform, table in zip(transforms, task.stage_tables, strict=True):
-                        batch = transform.apply(batch, table)
+                        batch = transform.apply(batch, table, rejects)
                     if not put((batch, position, n)):
                         return
                 put(_END)

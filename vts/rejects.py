@@ -59,13 +59,16 @@ class SplitRejects:
     def __init__(self, log: RejectLog, split_id: str, table: str, count: int = 0) -> None:
         self.log, self.split_id, self.table = log, split_id, table
         self.count = count  # the split's rejects so far (from its checkpoint when it resumes)
+        # The split's reader thread (transforms) and its writer both reject rows.
+        self._lock = threading.Lock()
 
     @property
     def path(self) -> Path:
         return self.log.path
 
     def add(self, rows: list[dict[str, Any]], reasons: list[str]) -> None:
-        self.count += len(rows)
+        with self._lock:
+            self.count += len(rows)
         self.log.add(self.split_id, self.table, rows, reasons)
 
 

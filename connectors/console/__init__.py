@@ -1,0 +1,1 @@
+"""The Console sink: rows printed, for debugging a job (SeaTunnel's Console)."""

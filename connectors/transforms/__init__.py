@@ -1,0 +1,8 @@
+"""Built-in transforms, SeaTunnel's names: Sql, FieldMapper, FieldRename, Filter, Copy, Replace, JsonPath,
+NormalizeVector.
+
+Each transform has a schema step (:meth:`vts.connector.Transform.schema`) run
+at plan time, so ``vts check`` shows and the sink creates what the rows will
+be, and an Arrow step run on workers. Rows a transform cannot handle go to
+the dead letters with their reason (:mod:`connectors.transforms.rows`).
+"""
