@@ -6,10 +6,13 @@ connector only when a job uses it.
 
 BUILTIN: dict[tuple[str, str], str] = {
     ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
+    ("source", "File"): "connectors.file.source:FileSource",
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
+    ("source", "VDF"): "connectors.vdf.source:VdfSource",
     ("sink", "Milvus"): "connectors.milvus.sink:MilvusSink",
+    ("sink", "Parquet"): "connectors.parquet.sink:ParquetSink",
     ("sink", "Console"): "connectors.console.sink:ConsoleSink",
     ("transform", "FieldMapper"): "connectors.transforms.fields:FieldMapper",
     ("transform", "FieldRename"): "connectors.transforms.fields:FieldRename",

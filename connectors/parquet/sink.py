@@ -1,0 +1,132 @@
+"""The Parquet sink: the Milvus sink's schema conversion and the BulkWriter's staging writer, into a folder.
+
+The files are exactly what the Milvus sink's BulkWriter stages for an import
+(:mod:`connectors.milvus.bulk.parquet` makes the layout,
+:class:`~connectors.milvus.bulk.writer.StagingWriter` the per-split file names
+that a resumed or retried split replaces), so Milvus's Import API reads them
+as they are; the schema is converted as for a Milvus of ``milvus_version``.
+Rows that Milvus would refuse go to the dead letters with the Milvus sink's
+reasons. The files are the target: a flushed file is written, nothing is
+committed but the manifest (:mod:`connectors.parquet.manifest`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from connectors.milvus.bulk.config import BulkWriterConfig
+from connectors.milvus.bulk.writer import StagingWriter
+from connectors.milvus.connection import ServerInfo
+from connectors.milvus.convert import convert
+from connectors.milvus.options import MilvusSinkOptions
+from connectors.milvus.target import TargetCollection
+from connectors.parquet import manifest
+from connectors.parquet.catalog import FolderCatalog
+from connectors.parquet.errors import Code, ParquetSinkError
+from connectors.parquet.options import ParquetSinkOptions
+from vts.connector import Sink, SinkWriter, Split, WriteContext
+from vts.savemode import DataSaveMode, SchemaSaveMode
+from vts.schema import TableSchema
+
+
+@dataclass(frozen=True)
+class ParquetPlan:
+    root: str
+    targets: dict[str, TargetCollection]  # by source table name
+
+
+class ParquetSink(Sink):
+    name = "Parquet"
+    doc = (
+        "Parquet files in a folder, laid out as Milvus's Import API reads them (plus vector-io's VDF_META.json "
+        "with layout: vdf); per-split file names, so a resumed run replaces files instead of adding them."
+    )
+    Options = ParquetSinkOptions
+    options: ParquetSinkOptions
+
+    def _convert_options(self) -> MilvusSinkOptions:
+        o = self.options
+        # the Milvus sink's converter reads only schema options; the url is never contacted
+        return MilvusSinkOptions(
+            url="parquet-sink.db",
+            collection_rename=o.collection_rename,
+            field_schema=o.field_schema,
+            enable_dynamic_field=o.enable_dynamic_field,
+            default_max_length=o.default_max_length,
+            create_index=True,
+        )
+
+    def plan(self, tables: list[TableSchema]) -> ParquetPlan:
+        server = ServerInfo.parse(f"v{self.options.milvus_version.lstrip('v')}")
+        opts = self._convert_options()
+        return ParquetPlan(str(Path(self.options.path).resolve()), {t.name: convert(t, opts, server) for t in tables})
+
+    def preflight(self, plan: ParquetPlan) -> list[str]:
+        root = Path(plan.root)
+        existing = next(p for p in (root, *root.parents) if p.exists())
+        if not existing.is_dir():
+            raise ParquetSinkError(
+                Code.PATH_NOT_WRITABLE,
+                f"{existing} is a file, so the folder {root} cannot be created",
+                hint="set 'path' to a folder (or a place one can be created)",
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ParquetSinkError(
+                Code.PATH_NOT_WRITABLE,
+                f"{existing} is not writable, so {root} cannot take the files",
+                hint="choose a 'path' this user may write, or fix its permissions",
+            )
+        return [f"folder {root}: writable", f"layout {self.options.layout}, for Milvus {self.options.milvus_version}"]
+
+    def catalog(self, plan: ParquetPlan) -> FolderCatalog:
+        return FolderCatalog(Path(plan.root), plan.targets)
+
+    def save_modes(self) -> tuple[SchemaSaveMode, DataSaveMode]:
+        return self.options.schema_save_mode, self.options.data_save_mode
+
+    def max_error_rows(self) -> int:
+        return self.options.max_error_rows
+
+    def writer(self, plan: ParquetPlan, split: Split, ctx: WriteContext) -> SinkWriter:
+        target = plan.targets[split.table]
+        partition = None if target.has_partition_key else split.partition
+        cfg = BulkWriterConfig(
+            cloud_id="local",
+            local_path=plan.root,
+            prefix="",
+            chunk_size=self.options.chunk_size,
+            row_group_mb=self.options.row_group_mb,
+            auto_import=False,
+        )
+        Path(plan.root).mkdir(parents=True, exist_ok=True)
+        return StagingWriter(cfg, target, split, partition, ctx)
+
+    def commit(self, plan: ParquetPlan, infos: list[Any], journal: Any = None) -> int | None:
+        """Write each collection's manifest (and VDF_META.json): the files were written by the writers."""
+        root = Path(plan.root)
+        for target in plan.targets.values():
+            (root / target.name).mkdir(parents=True, exist_ok=True)
+            manifest.write_json(root / target.name / manifest.MANIFEST, manifest.describe(root, target, files=True))
+        if self.options.layout == "vdf":
+            manifest.write_json(root / manifest.VDF_META, manifest.vdf_meta(root, list(plan.targets.values())))
+        return None
+
+    def verifier(self, plan: ParquetPlan) -> Any:
+        from connectors.parquet.verify import ParquetVerifier
+
+        return ParquetVerifier(Path(plan.root), plan.targets)
+
+    def describe_targets(self, plan: ParquetPlan) -> dict[str, str]:
+        return {source: f"Parquet files in {Path(plan.root) / t.name}" for source, t in plan.targets.items()}
+
+    def describe_plan(self, plan: ParquetPlan) -> list[str]:
+        lines = [f"target: Parquet files under {plan.root} (layout {self.options.layout})"]
+        for source, t in plan.targets.items():
+            lines.append(f"collection {t.name} (from {source}): {', '.join(f.describe() for f in t.fields)}")
+        return lines
+
+    def field_mapping(self, plan: ParquetPlan, table: str) -> list[tuple[str | None, str, str]]:
+        return [(f.source, f.name, f.describe()) for f in plan.targets[table].fields]
