@@ -69,17 +69,17 @@ class Index:
     knn: bool = False
     docs: list[dict[int, tuple[str, dict[str, Any]]]] = field(default_factory=list)  # per shard: seq -> (id, src)
     seq: int = 0
+    where: dict[str, int] = field(default_factory=dict)  # _id -> seq
 
     def shard_of(self, doc_id: str) -> int:
         return zlib.crc32(doc_id.encode()) % self.shards
 
     def put(self, doc_id: str, source: dict[str, Any]) -> None:
         shard = self.docs[self.shard_of(doc_id)]
-        for seq, (existing, _) in list(shard.items()):
-            if existing == doc_id:
-                del shard[seq]
+        shard.pop(self.where.get(doc_id, -1), None)
         self.seq += 1
         shard[self.seq] = (doc_id, source)
+        self.where[doc_id] = self.seq
 
     def snapshot(self) -> list[list[tuple[str, dict[str, Any]]]]:
         return [[doc for _, doc in sorted(s.items())] for s in self.docs]
