@@ -126,7 +126,8 @@ class Emulator:
         self.contexts: dict[str, Context] = {}
         self.lock = threading.RLock()
         self.requests: list[tuple[str, str, Any]] = []
-        self.fail_shard_searches = 0
+        self.fail_shard_searches = 0  # the next N searches on a PIT answer 200 with shard 0 failed
+        self.shard_failure = "node_disconnected_exception"
         self.on_search: Callable[[dict[str, Any]], None] | None = None
         self.closed_pits: list[str] = []
         emulator = self
@@ -212,7 +213,11 @@ class Emulator:
             m = re.search(r"compatible-with=(\d+)", value)
             if "vnd.elasticsearch" not in value:
                 continue
-            if not self.es or not m:
+            if not self.es:
+                if header == "content-type" and int(req.headers.get("content-length") or 0):
+                    raise Refused(406, "content_type_exception", f"Content-Type header [{value}] is not supported")
+                continue  # OpenSearch ignores an Accept it does not know: the 9.x client then meets no product header
+            if not m:
                 raise Refused(400, "media_type_header_exception", "Invalid media-type value on headers [Accept]")
             wanted = int(m.group(1))
             if wanted not in (self.major, self.major - 1):
@@ -484,7 +489,7 @@ class Emulator:
         hits = self._hits(ctx, body, pit is not None, scroll is not None)
         total = len(hits)
         failed: list[int] = []
-        if self.fail_shard_searches > 0 and ctx.shards:
+        if self.fail_shard_searches > 0 and ctx.shards and pit is not None:
             self.fail_shard_searches -= 1
             failed = [0]
             hits = [h for h in hits if h[0] != 0]
@@ -504,7 +509,7 @@ class Emulator:
         answer: dict[str, Any] = {
             "took": 1,
             "timed_out": False,
-            "_shards": _shards(len(ctx.shards), failed),
+            "_shards": _shards(len(ctx.shards), failed, self.shard_failure),
             "hits": {"total": total_obj, "max_score": None, "hits": out_hits},
         }
         if pit is not None:
@@ -706,7 +711,7 @@ def _matches(query: dict[str, Any] | None, source: dict[str, Any]) -> bool:
     raise Refused(400, "parsing_exception", f"unknown query [{kind}]", line=1, col=13)
 
 
-def _shards(total: int, failed: list[int] | None = None) -> dict[str, Any]:
+def _shards(total: int, failed: list[int] | None = None, reason: str = "") -> dict[str, Any]:
     failed = failed or []
     out: dict[str, Any] = {"total": total, "successful": total - len(failed), "skipped": 0, "failed": len(failed)}
     if failed:
@@ -715,7 +720,7 @@ def _shards(total: int, failed: list[int] | None = None) -> dict[str, Any]:
                 "shard": n,
                 "index": "?",
                 "node": "node-1",
-                "reason": {"type": "search_context_missing_exception", "reason": "No search context found for id [7]"},
+                "reason": {"type": reason, "reason": f"[{reason}] on shard {n}"},
             }
             for n in failed
         ]

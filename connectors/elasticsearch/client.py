@@ -27,6 +27,11 @@ log = logging.getLogger("vts.elasticsearch")
 
 ES_COMPAT = "application/vnd.elasticsearch+json; compatible-with={}"
 
+# Both clients log every failed request, with the urllib3 traceback for a refused connection; the coded
+# error vts raises says the same in one line, with the fix.
+for _name in ("elastic_transport", "elasticsearch", "opensearch"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
 
 @dataclass(frozen=True)
 class Server:
