@@ -18,7 +18,7 @@ from tests.conftest import client_for, count, read_all, run_vts, write_job
 from tests.es_emulator import Emulator
 from tests.es_fixtures import ES_MAPPING, create_es_index, create_os_index, doc_id, es_doc, os_doc
 
-ROWS = 2000
+ROWS = 1000
 FIELDS = [n for n in ES_MAPPING["properties"] if n != "b"]  # Milvus Lite has no binary vectors
 
 
@@ -110,5 +110,66 @@ def test_an_opensearch_knn_index_arrives_with_every_value_equal(
             assert [int(x) for x in row["vb"]] == want["vb"] and row["n"] == i and row["title"] == want["title"]
         metrics = {i: milvus.describe_index("knn", i)["metric_type"] for i in milvus.list_indexes("knn")}
         assert metrics == {"v": "IP", "vb": "L2"}
+    finally:
+        milvus.close()
+
+
+def test_the_example_job_runs_against_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import REPO
+
+    with Emulator(version="9.2.0") as e:
+        mapping = {"properties": {k: v for k, v in ES_MAPPING["properties"].items() if k != "b"}}
+        create_es_index(e.url, "docs", 300, mapping=mapping)
+        monkeypatch.setenv("ES_URL", e.url)
+        monkeypatch.setenv("MILVUS_URL", str(tmp_path / "copy.db"))
+        code, _, err = run_vts("run", "-q", str(REPO / "jobs" / "elasticsearch_to_milvus.yaml"), capsys=capsys)
+        assert code == 0, err
+    milvus = client_for(str(tmp_path / "copy.db"))
+    try:
+        assert count(milvus, "docs") == 300
+    finally:
+        milvus.close()
+
+
+def test_sigkill_mid_copy_then_resume_then_verify_ends_equal(tmp_path: Path, lite_server: str) -> None:
+    """vts in its own process, killed with SIGKILL while copying; run again, it resumes from its checkpoint
+    (the plan's PIT still alive, each split after its last sort values); `vts verify --full` says equal."""
+    import subprocess
+
+    from tests.conftest import VTS_BIN, checkpoint_state, kill_when
+
+    rows = 1000
+    collection = f"es_kill_{tmp_path.name[-12:]}".replace("-", "_")
+    with Emulator(version="9.2.0") as e:
+        create_es_index(e.url, collection, rows, shards=2)  # (collection_rename trips vts verify: see the report)
+        job = {
+            "env": {"parallelism": 2, "checkpoint": {"path": str(tmp_path / "cp"), "interval": 0.2}},
+            "source": {"Elasticsearch": {"hosts": [e.url], "index": collection, "source": FIELDS, "batch_size": 50}},
+            "sink": {"Milvus": {"url": lite_server, "batch_size": 200}},
+        }
+        path = write_job(tmp_path / "job.yaml", job)
+
+        def copying() -> bool:
+            return any("position" in s for k, s in checkpoint_state(tmp_path / "cp").items() if k != "_commit")
+
+        import time
+
+        t0 = time.monotonic()
+        proc = subprocess.Popen([str(VTS_BIN), "run", "-q", str(path)], stderr=subprocess.PIPE, text=True)
+        assert kill_when(proc, copying, 0.3), "the run finished before it could be killed"
+        again = subprocess.run([str(VTS_BIN), "run", "-q", str(path)], capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, again.stderr
+        assert "resuming the interrupted run" in again.stderr
+        print(f"killed+resumed {time.monotonic() - t0:.1f}s")
+        verify = subprocess.run([str(VTS_BIN), "verify", str(path)], capture_output=True, text=True, timeout=600)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert "equal" in verify.stdout
+        print(f"verified {time.monotonic() - t0:.1f}s")
+    milvus = client_for(lite_server)
+    try:
+        assert count(milvus, collection) == rows
+        milvus.drop_collection(collection)
     finally:
         milvus.close()
