@@ -169,8 +169,12 @@ def _ssl_context(options: ElasticsearchOptions) -> ssl.SSLContext | None:
 
 def _open_es(options: ElasticsearchOptions) -> Wire:
     from elasticsearch import Elasticsearch
+    from elasticsearch.serializer import OrjsonSerializer
 
     kwargs: dict[str, Any] = {"request_timeout": options.timeout, "max_retries": 1, "retry_on_timeout": False}
+    # the client's default (stdlib) JSON spends seconds decoding a page of 768-d vectors; orjson ~10x less
+    fast = OrjsonSerializer()
+    kwargs["serializers"] = {"application/json": fast, "application/vnd.elasticsearch+json": fast}
     if options.cloud_id:
         kwargs["cloud_id"] = options.cloud_id
     else:
@@ -226,7 +230,12 @@ def _open_os(options: ElasticsearchOptions) -> Wire:
         )
     from opensearchpy import OpenSearch
 
-    kwargs: dict[str, Any] = {"hosts": list(options.hosts), "timeout": options.timeout, "max_retries": 1}
+    kwargs: dict[str, Any] = {
+        "hosts": list(options.hosts),
+        "timeout": options.timeout,
+        "max_retries": 1,
+        "serializer": _OrjsonForOpenSearch(),
+    }
     if options.username is not None and options.password is not None:
         kwargs["http_auth"] = (options.username, options.password.get_secret_value())
     context = _ssl_context(options)
@@ -246,3 +255,22 @@ def _open_os(options: ElasticsearchOptions) -> Wire:
             hint="for Elasticsearch use the 'Elasticsearch' source (or 'flavor: elasticsearch')",
         )
     return Wire(client, Server("opensearch", str(version["number"])), options, None)
+
+
+class _OrjsonForOpenSearch:
+    """opensearch-py's serializer interface (``mimetype``, ``loads``, ``dumps``) over orjson: its default
+    stdlib JSON dominates the read time of vector pages. Written here because opensearch-py ships none."""
+
+    mimetype = "application/json"
+
+    def loads(self, s: Any) -> Any:
+        import orjson
+
+        return orjson.loads(s)
+
+    def dumps(self, data: Any) -> Any:
+        import orjson
+
+        if isinstance(data, str | bytes):
+            return data
+        return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY).decode()

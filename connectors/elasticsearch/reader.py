@@ -26,6 +26,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
@@ -243,18 +244,20 @@ def _convert(raw: list[Any], f: Field, moved: dict[str, int]) -> pa.Array:
         return pa.array([None if v is None else {"indices": v[0], "values": v[1]} for v in out], f.arrow_type())
     if t == LType.FLOAT_VECTOR or t == LType.INT8_VECTOR:
         dim = f.dimension or 0
+        missing = [v is None for v in out]
         zero = [0] * dim
-        mask = pa.array([v is None for v in out])
-        flat = pa.array([x for v in out for x in (zero if v is None else v)], f.arrow_type().value_type)
-        return pa.FixedSizeListArray.from_arrays(flat, dim, mask=mask if any(v is None for v in out) else None)
+        dtype = np.float32 if t == LType.FLOAT_VECTOR else np.int8
+        matrix = np.asarray([zero if v is None else v for v in out], dtype=dtype).reshape(len(out), dim)
+        mask = pa.array(missing) if any(missing) else None
+        return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), dim, mask=mask)
     return pa.array(out, f.arrow_type())
 
 
 def _one(v: Any, f: Field, t: LType, es: dict[str, Any], moved: dict[str, int]) -> Any:
     if t == LType.FLOAT_VECTOR:
-        return [float(x) for x in values.dense(v, "float" if es.get("element") != "byte" else "byte", f.dimension or 0)]
+        return values.dense(v, "float" if es.get("element") != "byte" else "byte", f.dimension or 0)
     if t == LType.INT8_VECTOR:
-        return [int(x) for x in values.dense(v, "byte", f.dimension or 0)]
+        return values.dense(v, "byte", f.dimension or 0)
     if t == LType.BINARY_VECTOR:
         return values.bits(v, f.dimension or 0)
     if t == LType.SPARSE_FLOAT_VECTOR:
