@@ -26,8 +26,9 @@ real HTTP server on 127.0.0.1. It is strict where the real servers are
 - Errors have the real shape: ``{error: {root_cause, type, reason}, status}``.
 
 Fault hooks for tests: :meth:`expire_contexts` (every PIT and scroll gone),
-``fail_shard_searches`` (the next N searches answer 200 with one shard
-failed and its hits missing), ``on_search`` (a callback per search).
+``fail_shard_searches`` (the next N PIT searches answer 200 with one shard
+failed and its hits missing), ``on_search`` (a callback per search), and
+``GET /_emulator/stats`` (requests served, for benchmarks).
 """
 
 from __future__ import annotations
