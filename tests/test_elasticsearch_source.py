@@ -337,3 +337,10 @@ def test_an_opensearch_source_refuses_an_elasticsearch_cluster(es92: Emulator) -
     with pytest.raises(ElasticsearchError) as info:
         OpenSearchSource(ElasticsearchOptions(hosts=[es92.url], index="docs")).discover()
     assert info.value.code == "ES-04" and "Elasticsearch" in (info.value.hint or "")
+
+
+def test_source_limits_the_columns_and_keeps_a_pk_field_listed_or_not(es92: Emulator) -> None:
+    for fields in (["emb"], ["emb", "n"]):
+        tables = _source(es92.url, pk="n", source=fields).discover()
+        assert tables[0].names == ["_id", "emb", "n"] or tables[0].names == ["_id", "n", "emb"]
+        assert tables[0].field("n").primary_key and not tables[0].field("_id").primary_key

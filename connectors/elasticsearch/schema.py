@@ -80,7 +80,8 @@ def describe(wire: Wire, options: ElasticsearchOptions, target: str) -> TableSch
                 f"'source' names {missing}, which '{target}' does not map",
                 hint=f"its fields are: {', '.join(sorted(props))}",
             )
-        props = {n: props[n] for n in options.source if n != options.pk or n == ID}
+        keep = [*options.source, *([options.pk] if options.pk != ID and options.pk not in options.source else [])]
+        props = {n: props[n] for n in keep if n in props}
     sample = _sample(wire, target, options, list(props))
     fields: list[Field] = []
     indexes: list[IndexSpec] = []
