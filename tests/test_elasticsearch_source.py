@@ -344,3 +344,13 @@ def test_source_limits_the_columns_and_keeps_a_pk_field_listed_or_not(es92: Emul
         tables = _source(es92.url, pk="n", source=fields).discover()
         assert tables[0].names == ["_id", "emb", "n"] or tables[0].names == ["_id", "n", "emb"]
         assert tables[0].field("n").primary_key and not tables[0].field("_id").primary_key
+
+
+def test_split_mode_shard_cuts_one_slice_per_primary_shard(es92: Emulator) -> None:
+    source = _source(es92.url, split_mode="SHARD")
+    tables = source.discover()
+    plan = SplitPlan.of(source.plan(tables, 8))
+    assert [s.id for s in plan] == [f"docs/slice-{i}-of-3" for i in range(3)]
+    keys = [k for s in plan for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "_id")]
+    assert sorted(keys) == sorted(ALL)
+    source.finish(tables, plan.state)
