@@ -6,8 +6,10 @@ connector only when a job uses it.
 
 BUILTIN: dict[tuple[str, str], str] = {
     ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
+    ("source", "Elasticsearch"): "connectors.elasticsearch.source:ElasticsearchSource",
     ("source", "File"): "connectors.file.source:FileSource",
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
+    ("source", "OpenSearch"): "connectors.elasticsearch.source:OpenSearchSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
     ("source", "VDF"): "connectors.vdf.source:VdfSource",
