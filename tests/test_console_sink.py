@@ -31,6 +31,7 @@ def test_console_prints_every_row_as_the_transforms_leave_it(
     assert sorted(r["id"] for r in rows) == list(range(7))
     assert all(r["tens"] == r["id"] * 10 and len(r["v"]) == 2 and r["table"] == "docs" for r in rows)
     assert "docs -> stdout: 7 row(s)" in out
+    assert "vts verify" not in out  # nothing to read back: the summary does not suggest it
 
 
 def test_console_limit_prints_fewer_rows_but_counts_them_all(

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.table import Table
 from rich.text import Text
 
+from vts.connector import Sink
 from vts.stage import ConsoleStage
 from vts.stats import RunStats
 
@@ -151,9 +152,15 @@ def summary(run: RunResult) -> Group:
         )
     if t["rows_rejected"]:
         lines.append(Text(f"{t['rows_rejected']:,} rejected row(s) with reasons in {run.dead_letters}"))
-    job = run.job.path or "job.yaml"
-    lines.append(Text(f"next: vts verify {job}  (proves the target holds exactly the source's rows)"))
+    if _verifiable(run.job.sink):
+        job = run.job.path or "job.yaml"
+        lines.append(Text(f"next: vts verify {job}  (proves the target holds exactly the source's rows)"))
     return Group(*lines)
+
+
+def _verifiable(sink: Sink) -> bool:
+    """Whether `vts verify` can read this sink back (it overrides Sink.verifier); asked without a plan."""
+    return type(sink).verifier is not Sink.verifier
 
 
 def _per_target(stats: RunStats) -> list[tuple[str, int, list[tuple[str, int]]]]:
