@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vts import __version__, config, engine, listing, registry, secrets, verify
-from vts.errors import ExitCode, UnknownConnectorError, VtsError
+from vts.errors import ConfigError, ExitCode, UnknownConnectorError, VtsError
 from vts.progress import RunView, summary
 
 log = logging.getLogger("vts")
@@ -120,6 +120,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="PATH", help="write a JSON report with per-split counts and timings")
     run.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an interrupted run and start over")
     run.add_argument("--verify", action="store_true", help="run 'vts verify' (sampled) at the end")
+    run.add_argument(
+        "--executor", choices=["local", "ray"], help="where splits run (overrides env.executor; default local)"
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to run on: local, auto, ray://host:10001 (implies --executor ray; overrides env.ray.address)",
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser(
@@ -192,7 +200,7 @@ def _logging(level: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = config.load(args.job)
+    job = _placed(config.load(args.job), args.executor, args.ray_address)
     view = RunView(err, quiet=args.quiet)
     try:
         result = engine.run(job, engine.RunOptions(fresh=args.fresh), view)
@@ -205,6 +213,19 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.verify:
         return _verify(job, False, 1000, out)
     return int(ExitCode.OK)
+
+
+def _placed(job: config.Job, executor: str | None, ray_address: str | None) -> config.Job:
+    """The job with the command line's choice of executor, which the job's fingerprint does not include."""
+    env = job.env
+    if ray_address is not None:
+        if executor == "local":
+            raise ConfigError("--ray-address runs the job on Ray: drop it, or --executor local")
+        env = env.model_copy(update={"executor": "ray", "ray": env.ray.model_copy(update={"address": ray_address})})
+    elif executor is not None:
+        env = env.model_copy(update={"executor": executor})
+    job.env = env
+    return job
 
 
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:

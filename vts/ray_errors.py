@@ -1,0 +1,64 @@
+"""The Ray executor's error catalogue (RAY-01..06), and the one place that maps Ray's exceptions to it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, ClassVar
+
+from vts.errors import CatalogError, ExitCode
+
+
+class RayKind(Enum):
+    NOT_INSTALLED = 1
+    CLUSTER_UNREACHABLE = 2
+    NOT_SHAREABLE = 3
+    NOT_ENOUGH_RESOURCES = 4
+    WORKER_LOST = 5
+    TASK_FAILED = 6
+
+
+class RayError(CatalogError):
+    prefix = "RAY"
+    exits: ClassVar[Mapping[Enum, ExitCode]] = {
+        RayKind.NOT_INSTALLED: ExitCode.INVALID_CONFIG,
+        RayKind.CLUSTER_UNREACHABLE: ExitCode.CONNECTION,
+        RayKind.NOT_SHAREABLE: ExitCode.INVALID_CONFIG,
+        RayKind.NOT_ENOUGH_RESOURCES: ExitCode.INVALID_CONFIG,
+    }
+    hints: ClassVar[Mapping[Enum, str]] = {
+        RayKind.NOT_INSTALLED: "pip install 'vts[ray]' (or set 'env.executor: local')",
+        RayKind.CLUSTER_UNREACHABLE: "check 'env.ray.address' and that the cluster is up ('ray status' on its head)",
+        RayKind.NOT_ENOUGH_RESOURCES: "lower 'env.ray.num_cpus' / 'env.ray.resources', or add nodes to the cluster",
+        RayKind.WORKER_LOST: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs); if the kernel "
+        "killed it for memory, lower the source's batch_size or reserve more with 'env.ray.resources'",
+        RayKind.TASK_FAILED: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs)",
+    }
+
+
+def unreachable(address: str, exc: BaseException) -> RayError:
+    """``ray.init`` failed: the cluster at ``address`` is not there, or refused us."""
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return RayError(RayKind.CLUSTER_UNREACHABLE, f"cannot connect to the Ray cluster at '{address}': {reason}")
+
+
+def from_task(ray: Any, exc: BaseException, split_id: str) -> BaseException:
+    """What a split task's failure means on the driver.
+
+    The error a split raised, exactly as the local executor would raise it
+    (a VtsError keeps its class, code, hint, exit code and transient flag
+    through pickling); Ray's own failures (a runtime_env that cannot be set
+    up, a task that cannot be scheduled) as a coded error.
+    """
+    if isinstance(exc, ray.exceptions.RayTaskError):
+        cause = exc.cause
+        if isinstance(cause, BaseException) and not isinstance(cause, ray.exceptions.RayError):
+            return cause
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, ray.exceptions.RuntimeEnvSetupError):
+        return RayError(
+            RayKind.TASK_FAILED,
+            f"split {split_id}: Ray could not set up the task's runtime_env: {first}",
+            hint="check 'env.ray.runtime_env' (pip packages, py_modules, working_dir) on the cluster's nodes",
+        )
+    return RayError(RayKind.TASK_FAILED, f"split {split_id} failed on Ray: {type(exc).__name__}: {first}")
