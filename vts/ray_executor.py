@@ -33,12 +33,15 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import socket
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from vts.checkpoint import SplitRecord
 from vts.executor import (
@@ -61,6 +64,7 @@ from vts.rejects import RejectLog
 log = logging.getLogger("vts")
 
 _STOP_GRACE = 30.0  # seconds stopped tasks get to close their writers before they are killed
+_CONNECT_TIMEOUT = 10.0  # seconds to open a TCP connection to the cluster's head
 
 
 def import_ray() -> Any:
@@ -128,8 +132,11 @@ class RayExecutor(Executor):
             kwargs.update(include_dashboard=False, object_store_memory=o.object_store_memory)
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         log.info("connecting to Ray at %s", o.address)
+        _check_reachable(o.address)
         try:
-            ray.init(**kwargs)
+            with warnings.catch_warnings():  # Ray Client warns, then raises: the coded error says it once
+                warnings.simplefilter("ignore")
+                ray.init(**kwargs)
         except Exception as exc:
             # ray.init raises ConnectionError, RuntimeError, ValueError or grpc errors for the same problem
             raise unreachable(o.address, exc) from None
@@ -246,6 +253,27 @@ class RayExecutor(Executor):
         finally:
             for gen in running:
                 ray.cancel(gen)
+
+
+def _check_reachable(address: str) -> None:
+    """A head that refuses connections fails here at once: ``ray.init`` would wait minutes for its GCS."""
+    if address in ("local", "auto"):
+        return
+    where = urlsplit(address if "://" in address else f"gcs://{address}")
+    try:
+        host, port = where.hostname, where.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise RayError(
+            RayKind.CLUSTER_UNREACHABLE,
+            f"'env.ray.address' {address!r} is not local, auto, ray://host:port or host:port",
+            hint="e.g. 'ray://head:10001' (Ray Client) or 'head:6379' (the head's GCS)",
+        )
+    try:
+        socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise unreachable(address, exc) from None
 
 
 # -- on the worker ---------------------------------------------------------------------------------
