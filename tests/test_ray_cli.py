@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO, VTS_BIN, checkpoint_state, client_for, free_port, kill_when, read_all
+import pytest
+
+from tests.conftest import REPO, VTS_BIN, checkpoint_state, client_for, count, free_port, kill_when, read_all, run_vts
 from tests.ray_fixtures import ray_cluster  # noqa: F401  (the session's Ray instance)
 from tests.test_ray_executor import _job, _name
 from vts import config, engine
@@ -64,3 +67,16 @@ def test_the_driver_killed_mid_copy_then_run_again_resumes_from_its_checkpoint(
     ids = [r["id"] for r in read_all(client_for(lite_server), name, ["id"])]
     assert ids == list(range(rows))  # every row once (upsert rewrites what the killed run left unrecorded)
     assert checkpoint_state(cp) == {}
+
+
+def test_the_example_job_runs_on_ray(
+    tmp_path: Path, lite_server: str, ray_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = _name(tmp_path, "example")
+    for key, value in {"MILVUS_URL": lite_server, "RAY_DEMO_COLLECTION": name, "RAY_DEMO_ROWS": "2000"}.items():
+        monkeypatch.setenv(key, value)
+    code, _, err = run_vts("run", "-q", "--report", "report.json", str(REPO / "jobs" / "datagen_on_ray.yaml"))
+    assert code == 0, err
+    assert count(client_for(lite_server), name) == 2000
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["totals"]["rows_written"] == 2000 and len(report["splits"]) == 2
