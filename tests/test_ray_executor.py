@@ -162,3 +162,13 @@ def test_ray_not_installed_is_a_coded_error_naming_the_extra(
     path = _job(tmp_path, lite_server, _name(tmp_path, "noray"))
     code, _, err = run_vts("run", str(path), capsys=capsys)
     assert code == 2 and "[RAY-01]" in err and "vts[ray]" in err
+
+
+def test_a_task_bigger_than_every_node_is_refused_with_RAY_04_before_anything_is_written(
+    tmp_path: Path, lite_server: str, ray_cluster: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = _name(tmp_path, "toobig")
+    path = _job(tmp_path, lite_server, name, ray={"num_cpus": 64})
+    code, _, err = run_vts("run", str(path), capsys=capsys)
+    assert code == 2 and "[RAY-04]" in err and "CPU=64" in err and "CPU=2" in err
+    assert name not in client_for(lite_server).list_collections()
