@@ -27,7 +27,7 @@ def test_an_unreachable_cluster_ends_the_run_with_RAY_02_and_exit_3_before_anyth
     name = _name(tmp_path, "unreach")
     path = _job(tmp_path, lite_server, name, rows=100)
     closed = free_port()
-    for address in (f"ray://127.0.0.1:{closed}", f"127.0.0.1:{closed}"):
+    for address in (f"127.0.0.1:{closed}", "no-such-host.invalid:6379"):
         proc = subprocess.run(
             [str(VTS_BIN), "run", "--ray-address", address, str(path)],
             capture_output=True,
@@ -39,6 +39,14 @@ def test_an_unreachable_cluster_ends_the_run_with_RAY_02_and_exit_3_before_anyth
         assert f"[RAY-02] CLUSTER_UNREACHABLE: cannot connect to the Ray cluster at '{address}'" in proc.stderr
         assert "fix: check 'env.ray.address'" in proc.stderr and "Traceback" not in proc.stderr
     assert name not in client_for(lite_server).list_collections()  # nothing created, nothing dropped
+
+
+def test_a_ray_client_address_is_refused_with_RAY_07_naming_what_works(
+    tmp_path: Path, lite_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _job(tmp_path, lite_server, _name(tmp_path, "client"), rows=100)
+    code, _, err = run_vts("run", "--ray-address", "ray://127.0.0.1:10001", str(path), capsys=capsys)
+    assert code == 2 and "[RAY-07]" in err and "Ray Client" in err and "address: auto" in err
 
 
 def test_the_driver_killed_mid_copy_then_run_again_resumes_from_its_checkpoint(

@@ -153,6 +153,8 @@ def test_a_milvus_lite_file_target_is_refused_before_anything_is_written(
     code, _, err = run_vts("run", str(path), capsys=capsys)
     assert code == 2 and "[RAY-03]" in err and "milvus-lite server" in err
     assert not target.exists() and not list(tmp_path.glob("cp/*"))  # no target file, no checkpoint
+    code, _, err = run_vts("check", str(path), capsys=capsys)  # check refuses it the same way
+    assert code == 2 and "[RAY-03]" in err and not target.exists()
 
 
 def test_ray_not_installed_is_a_coded_error_naming_the_extra(

@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--ray-address",
         metavar="ADDR",
-        help="Ray cluster to run on: local, auto, ray://host:10001 (implies --executor ray; overrides env.ray.address)",
+        help="Ray cluster to run on: local, auto or host:6379 (implies --executor ray; overrides env.ray.address)",
     )
     run.set_defaults(func=cmd_run)
 

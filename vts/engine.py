@@ -147,6 +147,10 @@ def check(job: Job) -> CheckResult:
     p = plan_source(job)
     sink_plan = job.sink.plan(p.sink_tables)
     lines = job.sink.preflight(sink_plan)
+    if job.env.executor == "ray":  # what the run would refuse before connecting; check starts no cluster
+        from vts.ray_executor import RayExecutor
+
+        RayExecutor(job.env.ray).check(Pipeline(job.source, job.transforms, job.sink))
     return CheckResult(p, sink_plan, lines, _save_modes(job, sink_plan, resuming=False, apply=False))
 
 

@@ -1,4 +1,4 @@
-"""The Ray executor's error catalogue (RAY-01..06), and the one place that maps Ray's exceptions to it."""
+"""The Ray executor's error catalogue (RAY-01..07), and the one place that maps Ray's exceptions to it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class RayKind(Enum):
     NOT_ENOUGH_RESOURCES = 4
     WORKER_LOST = 5
     TASK_FAILED = 6
+    CLIENT_MODE = 7
 
 
 class RayError(CatalogError):
@@ -25,6 +26,7 @@ class RayError(CatalogError):
         RayKind.CLUSTER_UNREACHABLE: ExitCode.CONNECTION,
         RayKind.NOT_SHAREABLE: ExitCode.INVALID_CONFIG,
         RayKind.NOT_ENOUGH_RESOURCES: ExitCode.INVALID_CONFIG,
+        RayKind.CLIENT_MODE: ExitCode.INVALID_CONFIG,
     }
     hints: ClassVar[Mapping[Enum, str]] = {
         RayKind.NOT_INSTALLED: "pip install 'vts[ray]' (or set 'env.executor: local')",
@@ -33,6 +35,8 @@ class RayError(CatalogError):
         RayKind.WORKER_LOST: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs); if the kernel "
         "killed it for memory, lower the source's batch_size or reserve more with 'env.ray.resources'",
         RayKind.TASK_FAILED: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs)",
+        RayKind.CLIENT_MODE: "run vts on a node of the cluster with 'address: auto' (ray job submit -- vts run "
+        "job.yaml, or a KubeRay RayJob), or give the head's GCS address host:6379",
     }
 
 

@@ -95,6 +95,13 @@ class RayExecutor(Executor):
 
     def preflight(self, pipe: Pipeline) -> None:
         """Refuse connectors bound to this process, then reach the cluster and check it can run a task."""
+        self.check(pipe)
+        ray = import_ray()
+        self._connect(ray)
+        self._check_resources(ray)
+
+    def check(self, pipe: Pipeline) -> None:
+        """What can be refused without Ray: connectors bound to this process, an address vts cannot use."""
         for connector in (pipe.source, *pipe.transforms, pipe.sink):
             reason = connector.process_bound()
             if reason:
@@ -103,9 +110,7 @@ class RayExecutor(Executor):
                     f"{connector.name} cannot run on Ray workers: {reason}",
                     hint="use a server instead (see above), or run the job with 'env.executor: local'",
                 )
-        ray = import_ray()
-        self._connect(ray)
-        self._check_resources(ray)
+        _check_address(self.options.address)
 
     def run(self, pipe: Pipeline, tasks: list[SplitTask], settings: RunSettings) -> Iterator[Event]:
         ray = import_ray()
@@ -255,10 +260,18 @@ class RayExecutor(Executor):
                 ray.cancel(gen)
 
 
-def _check_reachable(address: str) -> None:
-    """A head that refuses connections fails here at once: ``ray.init`` would wait minutes for its GCS."""
+def _check_address(address: str) -> tuple[str, int] | None:
+    """The head's (host, port) of ``address``; None for ``local`` and ``auto``."""
     if address in ("local", "auto"):
-        return
+        return None
+    if address.startswith("ray://"):
+        # Ray Client cannot carry streaming generators (ray-project/ray#43357, closed as won't fix), and they
+        # are how a split's events reach the driver while it runs
+        raise RayError(
+            RayKind.CLIENT_MODE,
+            f"'env.ray.address' {address!r} goes through Ray Client, which cannot stream a task's results back "
+            "while it runs: vts needs the driver on the cluster",
+        )
     where = urlsplit(address if "://" in address else f"gcs://{address}")
     try:
         host, port = where.hostname, where.port
@@ -267,11 +280,19 @@ def _check_reachable(address: str) -> None:
     if not host or not port:
         raise RayError(
             RayKind.CLUSTER_UNREACHABLE,
-            f"'env.ray.address' {address!r} is not local, auto, ray://host:port or host:port",
-            hint="e.g. 'ray://head:10001' (Ray Client) or 'head:6379' (the head's GCS)",
+            f"'env.ray.address' {address!r} is not local, auto or host:port",
+            hint="e.g. 'auto' on a node of the cluster, or 'head:6379' (the head's GCS port)",
         )
+    return host, port
+
+
+def _check_reachable(address: str) -> None:
+    """A head that refuses connections fails here at once: ``ray.init`` would wait minutes for its GCS."""
+    head = _check_address(address)
+    if head is None:
+        return
     try:
-        socket.create_connection((host, port), timeout=_CONNECT_TIMEOUT).close()
+        socket.create_connection(head, timeout=_CONNECT_TIMEOUT).close()
     except OSError as exc:
         raise unreachable(address, exc) from None
 

@@ -12,8 +12,8 @@ from vts.connector import Options
 class RayOptions(Options):
     address: str = Field(
         "local",
-        description="'local' starts a Ray instance on this machine for the run; 'auto' joins the one 'ray start' "
-        "began here; 'ray://host:10001' a remote cluster through Ray Client; 'host:6379' a cluster's head.",
+        description="'local' starts a Ray instance on this machine for the run; 'auto' joins the cluster this "
+        "machine is a node of; 'host:6379' a cluster's head (GCS). Ray Client (ray://) is not supported.",
     )
     num_cpus: float = Field(1.0, gt=0, description="CPUs each split task reserves on the cluster.")
     resources: dict[str, float] = Field(
