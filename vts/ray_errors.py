@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from vts.errors import CatalogError, ExitCode
 
 
-class RayKind(Enum):
+class Code(Enum):
     NOT_INSTALLED = 1
     CLUSTER_UNREACHABLE = 2
     NOT_SHAREABLE = 3
@@ -22,20 +22,20 @@ class RayKind(Enum):
 class RayError(CatalogError):
     prefix = "RAY"
     exits: ClassVar[Mapping[Enum, ExitCode]] = {
-        RayKind.NOT_INSTALLED: ExitCode.INVALID_CONFIG,
-        RayKind.CLUSTER_UNREACHABLE: ExitCode.CONNECTION,
-        RayKind.NOT_SHAREABLE: ExitCode.INVALID_CONFIG,
-        RayKind.NOT_ENOUGH_RESOURCES: ExitCode.INVALID_CONFIG,
-        RayKind.CLIENT_MODE: ExitCode.INVALID_CONFIG,
+        Code.NOT_INSTALLED: ExitCode.INVALID_CONFIG,
+        Code.CLUSTER_UNREACHABLE: ExitCode.CONNECTION,
+        Code.NOT_SHAREABLE: ExitCode.INVALID_CONFIG,
+        Code.NOT_ENOUGH_RESOURCES: ExitCode.INVALID_CONFIG,
+        Code.CLIENT_MODE: ExitCode.INVALID_CONFIG,
     }
     hints: ClassVar[Mapping[Enum, str]] = {
-        RayKind.NOT_INSTALLED: "pip install 'vts[ray]' (or set 'env.executor: local')",
-        RayKind.CLUSTER_UNREACHABLE: "check 'env.ray.address' and that the cluster is up ('ray status' on its head)",
-        RayKind.NOT_ENOUGH_RESOURCES: "lower 'env.ray.num_cpus' / 'env.ray.resources', or add nodes to the cluster",
-        RayKind.WORKER_LOST: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs); if the kernel "
+        Code.NOT_INSTALLED: "pip install 'vts[ray]' (or set 'env.executor: local')",
+        Code.CLUSTER_UNREACHABLE: "check 'env.ray.address' and that the cluster is up ('ray status' on its head)",
+        Code.NOT_ENOUGH_RESOURCES: "lower 'env.ray.num_cpus' / 'env.ray.resources', or add nodes to the cluster",
+        Code.WORKER_LOST: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs); if the kernel "
         "killed it for memory, lower the source's batch_size or reserve more with 'env.ray.resources'",
-        RayKind.TASK_FAILED: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs)",
-        RayKind.CLIENT_MODE: "run vts on a node of the cluster with 'address: auto' (ray job submit -- vts run "
+        Code.TASK_FAILED: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs)",
+        Code.CLIENT_MODE: "run vts on a node of the cluster with 'address: auto' (ray job submit -- vts run "
         "job.yaml, or a KubeRay RayJob), or give the head's GCS address host:6379",
     }
 
@@ -43,7 +43,7 @@ class RayError(CatalogError):
 def unreachable(address: str, exc: BaseException) -> RayError:
     """``ray.init`` failed: the cluster at ``address`` is not there, or refused us."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return RayError(RayKind.CLUSTER_UNREACHABLE, f"cannot connect to the Ray cluster at '{address}': {reason}")
+    return RayError(Code.CLUSTER_UNREACHABLE, f"cannot connect to the Ray cluster at '{address}': {reason}")
 
 
 def from_task(ray: Any, exc: BaseException, split_id: str) -> BaseException:
@@ -61,8 +61,8 @@ def from_task(ray: Any, exc: BaseException, split_id: str) -> BaseException:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, ray.exceptions.RuntimeEnvSetupError):
         return RayError(
-            RayKind.TASK_FAILED,
+            Code.TASK_FAILED,
             f"split {split_id}: Ray could not set up the task's runtime_env: {first}",
             hint="check 'env.ray.runtime_env' (pip packages, py_modules, working_dir) on the cluster's nodes",
         )
-    return RayError(RayKind.TASK_FAILED, f"split {split_id} failed on Ray: {type(exc).__name__}: {first}")
+    return RayError(Code.TASK_FAILED, f"split {split_id} failed on Ray: {type(exc).__name__}: {first}")

@@ -57,7 +57,7 @@ from vts.executor import (
     Stopped,
     Worker,
 )
-from vts.ray_errors import RayError, RayKind, from_task, unreachable
+from vts.ray_errors import Code, RayError, from_task, unreachable
 from vts.ray_options import RayOptions
 from vts.rejects import RejectLog
 
@@ -72,9 +72,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise RayError(
-            RayKind.NOT_INSTALLED, f"env.executor is 'ray' but Ray cannot be imported here ({exc})"
-        ) from None
+        raise RayError(Code.NOT_INSTALLED, f"env.executor is 'ray' but Ray cannot be imported here ({exc})") from None
     return ray
 
 
@@ -106,7 +104,7 @@ class RayExecutor(Executor):
             reason = connector.process_bound()
             if reason:
                 raise RayError(
-                    RayKind.NOT_SHAREABLE,
+                    Code.NOT_SHAREABLE,
                     f"{connector.name} cannot run on Ray workers: {reason}",
                     hint="use a server instead (see above), or run the job with 'env.executor: local'",
                 )
@@ -158,7 +156,7 @@ class RayExecutor(Executor):
         asked = ", ".join(f"{k}={v:g}" for k, v in wanted.items())
         self._disconnect(ray)
         raise RayError(
-            RayKind.NOT_ENOUGH_RESOURCES,
+            Code.NOT_ENOUGH_RESOURCES,
             f"a split task asks for {asked}, more than any node of the cluster has ({have})",
         )
 
@@ -217,7 +215,7 @@ class RayExecutor(Executor):
                         crashes[sid] = crashes.get(sid, 0) + 1
                         if crashes[sid] > o.max_retries:
                             failure = RayError(
-                                RayKind.WORKER_LOST,
+                                Code.WORKER_LOST,
                                 f"the worker process running split {sid} died {crashes[sid]} time(s), "
                                 f"more than env.ray.max_retries={o.max_retries}: {type(exc).__name__}",
                             )
@@ -268,7 +266,7 @@ def _check_address(address: str) -> tuple[str, int] | None:
         # Ray Client cannot carry streaming generators (ray-project/ray#43357, closed as won't fix), and they
         # are how a split's events reach the driver while it runs
         raise RayError(
-            RayKind.CLIENT_MODE,
+            Code.CLIENT_MODE,
             f"'env.ray.address' {address!r} goes through Ray Client, which cannot stream a task's results back "
             "while it runs: vts needs the driver on the cluster",
         )
@@ -279,7 +277,7 @@ def _check_address(address: str) -> tuple[str, int] | None:
         host = port = None
     if not host or not port:
         raise RayError(
-            RayKind.CLUSTER_UNREACHABLE,
+            Code.CLUSTER_UNREACHABLE,
             f"'env.ray.address' {address!r} is not local, auto or host:port",
             hint="e.g. 'auto' on a node of the cluster, or 'head:6379' (the head's GCS port)",
         )
