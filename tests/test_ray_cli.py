@@ -27,7 +27,7 @@ def test_an_unreachable_cluster_ends_the_run_with_RAY_02_and_exit_3_before_anyth
     name = _name(tmp_path, "unreach")
     path = _job(tmp_path, lite_server, name, rows=100)
     closed = free_port()
-    for address in (f"127.0.0.1:{closed}", "no-such-host.invalid:6379"):
+    for address in (f"127.0.0.1:{closed}",):
         proc = subprocess.run(
             [str(VTS_BIN), "run", "--ray-address", address, str(path)],
             capture_output=True,
@@ -53,7 +53,7 @@ def test_the_driver_killed_mid_copy_then_run_again_resumes_from_its_checkpoint(
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "driver")
-    rows = 12_000
+    rows = 6000
     path = _job(tmp_path, lite_server, name, rows=rows)
     cp = tmp_path / "cp"
 

@@ -68,7 +68,7 @@ def test_the_same_job_file_gives_identical_rows_and_reports_on_threads_and_on_ra
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "same")
-    path = _job(tmp_path, lite_server, name)
+    path = _job(tmp_path, lite_server, name, rows=2000)
     fields = ["id", "v", "title", "meta"]
     code, _, err = run_vts("run", "-q", "--executor", "local", "--report", str(tmp_path / "local.json"), str(path))
     assert code == 0, err
@@ -76,37 +76,37 @@ def test_the_same_job_file_gives_identical_rows_and_reports_on_threads_and_on_ra
     code, _, err = run_vts("run", "-q", "--report", str(tmp_path / "ray.json"), str(path))  # env.executor: ray
     assert code == 0, err
     on_ray = read_all(client_for(lite_server), name, fields)
-    assert len(on_ray) == 3000 and on_ray == on_threads  # every row, every value (DROP_DATA emptied it first)
+    assert len(on_ray) == 2000 and on_ray == on_threads  # every row, every value (DROP_DATA emptied it first)
     local, ray_report = (json.loads((tmp_path / f).read_text()) for f in ("local.json", "ray.json"))
-    assert ray_report["totals"] == local["totals"] and ray_report["totals"]["rows_written"] == 3000
+    assert ray_report["totals"] == local["totals"] and ray_report["totals"]["rows_written"] == 2000
     by_split = {s["split_id"]: s for s in ray_report["splits"]}
     assert sorted(by_split) == sorted(s["split_id"] for s in local["splits"]) and len(by_split) == 2
-    assert all(s["done"] and s["rows_written"] == 1500 for s in by_split.values())
+    assert all(s["done"] and s["rows_written"] == 1000 for s in by_split.values())
 
 
 def test_a_worker_killed_mid_split_runs_again_from_its_checkpoint_and_rows_stay_exactly_once(
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "crash")
-    job = config.load(_job(tmp_path, lite_server, name, rows=4000))
+    job = config.load(_job(tmp_path, lite_server, name, rows=2000))
     crashes = tmp_path / "crashes"
-    crashing = replace(job, sink=CrashingSink(job.sink, after_rows=1250, crashes=str(crashes)))
+    crashing = replace(job, sink=CrashingSink(job.sink, after_rows=500, crashes=str(crashes)))
     recording = Recording()
     result = engine.run(crashing, engine.RunOptions(executor=recording))
     assert len(list(crashes.iterdir())) == 1  # a worker process really died, once
     retries = [e for e in recording.events if isinstance(e, Retrying)]
     assert len(retries) == 1 and "worker died" in retries[0].reason
-    assert 0 < retries[0].record.rows_written < 2000  # it started again from a checkpoint, not from the start
-    assert result.stats["rows_written"] == 4000 and result.stats["retries"] == 1
+    assert 0 < retries[0].record.rows_written < 1000  # it started again from a checkpoint, not from the start
+    assert result.stats["rows_written"] == 2000 and result.stats["retries"] == 1
     rows = read_all(client_for(lite_server), name, ["id"])
-    assert [r["id"] for r in rows] == list(range(4000))
+    assert [r["id"] for r in rows] == list(range(2000))
 
 
 def test_a_worker_dying_every_time_ends_the_run_with_RAY_05_after_max_retries(
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "dies")
-    job = config.load(_job(tmp_path, lite_server, name, rows=1000, parallelism=1, ray={"max_retries": 1}))
+    job = config.load(_job(tmp_path, lite_server, name, rows=500, parallelism=1, ray={"max_retries": 1}))
     crashes = tmp_path / "crashes"
     killer = replace(job, sink=CrashingSink(job.sink, after_rows=0, crashes=str(crashes), times=5))
     with pytest.raises(RayError) as err:
@@ -119,12 +119,12 @@ def test_a_transient_error_is_retried_inside_the_task_and_a_fatal_one_stops_the_
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "faults")
-    path = _job(tmp_path, lite_server, name, rows=2000, retry_backoff=0.1)
+    path = _job(tmp_path, lite_server, name, rows=1000, retry_backoff=0.1)
     job = config.load(path)
-    transient = replace(job, sink=FaultySink(job.sink, at="write", after_rows=500, transient=True, times=1))
+    transient = replace(job, sink=FaultySink(job.sink, at="write", after_rows=250, transient=True, times=1))
     result = engine.run(transient, engine.RunOptions(executor=RayExecutor()))
-    assert result.stats["rows_written"] == 2000 and result.stats["retries"] == 2  # once in each task's copy
-    fatal = replace(job, sink=FaultySink(job.sink, at="write", after_rows=500, transient=False, times=1))
+    assert result.stats["rows_written"] == 1000 and result.stats["retries"] == 2  # once in each task's copy
+    fatal = replace(job, sink=FaultySink(job.sink, at="write", after_rows=250, transient=False, times=1))
     with pytest.raises(InjectedFault) as err:
         engine.run(fatal, engine.RunOptions(executor=RayExecutor()))
     assert err.value.code == "TEST-01" and not err.value.transient and err.value.hint == "a test asked for it"
