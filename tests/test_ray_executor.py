@@ -174,3 +174,19 @@ def test_a_task_bigger_than_every_node_is_refused_with_RAY_04_before_anything_is
     code, _, err = run_vts("run", str(path), capsys=capsys)
     assert code == 2 and "[RAY-04]" in err and "CPU=64" in err and "CPU=2" in err
     assert name not in client_for(lite_server).list_collections()
+
+
+def test_a_qdrant_local_mode_folder_is_refused_naming_a_server_instead(tmp_path: Path) -> None:
+    job = config.parse(
+        yaml.safe_dump(
+            {
+                "env": {"executor": "ray"},
+                "source": {"Qdrant": {"path": str(tmp_path / "qdrant"), "collection_name": "c"}},
+                "sink": {"Milvus": {"url": "http://127.0.0.1:19530"}},
+            }
+        )
+    )
+    with pytest.raises(RayError) as err:
+        RayExecutor(job.env.ray).check(Pipeline(job.source, job.transforms, job.sink))
+    assert err.value.code == "RAY-03" and err.value.exit_code == 2
+    assert "local-mode folder" in str(err.value) and "Qdrant server" in str(err.value)
