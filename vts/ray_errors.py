@@ -43,6 +43,13 @@ class RayError(CatalogError):
 def unreachable(address: str, exc: BaseException) -> RayError:
     """``ray.init`` failed: the cluster at ``address`` is not there, or refused us."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if address == "local":
+        return RayError(
+            Code.CLUSTER_UNREACHABLE,
+            f"could not start a local Ray instance: {reason}",
+            hint="see Ray's logs in /tmp/ray/session_latest/logs (a machine short of memory or CPU times out), "
+            "or run with 'env.executor: local'",
+        )
     return RayError(Code.CLUSTER_UNREACHABLE, f"cannot connect to the Ray cluster at '{address}': {reason}")
 
 

@@ -129,7 +129,9 @@ class RayExecutor(Executor):
             "address": o.address,
             "runtime_env": o.runtime_env,
             "log_to_driver": o.log_to_driver,
-            "logging_level": logging.WARNING,
+            # Ray's own start-up notices (token auth, which IP it picked) are not the user's business unless
+            # they asked for vts's INFO logs; failures still come back as coded errors
+            "logging_level": logging.INFO if log.isEnabledFor(logging.INFO) else logging.ERROR,
         }
         if o.address == "local":
             kwargs.update(include_dashboard=False, object_store_memory=o.object_store_memory)
