@@ -122,6 +122,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="PATH", help="write a JSON report with per-split counts and timings")
     run.add_argument("--fresh", action="store_true", help="ignore the checkpoint of an interrupted run and start over")
     run.add_argument("--verify", action="store_true", help="run 'vts verify' (sampled) at the end")
+    run.add_argument(
+        "--executor", choices=["local", "ray"], help="where splits run (overrides env.executor; default local)"
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="Ray cluster to run on: local, auto or host:6379 (implies --executor ray; overrides env.ray.address)",
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser(
@@ -241,7 +249,7 @@ def _logging(level: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
-    job = _load(args)
+    job = _placed(_load(args), args.executor, args.ray_address)
     view = RunView(err, quiet=args.quiet)
     try:
         result = engine.run(job, engine.RunOptions(fresh=args.fresh), view)
@@ -254,6 +262,19 @@ def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.verify:
         return _verify(job, False, 1000, out)
     return int(ExitCode.OK)
+
+
+def _placed(job: config.Job, executor: str | None, ray_address: str | None) -> config.Job:
+    """The job with the command line's choice of executor, which the job's fingerprint does not include."""
+    env = job.env
+    if ray_address is not None:
+        if executor == "local":
+            raise ConfigError("--ray-address runs the job on Ray: drop it, or --executor local")
+        env = env.model_copy(update={"executor": "ray", "ray": env.ray.model_copy(update={"address": ray_address})})
+    elif executor is not None:
+        env = env.model_copy(update={"executor": executor})
+    job.env = env
+    return job
 
 
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:

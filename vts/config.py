@@ -32,6 +32,7 @@ from vts import hocon, registry, secrets
 from vts.connector import Options, Sink, Source, Transform, option_names
 from vts.envsubst import substitute
 from vts.errors import ConfigError, JobFileError
+from vts.ray_options import RayOptions
 from vts.retry import RetryPolicy
 
 
@@ -65,6 +66,10 @@ class EnvOptions(Options):
     dead_letter_path: str = Field(
         "./vts-dead-letters.jsonl", description="JSONL file receiving rows the sink rejected, with their reasons."
     )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="Where splits run: 'local' (threads of this process) or 'ray' (tasks on a Ray cluster)."
+    )
+    ray: RayOptions = Field(default_factory=RayOptions, description="The Ray cluster and task sizes (executor: ray).")
 
     @property
     def split_retry(self) -> RetryPolicy:
@@ -147,9 +152,9 @@ def build(raw: dict[str, Any], path: Path | None = None) -> Job:
         raise ConfigError("'transform' must be a list of {Name: {options}}", hint="write 'transform: []' for none")
     transforms = [_connector("transform", t, f"transform[{i}]") for i, t in enumerate(transforms_raw)]
     _register_secrets(source.options, sink.options, *[t.options for t in transforms])
-    fingerprint = hashlib.sha256(json.dumps(_without_secrets(raw), sort_keys=True, default=str).encode()).hexdigest()[
-        :16
-    ]
+    fingerprint = hashlib.sha256(
+        json.dumps(_without_secrets(_without_placement(raw)), sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
     return Job(path, env, source, transforms, sink, fingerprint)
 
 
@@ -333,6 +338,17 @@ def _register_raw_secrets(value: Any, secret: bool = False) -> None:
             _register_raw_secrets(v, secret)
     elif secret and value is not None and not isinstance(value, bool):
         secrets.register(str(value))
+
+
+_PLACEMENT_KEYS = ("executor", "ray")  # where the splits run, not what they copy
+
+
+def _without_placement(raw: dict[str, Any]) -> dict[str, Any]:
+    """The job minus where it runs: a run interrupted on threads may resume on Ray, and the other way round."""
+    env = raw.get("env")
+    if not isinstance(env, dict):
+        return raw
+    return {**raw, "env": {k: v for k, v in env.items() if k not in _PLACEMENT_KEYS}}
 
 
 def _without_secrets(value: Any) -> Any:

@@ -135,6 +135,16 @@ class Connector(ABC):
     def __init__(self, options: Options) -> None:
         self.options = options
 
+    def process_bound(self) -> str | None:
+        """Why this connector's splits cannot run in another process, and what to use instead; None if they can.
+
+        An embedded database that one process alone may open (a Milvus Lite
+        file, a Qdrant local-mode folder) is bound to the driver's process:
+        executors whose workers are other processes (Ray) refuse the job
+        with this reason before anything is written.
+        """
+        return None
+
 
 class Source(Connector):
     """A source connector. ``name`` is the key used in job files."""

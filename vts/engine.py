@@ -22,7 +22,7 @@ from typing import Any
 
 from vts import savemode
 from vts.checkpoint import Checkpoint
-from vts.config import Job
+from vts.config import EnvOptions, Job
 from vts.connector import SplitPlan
 from vts.errors import VtsError
 from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
@@ -59,7 +59,7 @@ class Journal:
 @dataclass(frozen=True)
 class RunOptions:
     fresh: bool = False  # ignore an interrupted run's checkpoint
-    executor: Executor | None = None  # default: ThreadExecutor
+    executor: Executor | None = None  # default: the one env.executor names (ThreadExecutor for "local")
 
 
 class Observer:
@@ -136,6 +136,15 @@ def _transform_schema(position: int, transform: Any, table: TableSchema) -> Tabl
         raise located from None
 
 
+def executor_for(env: EnvOptions) -> Executor:
+    """The executor ``env.executor`` names; Ray is imported only when asked for."""
+    if env.executor == "ray":
+        from vts.ray_executor import RayExecutor
+
+        return RayExecutor(env.ray)
+    return ThreadExecutor()
+
+
 def _save_modes(job: Job, sink_plan: Any, resuming: bool, apply: bool) -> list[savemode.Action]:
     catalog = job.sink.catalog(sink_plan)
     try:
@@ -152,6 +161,10 @@ def check(job: Job) -> CheckResult:
     p = plan_source(job)
     sink_plan = job.sink.plan(p.sink_tables)
     lines = job.sink.preflight(sink_plan)
+    if job.env.executor == "ray":  # what the run would refuse before connecting; check starts no cluster
+        from vts.ray_executor import RayExecutor
+
+        RayExecutor(job.env.ray).check(Pipeline(job.source, job.transforms, job.sink))
     return CheckResult(p, sink_plan, lines, _save_modes(job, sink_plan, resuming=False, apply=False))
 
 
@@ -166,6 +179,9 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     sink, source = job.sink, job.source
     sink_plan = sink.plan(p.sink_tables)
     sink.preflight(sink_plan)
+    pipe = Pipeline(source, job.transforms, sink)
+    executor = options.executor or executor_for(job.env)
+    executor.preflight(pipe)
     actions = _save_modes(job, sink_plan, resuming=resuming, apply=True)
     if not resuming:
         checkpoint.start(list(p.splits), p.splits.state)
@@ -201,8 +217,7 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
             env.parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
         )
         log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
-        executor = options.executor or ThreadExecutor()
-        for event in executor.run(Pipeline(source, job.transforms, sink), tasks, settings):
+        for event in executor.run(pipe, tasks, settings):
             stats.apply(event)
             if isinstance(event, Checkpointed | Finished):
                 records[event.split_id] = event.record
@@ -221,4 +236,14 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     return result
 
 
-__all__ = ["CheckResult", "Observer", "Plan", "RunOptions", "RunResult", "check", "plan_source", "run"]
+__all__ = [
+    "CheckResult",
+    "Observer",
+    "Plan",
+    "RunOptions",
+    "RunResult",
+    "check",
+    "executor_for",
+    "plan_source",
+    "run",
+]

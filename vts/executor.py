@@ -132,6 +132,13 @@ def is_transient(exc: BaseException) -> bool:
 class Executor(ABC):
     """Runs split tasks on workers (threads, processes, Ray tasks)."""
 
+    def preflight(self, pipe: Pipeline) -> None:
+        """Driver, before anything is written: refuse what these workers cannot run, and reach them.
+
+        Raises a coded error naming what to use instead (a connector bound to
+        this process, an unreachable cluster); the default accepts everything.
+        """
+
     @abstractmethod
     def run(self, pipe: Pipeline, tasks: list[SplitTask], settings: RunSettings) -> Iterator[Event]:
         """Driver: run every task; yield the workers' events on the calling thread as they arrive.

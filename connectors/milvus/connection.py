@@ -142,6 +142,14 @@ def _is_locked(exc: BaseException) -> bool:
     return any(cls.__name__ == "DataDirLockedError" for cls in type(exc).__mro__)
 
 
+def lite_file_bound(url: str) -> str:
+    """Why a Milvus Lite file cannot be shared with worker processes, and what to use instead."""
+    return (
+        f"the Milvus Lite file {url} can be open in one process only; serve it with 'milvus-lite server "
+        f"--data-dir DIR --host 127.0.0.1 --port 19530' and set 'url: http://127.0.0.1:19530', or use a Milvus server"
+    )
+
+
 def _held_elsewhere(url: str) -> MilvusError:
     holder = _lock_holder(Path(url))
     by = f" (process {holder})" if holder else ""

@@ -9,7 +9,7 @@ from typing import Any
 
 from connectors.milvus import bulk, lite
 from connectors.milvus.catalog import MilvusCatalog
-from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, server_info
+from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, lite_file_bound, server_info
 from connectors.milvus.convert import convert
 from connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
 from connectors.milvus.target import TargetCollection
@@ -33,6 +33,11 @@ class MilvusSink(Sink):
     doc = "Milvus or Milvus Lite through Insert/Upsert in batches (BufferBatchWriter), with schema conversion."
     Options = MilvusSinkOptions
     options: MilvusSinkOptions
+
+    def process_bound(self) -> str | None:
+        if not self.options.is_lite_file:
+            return None
+        return lite_file_bound(self.options.url)
 
     def plan(self, tables: list[TableSchema]) -> MilvusPlan:
         o = self.options

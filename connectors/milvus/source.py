@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.milvus.connection import connect
+from connectors.milvus.connection import connect, lite_file_bound
 from connectors.milvus.discover import describe
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.reader import read_split
@@ -22,6 +22,11 @@ class MilvusSource(Source):
     doc = "Milvus or Milvus Lite collections, split per partition and by primary-key range; resumable."
     Options = MilvusSourceOptions
     options: MilvusSourceOptions
+
+    def process_bound(self) -> str | None:
+        if not self.options.is_lite_file:
+            return None
+        return lite_file_bound(self.options.url)
 
     def discover(self) -> list[TableSchema]:
         client = connect(self.options)

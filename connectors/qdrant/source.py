@@ -23,6 +23,14 @@ class QdrantSource(Source):
     Options = QdrantSourceOptions
     options: QdrantSourceOptions
 
+    def process_bound(self) -> str | None:
+        if not self.options.path:
+            return None
+        return (
+            f"the Qdrant local-mode folder {self.options.path} can be open in one process only; "
+            "run a Qdrant server on it and set 'url' (or 'host') instead of 'path'"
+        )
+
     def discover(self) -> list[TableSchema]:
         with connect(self.options) as handle:
             names = schema.list_collections(handle, self.options)

@@ -60,6 +60,9 @@ class FaultySource(Source):
         super().__init__(inner.options)
         self.inner, self.after, self.transient, self.budget = inner, after_batches, transient, _Budget(times)
 
+    def process_bound(self) -> str | None:
+        return self.inner.process_bound()
+
     def discover(self) -> list[TableSchema]:
         return self.inner.discover()
 
@@ -98,6 +101,9 @@ class FaultySink(Sink):
     def _maybe_fail(self, where: str) -> None:
         if self.at == where and self.budget.take():
             raise _fault(f"in {where}", self.transient)
+
+    def process_bound(self) -> str | None:
+        return self.inner.process_bound()
 
     def plan(self, tables: list[TableSchema]) -> Any:
         return self.inner.plan(tables)
