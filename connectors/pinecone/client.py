@@ -1,0 +1,89 @@
+"""Opening the pinecone SDK where it runs, and calling it.
+
+Every caller (discovery, planning, each split's reader) opens its own
+``Index`` client and closes it: the SDK's client holds an httpx connection
+pool that is thread-safe, so one reader shares it between its fetch threads.
+
+The control plane answers an index's ``host`` without a scheme; it is reached
+with the scheme of the control plane itself (https for Pinecone, whatever a
+private ``controller_host`` uses).
+
+Rate limits: the SDK retries a 429 three times honouring ``Retry-After``, but
+its per-host retry budget (gRFC A6: a token per retry, a tenth back per
+success) runs dry under sustained throttling and then every 429 surfaces.
+:func:`call` retries those ``max_retries`` more times, waiting what the
+server asked, before the error reaches the engine as transient.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any, TypeVar
+
+from connectors.pinecone.errors import Code, PineconeError, wrap
+from connectors.pinecone.options import PineconeSourceOptions
+
+T = TypeVar("T")
+CONTROL_PLANE = "https://api.pinecone.io"
+
+
+def control(options: PineconeSourceOptions) -> Any:
+    from pinecone import Pinecone
+
+    try:
+        return Pinecone(
+            api_key=options.api_key.get_secret_value(), host=options.controller_host or None, timeout=options.timeout
+        )
+    except Exception as exc:
+        raise wrap(exc, "opening the control-plane client", options.where()) from None
+
+
+def data(options: PineconeSourceOptions, host: str) -> Any:
+    from pinecone import Index
+
+    try:
+        return Index(host=host, api_key=options.api_key.get_secret_value(), timeout=options.timeout)
+    except Exception as exc:
+        raise wrap(exc, "opening the data-plane client", options.where()) from None
+
+
+def data_url(options: PineconeSourceOptions, described_host: str | None) -> str:
+    host = options.host or described_host
+    if not host:
+        raise PineconeError(
+            Code.SERVER_RESPONSE_FAILED,
+            f"{options.where()} has no host yet (is it still initializing?)",
+            hint="wait until the index is Ready, or give 'host'",
+        )
+    if "://" in host:
+        return host.rstrip("/")
+    base = options.controller_host or CONTROL_PLANE
+    scheme = base.split("://", 1)[0] if "://" in base else "https"
+    return f"{scheme}://{host}"
+
+
+def call(options: PineconeSourceOptions, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an SDK call; client exceptions become coded errors, rate limits are waited out first."""
+    attempt = 0
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            err = wrap(exc, what, options.where())
+            if err.kind is not Code.RATE_LIMITED or attempt >= options.max_retries:
+                raise err from None
+            wait = getattr(err, "retry_after", None)
+            if wait is None:
+                wait = min(30.0, 0.25 * 2**attempt)
+            time.sleep(min(60.0, wait) + random.uniform(0, 0.1))
+            attempt += 1
+
+
+def close(client: Any) -> None:
+    closer = getattr(client, "close", None)
+    if closer is not None:
+        with suppress(Exception):  # closing a pool that already failed tells the user nothing
+            closer()
