@@ -51,18 +51,20 @@ def data(options: PineconeSourceOptions, host: str) -> Any:
 
 
 def data_url(options: PineconeSourceOptions, described_host: str | None) -> str:
-    host = options.host or described_host
-    if not host:
+    """The data plane's URL: ``host`` as given, else the described host with the control plane's scheme."""
+    if options.host:
+        return options.host.rstrip("/") if "://" in options.host else f"https://{options.host.rstrip('/')}"
+    if not described_host:
         raise PineconeError(
             Code.SERVER_RESPONSE_FAILED,
             f"{options.where()} has no host yet (is it still initializing?)",
             hint="wait until the index is Ready, or give 'host'",
         )
-    if "://" in host:
-        return host.rstrip("/")
+    # the SDK prefixes https:// to the bare host the API answers; a private control plane sets the scheme
+    bare = described_host.split("://", 1)[-1].rstrip("/")
     base = options.controller_host or CONTROL_PLANE
     scheme = base.split("://", 1)[0] if "://" in base else "https"
-    return f"{scheme}://{host}"
+    return f"{scheme}://{bare}"
 
 
 def call(options: PineconeSourceOptions, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
