@@ -28,11 +28,14 @@ class PineconeSource(Source):
     def discover(self) -> list[TableSchema]:
         info = describe(self.options)
         namespaces = self._namespaces(info)
-        idx = client.data(self.options, info.url)
-        try:
-            samples = _sample(self.options, idx, namespaces)
-        finally:
-            client.close(idx)
+        samples: list[dict[str, Any]] = []
+        # a sample types metadata_fields, and finds sparse values a dense dotproduct index may hold undeclared
+        if self.options.metadata_fields or (not info.sparse and info.metric == "dotproduct"):
+            idx = client.data(self.options, info.url)
+            try:
+                samples = _sample(self.options, idx, namespaces)
+            finally:
+                client.close(idx)
         return [schema.build(self.options, info, namespaces, samples)]
 
     def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
