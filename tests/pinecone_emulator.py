@@ -179,11 +179,21 @@ class Emulator:
             server.server_close()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that hangs up (a killed vts, a closed pool) is routine, not an emulator failure
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _serve(emulator: Emulator, index: EmuIndex | None) -> ThreadingHTTPServer:
     handler = type("Handler", (_Handler,), {"emulator": emulator, "index": index})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True, name="pinecone-emulator").start()
+    server = _Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True, name="pinecone-emulator").start()
     return server
 
 

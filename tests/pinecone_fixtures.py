@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from connectors.pinecone.options import PineconeSourceOptions
-from tests.pinecone_emulator import DEFAULT, Emulator, EmuIndex, Record
+from tests.pinecone_emulator import DEFAULT, EmuIndex, Emulator, Record
 
 KEY = "emulator-key"
 _names = iter(range(1_000_000))

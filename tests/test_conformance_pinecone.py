@@ -8,7 +8,7 @@ import pytest
 
 from connectors.pinecone.options import PineconeSourceOptions
 from connectors.pinecone.source import PineconeSource
-from tests.pinecone_emulator import DEFAULT, Emulator, EmuIndex, Record
+from tests.pinecone_emulator import DEFAULT, EmuIndex, Emulator, Record
 from tests.pinecone_fixtures import emulator, fill, options  # noqa: F401
 from vts.connector import Source
 from vts.testing.sources import SourceSuite

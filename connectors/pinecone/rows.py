@@ -101,7 +101,8 @@ def _sparse(values: list[tuple[list[int], list[float]] | None]) -> pa.Array:
     val = pa.array([x for v in values if v is not None for x in v[1]], pa.float32())
     indices = pa.ListArray.from_arrays(offs, idx)
     vals = pa.ListArray.from_arrays(offs, val)
-    return pa.StructArray.from_arrays([indices, vals], fields=list(SPARSE_ARROW))
+    mask = pa.array([v is None for v in values]) if any(v is None for v in values) else None
+    return pa.StructArray.from_arrays([indices, vals], fields=list(SPARSE_ARROW), mask=mask)
 
 
 def _short(value: Any) -> str:

@@ -6,7 +6,9 @@ Columns, in order:
 - ``values``: FLOAT_VECTOR(dimension), unless the index is sparse-only.
 - ``sparse_values``: SPARSE_FLOAT_VECTOR, when the index declares sparse
   values or the sample finds some (a dense dotproduct index may hold them).
-  A vector without sparse values gets an empty one.
+  In a hybrid index the column is nullable: a vector without sparse values
+  gets a null, which the Milvus sink reports as a rejected row (Milvus takes
+  neither a null nor an empty sparse vector), never dropped silently.
 - ``namespace``: STRING, in ``column`` and ``partition_key`` modes (the
   partition key in the latter).
 - ``metadata_fields``: typed, nullable columns inferred from a sample spread
@@ -118,7 +120,16 @@ def build(
         )
         indexes.append(IndexSpec(VALUES, "AUTOINDEX", METRICS.get(str(info.metric), "COSINE")))
     if info.sparse or any(s.get("sparse_values") for s in samples):
-        fields.append(Field(SPARSE, LType.SPARSE_FLOAT_VECTOR, description="sparse values", params=_role("sparse")))
+        # nullable in a hybrid index: a vector may come without sparse values, and Milvus refuses an empty one
+        fields.append(
+            Field(
+                SPARSE,
+                LType.SPARSE_FLOAT_VECTOR,
+                nullable=bool(info.dimension),
+                description="sparse values",
+                params=_role("sparse"),
+            )
+        )
         indexes.append(IndexSpec(SPARSE, "SPARSE_INVERTED_INDEX", "IP"))
     if not info.dimension and not info.sparse:
         raise PineconeError(
