@@ -22,8 +22,10 @@ refused). ``requests`` counts the data-plane calls per path.
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import random
+import socket
 import threading
 import time
 from collections import Counter
@@ -211,6 +213,11 @@ class _Handler(BaseHTTPRequestHandler):
     emulator: Emulator
     index: EmuIndex | None
 
+    def setup(self) -> None:
+        super().setup()
+        # headers and body leave in two writes: without this, Nagle + delayed ACK add 40 ms to every answer
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest shows failures, not traffic
         return None
 
@@ -361,11 +368,9 @@ class _Handler(BaseHTTPRequestHandler):
         if token is not None:
             after = self._token(token, ns, prefix)
         with index.lock:
-            ids = sorted((i for i in index.namespaces.get(ns, {}) if i.startswith(prefix)), key=lambda i: i.encode())
-        start = 0
-        if after:
-            key = after.encode()
-            start = next((k for k, i in enumerate(ids) if i.encode() > key), len(ids))
+            # str order is code-point order, which UTF-8 keeps: this is the service's bitwise order
+            ids = sorted(i for i in index.namespaces.get(ns, {}) if i.startswith(prefix))
+        start = bisect.bisect_right(ids, after) if after else 0
         page = ids[start : start + limit]
         out: dict[str, Any] = {"vectors": [{"id": i} for i in page], "namespace": namespace, "usage": {"readUnits": 1}}
         if start + limit < len(ids):

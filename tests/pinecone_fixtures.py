@@ -45,8 +45,8 @@ def records(namespace: str, rows: int, dimension: int | None, sparse: bool, seed
         sv = None
         if sparse:
             k = int(rng.integers(1, 6))
-            idx = sorted(int(x) for x in rng.choice(50_000, size=k, replace=False))
-            sv = (idx, [float(x) for x in rng.random(k, dtype=np.float32)])
+            idx = sorted({int(x) for x in rng.integers(0, 50_000, size=k)})
+            sv = (idx, [float(x) for x in rng.random(len(idx), dtype=np.float32)])
         meta: dict[str, Any] = {"n": i, "title": f"{tag} {i}", "score": i / 7, "flag": i % 2 == 0}
         if i % 5 == 0:
             meta["tags"] = [tag, f"t{i % 3}"]

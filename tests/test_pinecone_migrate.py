@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests import pinecone_fixtures
 from tests.conftest import REPO, VTS_BIN, checkpoint_state, client_for, kill_when, read_all, run_vts, write_job
 from tests.pinecone_emulator import DEFAULT, Emulator, Record
-from tests.pinecone_fixtures import KEY, clean, emulator, fill, same_dense, same_sparse  # noqa: F401
+from tests.pinecone_fixtures import KEY, fill, same_dense, same_sparse
 
 NAMESPACES = {DEFAULT: 12_000, "alpha": 10_000, "beta": 8_000}
+
+clean, emulator = pinecone_fixtures.clean, pinecone_fixtures.emulator
 
 
 def _job(emu: Emulator, index: str, url: str, tmp_path: Path, **source: Any) -> Path:
@@ -29,7 +31,11 @@ def _job(emu: Emulator, index: str, url: str, tmp_path: Path, **source: Any) -> 
 
 def _partition_count(milvus: Any, collection: str, partition: str) -> int:
     res = milvus.query(
-        collection, filter="id != ''", output_fields=["count(*)"], partition_names=[partition], consistency_level="Strong"
+        collection,
+        filter="id != ''",
+        output_fields=["count(*)"],
+        partition_names=[partition],
+        consistency_level="Strong",
     )
     return int(res[0]["count(*)"])
 
@@ -37,12 +43,14 @@ def _partition_count(milvus: Any, collection: str, partition: str) -> int:
 def test_30k_vectors_in_three_namespaces_through_rate_limits_arrive_with_every_value_equal(
     clean: Emulator, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    index, held = fill(clean, NAMESPACES, dimension=16)
+    index, held = fill(clean, NAMESPACES)
     collection = index.name.replace("-", "_")
     clean.reset_counts()
     clean.rate_limit = 0.3
     started = time.monotonic()
-    code, _, err = run_vts("run", "-q", str(_job(clean, index.name, lite_server, tmp_path, max_retries=30)), capsys=capsys)
+    code, _, err = run_vts(
+        "run", "-q", str(_job(clean, index.name, lite_server, tmp_path, max_retries=30)), capsys=capsys
+    )
     assert code == 0, err
     print(f"vts run: {time.monotonic() - started:.1f}s, {clean.throttled} calls answered 429, {dict(clean.requests)}")
     assert clean.throttled > 100
@@ -73,10 +81,12 @@ def test_30k_vectors_in_three_namespaces_through_rate_limits_arrive_with_every_v
         milvus.close()
 
 
-def test_sigkill_mid_namespace_then_resume_then_verify(clean: Emulator, lite_server: str, tmp_path: Path) -> None:
-    index, held = fill(clean, {DEFAULT: 1500, "alpha": 1500, "beta": 1000})
+def test_sigkill_mid_namespace_then_resume_then_verify(
+    clean: Emulator, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index, held = fill(clean, {DEFAULT: 600, "alpha": 500, "beta": 400})
     collection = index.name.replace("-", "_")
-    job = _job(clean, index.name, lite_server, tmp_path, batch_size=50, fetch_size=50, concurrency=2)
+    job = _job(clean, index.name, lite_server, tmp_path, batch_size=25, fetch_size=25, concurrency=2)
     clean.latency = 0.01  # slow enough that the kill lands inside a namespace
     cp = tmp_path / "cp"
 
@@ -91,16 +101,14 @@ def test_sigkill_mid_namespace_then_resume_then_verify(clean: Emulator, lite_ser
     assert any(p and p.get("token") for p in positions.values()), positions
     clean.reset_counts()
     clean.latency = 0.0
-    done = subprocess.run([str(VTS_BIN), "run", "-q", str(job)], capture_output=True, text=True, env=env, timeout=300)
-    assert done.returncode == 0, done.stderr
-    assert "resuming the interrupted run" in done.stderr
+    code, _, err = run_vts("run", str(job), capsys=capsys)  # in-process: the resumed run needs no kill
+    assert code == 0, err
+    assert "resuming the interrupted run" in err
     fetched = clean.requests["/vectors/fetch"]
-    assert fetched < 4000 / 50, f"the resumed run fetched {fetched} times: it read namespaces again from the start"
-    verify = subprocess.run(
-        [str(VTS_BIN), "verify", "--full", str(job)], capture_output=True, text=True, env=env, timeout=300
-    )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "equal" in verify.stdout
+    assert fetched < 1500 / 25, f"the resumed run fetched {fetched} times: it read namespaces again from the start"
+    code, out, err = run_vts("verify", "--full", str(job), capsys=capsys)
+    assert code == 0, out + err
+    assert "equal" in out
     milvus = client_for(lite_server)
     try:
         assert {r["id"] for r in read_all(milvus, collection, ["id"])} == {i for s in held.values() for i in s}
@@ -109,19 +117,19 @@ def test_sigkill_mid_namespace_then_resume_then_verify(clean: Emulator, lite_ser
         milvus.close()
 
 
-def test_the_example_job_file_runs(clean: Emulator, lite_server: str, tmp_path: Path) -> None:
+def test_the_example_job_file_runs(
+    clean: Emulator, lite_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     index, held = fill(clean, {DEFAULT: 300, "alpha": 200}, name="products")
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
+    for name, value in {
         "PINECONE_API_KEY": KEY,
         "PINECONE_INDEX": index.name,
         "PINECONE_CONTROLLER_HOST": clean.url,
         "MILVUS_URL": lite_server,
-    }
-    job = REPO / "jobs" / "pinecone_to_milvus.yaml"
-    done = subprocess.run([sys.executable, "-m", "vts", "run", "-q", str(job)], capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
+    }.items():
+        monkeypatch.setenv(name, value)
+    code, _, err = run_vts("run", "-q", str(REPO / "jobs" / "pinecone_to_milvus.yaml"), capsys=capsys)
+    assert code == 0, err
     milvus = client_for(lite_server)
     try:
         assert {r["id"] for r in read_all(milvus, "products", ["id"])} == {i for s in held.values() for i in s}
@@ -130,12 +138,10 @@ def test_the_example_job_file_runs(clean: Emulator, lite_server: str, tmp_path: 
         milvus.close()
 
 
-
-
 def test_hybrid_vectors_without_sparse_values_are_reported_not_dropped(
     clean: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    index, held = fill(clean, {"alpha": 40})
+    index, _ = fill(clean, {"alpha": 40})
     index.upsert("alpha", [Record(f"plain-{i}", [0.25] * 8, None, {"n": i}) for i in range(2)])
     target = str(tmp_path / "t.db")
     job = _job(clean, index.name, target, tmp_path)

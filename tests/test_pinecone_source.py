@@ -12,11 +12,14 @@ import pytest
 from connectors.pinecone.errors import PineconeError
 from connectors.pinecone.options import PineconeSourceOptions
 from connectors.pinecone.source import PineconeSource
+from tests import pinecone_fixtures
 from tests.conftest import run_vts, write_job
-from tests.pinecone_emulator import DEFAULT, Emulator, EmuIndex, Record
-from tests.pinecone_fixtures import KEY, clean, emulator, fill, options, same_dense, same_sparse  # noqa: F401
+from tests.pinecone_emulator import DEFAULT, Emulator, Record
+from tests.pinecone_fixtures import KEY, fill, options, same_dense, same_sparse
 from vts.schema import LType, TableSchema
 from vts.testing.sources import read_split
+
+clean, emulator = pinecone_fixtures.clean, pinecone_fixtures.emulator
 
 
 def read_all(source: PineconeSource) -> tuple[TableSchema, dict[str, dict[str, Any]]]:
@@ -179,7 +182,7 @@ def test_namespaces_that_cannot_be_partitions_go_to_a_partition_key_with_a_warni
 
 
 def test_namespace_column_holds_each_rows_namespace(clean: Emulator) -> None:
-    index, held = fill(clean, {DEFAULT: 20, "alpha": 15})
+    index, _ = fill(clean, {DEFAULT: 20, "alpha": 15})
     _, got = read_all(PineconeSource(options(clean, index, namespace_mode="column")))
     assert {ns: {r["namespace"] for r in rows.values()} for ns, rows in got.items()} == {
         DEFAULT: {DEFAULT}, "alpha": {"alpha"}
@@ -187,7 +190,7 @@ def test_namespace_column_holds_each_rows_namespace(clean: Emulator) -> None:
 
 
 def test_only_the_namespaces_asked_for_are_read_and_an_unknown_one_is_pinecone_12(clean: Emulator) -> None:
-    index, held = fill(clean, {DEFAULT: 20, "alpha": 15, "beta": 5})
+    index, _ = fill(clean, {DEFAULT: 20, "alpha": 15, "beta": 5})
     _, got = read_all(PineconeSource(options(clean, index, namespaces=["alpha", ""])))
     assert set(got) == {"alpha", DEFAULT}
     with pytest.raises(PineconeError) as info:
