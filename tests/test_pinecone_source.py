@@ -17,7 +17,7 @@ from tests.conftest import run_vts, write_job
 from tests.pinecone_emulator import DEFAULT, Emulator, Record
 from tests.pinecone_fixtures import KEY, fill, options, same_dense, same_sparse
 from vts.schema import LType, TableSchema
-from vts.testing.sources import read_split
+from vts.testing.sources import check_source, read_split
 
 clean, emulator = pinecone_fixtures.clean, pinecone_fixtures.emulator
 
@@ -232,3 +232,19 @@ def test_user_mistakes_end_in_a_coded_error_before_any_data_moves(
         from pymilvus import MilvusClient
 
         assert MilvusClient(str(target)).list_collections() == []
+
+
+def test_an_ids_file_source_resumes_from_every_position(clean: Emulator, tmp_path: Path) -> None:
+    index, held = fill(clean, {DEFAULT: 70, "p": 50}, kind="pod")
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(i for space in held.values() for i in space) + "\n")
+    source = PineconeSource(options(clean, index, ids_file=str(ids), fetch_size=23))
+    check_source(source, expected_keys={i for space in held.values() for i in space})
+
+
+def test_rate_limits_that_outlast_every_retry_are_a_transient_pinecone_04(clean: Emulator) -> None:
+    index, _ = fill(clean, {"alpha": 5})
+    clean.rate_limit = 1.0
+    with pytest.raises(PineconeError) as info:
+        PineconeSource(options(clean, index, max_retries=1)).plan([], 1)
+    assert info.value.code == "PINECONE-04" and info.value.transient

@@ -1,8 +1,12 @@
 """Opening the pinecone SDK where it runs, and calling it.
 
-Every caller (discovery, planning, each split's reader) opens its own
-``Index`` client and closes it: the SDK's client holds an httpx connection
-pool that is thread-safe, so one reader shares it between its fetch threads.
+Building an SDK client is costly (it loads the CA bundle into a new SSL
+context: ~0.3 s, more on a busy machine) and a run would build one per driver
+call and per split. So a process keeps one client per (URL, key, timeout),
+built on first use and shared by every caller in it: the SDK's client holds
+an httpx connection pool, which is thread-safe, so readers and their fetch
+threads share it. The connector itself still holds only options; a worker
+process builds its own clients.
 
 The control plane answers an index's ``host`` without a scheme; it is reached
 with the scheme of the control plane itself (https for Pinecone, whatever a
@@ -17,7 +21,9 @@ server asked, before the error reaches the engine as transient.
 
 from __future__ import annotations
 
+import atexit
 import random
+import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -30,24 +36,43 @@ T = TypeVar("T")
 CONTROL_PLANE = "https://api.pinecone.io"
 
 
+_lock = threading.Lock()
+_clients: dict[tuple[str, str, str, float], Any] = {}
+
+
+def _shared(kind: str, url: str, options: PineconeSourceOptions, build: Callable[[], Any]) -> Any:
+    key = (kind, url, options.api_key.get_secret_value(), options.timeout)
+    with _lock:
+        found = _clients.get(key)
+        if found is None:
+            try:
+                found = _clients[key] = build()
+            except Exception as exc:
+                raise wrap(exc, f"opening the {kind} client", options.where()) from None
+        return found
+
+
 def control(options: PineconeSourceOptions) -> Any:
     from pinecone import Pinecone
 
-    try:
-        return Pinecone(
-            api_key=options.api_key.get_secret_value(), host=options.controller_host or None, timeout=options.timeout
-        )
-    except Exception as exc:
-        raise wrap(exc, "opening the control-plane client", options.where()) from None
+    host = options.controller_host or ""
+    return _shared(
+        "control-plane",
+        host,
+        options,
+        lambda: Pinecone(api_key=options.api_key.get_secret_value(), host=host or None, timeout=options.timeout),
+    )
 
 
 def data(options: PineconeSourceOptions, host: str) -> Any:
     from pinecone import Index
 
-    try:
-        return Index(host=host, api_key=options.api_key.get_secret_value(), timeout=options.timeout)
-    except Exception as exc:
-        raise wrap(exc, "opening the data-plane client", options.where()) from None
+    return _shared(
+        "data-plane",
+        host,
+        options,
+        lambda: Index(host=host, api_key=options.api_key.get_secret_value(), timeout=options.timeout),
+    )
 
 
 def data_url(options: PineconeSourceOptions, described_host: str | None) -> str:
@@ -85,7 +110,14 @@ def call(options: PineconeSourceOptions, what: str, fn: Callable[..., T], *args:
 
 
 def close(client: Any) -> None:
-    closer = getattr(client, "close", None)
-    if closer is not None:
-        with suppress(Exception):  # closing a pool that already failed tells the user nothing
-            closer()
+    """Release a client after use: shared clients stay open for the process's next caller."""
+    del client
+
+
+@atexit.register
+def _close_all() -> None:
+    with _lock:
+        for c in _clients.values():
+            with suppress(Exception):  # closing a pool that already failed tells the user nothing
+                c.close()
+        _clients.clear()

@@ -138,7 +138,13 @@ def read_namespace(
                     options.where(),
                     namespace,
                 )
-                read = yield from _pipeline(options, table, namespace, idx, {}, 0)
+                try:
+                    read = yield from _pipeline(options, table, namespace, idx, {}, 0)
+                except _Restart:
+                    raise PineconeError(
+                        Code.TOKEN_REJECTED,
+                        f"{options.where()} refused the pagination token of namespace '{namespace}' twice in a row",
+                    ) from None
         finally:
             client.close(idx)
     check_complete(options, namespace, read, expected)
