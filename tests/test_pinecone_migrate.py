@@ -49,11 +49,11 @@ def test_30k_vectors_in_three_namespaces_through_rate_limits_arrive_with_every_v
     clean.rate_limit = 0.3
     started = time.monotonic()
     code, _, err = run_vts(
-        "run", "-q", str(_job(clean, index.name, lite_server, tmp_path, max_retries=30)), capsys=capsys
+        "run", "-q", str(_job(clean, index.name, lite_server, tmp_path, max_retries=30, fetch_size=500)), capsys=capsys
     )
     assert code == 0, err
     print(f"vts run: {time.monotonic() - started:.1f}s, {clean.throttled} calls answered 429, {dict(clean.requests)}")
-    assert clean.throttled > 100
+    assert clean.throttled > 50  # the faults did happen
     clean.rate_limit = 0.0
 
     milvus = client_for(lite_server)
