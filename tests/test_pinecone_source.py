@@ -235,10 +235,10 @@ def test_user_mistakes_end_in_a_coded_error_before_any_data_moves(
 
 
 def test_an_ids_file_source_resumes_from_every_position(clean: Emulator, tmp_path: Path) -> None:
-    index, held = fill(clean, {DEFAULT: 70, "p": 50}, kind="pod")
+    index, held = fill(clean, {DEFAULT: 30, "p": 20}, kind="pod")
     ids = tmp_path / "ids.txt"
     ids.write_text("\n".join(i for space in held.values() for i in space) + "\n")
-    source = PineconeSource(options(clean, index, ids_file=str(ids), fetch_size=23))
+    source = PineconeSource(options(clean, index, ids_file=str(ids), fetch_size=12))
     check_source(source, expected_keys={i for space in held.values() for i in space})
 
 
