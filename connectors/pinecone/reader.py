@@ -69,23 +69,45 @@ def fetch(options: PineconeSourceOptions, idx: Any, namespace: str, ids: list[st
 
 def read_ids(path: str, start: int, count: int) -> tuple[list[str], int]:
     """Up to ``count`` ids from line ``start`` on (blank lines skipped); returns them and the next line."""
-    ids: list[str] = []
-    line = 0
-    try:
-        with open(path, encoding="utf-8") as fh:
-            for line, text in enumerate(fh, 1):
-                if line <= start:
-                    continue
-                text = text.strip()
-                if text:
-                    ids.append(text)
-                if len(ids) >= count:
-                    return ids, line
-    except OSError as exc:
-        raise PineconeError(
-            Code.INVALID_PARAM, f"cannot read ids_file {path}: {exc}", hint="check 'ids_file'"
-        ) from None
-    return ids, max(line, start)
+    with _IdsFile(path, start) as ids_file:
+        return ids_file.take(count)
+
+
+class _IdsFile:
+    """An ids file read forward from a line, opened once per split (re-reading it per group is quadratic)."""
+
+    def __init__(self, path: str, start: int) -> None:
+        self.path, self.line = path, start
+        try:
+            self.fh = open(path, encoding="utf-8")  # noqa: SIM115 - closed by close()/__exit__
+            for _ in range(start):
+                if not self.fh.readline():
+                    break
+        except OSError as exc:
+            raise PineconeError(
+                Code.INVALID_PARAM, f"cannot read ids_file {path}: {exc}", hint="check 'ids_file'"
+            ) from None
+
+    def take(self, count: int) -> tuple[list[str], int]:
+        ids: list[str] = []
+        while len(ids) < count:
+            text = self.fh.readline()
+            if not text:
+                break
+            self.line += 1
+            text = text.strip()
+            if text:
+                ids.append(text)
+        return ids, self.line
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def __enter__(self) -> _IdsFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Ids:
@@ -94,16 +116,16 @@ class _Ids:
     def __init__(self, options: PineconeSourceOptions, idx: Any, namespace: str, position: dict[str, Any]) -> None:
         self.options, self.idx, self.namespace = options, idx, namespace
         self.token: str | None = position.get("token")
-        self.line: int = int(position.get("line", 0))
+        self.file = _IdsFile(options.ids_file, int(position.get("line", 0))) if options.ids_file else None
         self.exhausted = False
 
     def next_group(self) -> tuple[list[str], dict[str, Any]]:
         """The next ids and the position after them (without ``read``)."""
         o = self.options
-        if o.ids_file:
-            ids, self.line = read_ids(o.ids_file, self.line, o.fetch_size)
+        if self.file is not None:
+            ids, line = self.file.take(o.fetch_size)
             self.exhausted = len(ids) < o.fetch_size
-            return ids, {"line": self.line}
+            return ids, {"line": line}
         ids: list[str] = []
         while len(ids) < o.fetch_size:
             page, self.token = list_page(
@@ -189,6 +211,8 @@ def _pipeline(
         finally:
             for future, _ in pending:
                 future.cancel()
+            if source.file is not None:
+                source.file.close()
 
 
 def check_complete(options: PineconeSourceOptions, namespace: str, read: int, expected: int) -> None:
