@@ -8,6 +8,7 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
+    ("source", "Kafka"): "connectors.kafka.source:KafkaSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
     ("sink", "Milvus"): "connectors.milvus.sink:MilvusSink",
     ("transform", "FieldMapper"): "connectors.transforms:FieldMapper",
