@@ -11,7 +11,7 @@ import fastavro
 import pytest
 
 from tests.conftest import client_for, read_all, run_vts
-from tests.kafka_fixtures import json_rows, job_file, produce, row, source_options, tansu, topic
+from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
 from tests.services.tansu import Tansu
 
 __all__ = ["tansu"]

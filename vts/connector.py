@@ -217,6 +217,8 @@ class Source(Connector):
         (``RunOptions.stop``; the CLI sets it on SIGINT/SIGTERM): every
         split flushes what it read, checkpoints, and the run ends
         *stopped*, keeping the checkpoint, so the next run resumes there.
+        Every split of such a source runs at once (the run's parallelism is
+        raised to the number of splits).
         """
         return False
 

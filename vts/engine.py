@@ -194,10 +194,12 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
             if not records[s.id].done
         ]
         env = job.env
+        # a streaming split never ends, so each one needs its own worker, whatever env.parallelism says
+        parallelism = max(env.parallelism, len(tasks)) if source.unbounded() else env.parallelism
         settings = RunSettings(
-            env.parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
+            parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
         )
-        log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
+        log.info("running %d split(s) with parallelism %d", len(tasks), parallelism)
         executor = options.executor or ThreadExecutor()
         splits = {s.id: s for s in p.splits}
         with _draining_on(options.stop, executor):
