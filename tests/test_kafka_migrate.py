@@ -10,7 +10,7 @@ from typing import Any
 import fastavro
 import pytest
 
-from tests.conftest import client_for, read_all, run_vts
+from tests.conftest import REPO, client_for, read_all, run_vts
 from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
 from tests.services.tansu import Tansu
 
@@ -106,6 +106,8 @@ def test_a_changelog_with_updates_and_tombstones_ends_in_its_final_state(
     code, _, err = run_vts("run", str(job), "--quiet")
     assert code == 0, err
     _assert_rows_equal(lite_server, name, final)
+    code, _, _ = run_vts("verify", str(job), "--full")  # against the topic's final state
+    assert code == 0
 
 
 def test_debezium_creates_updates_and_deletes_end_in_the_final_state(
@@ -130,3 +132,14 @@ def test_debezium_creates_updates_and_deletes_end_in_the_final_state(
     code, _, err = run_vts("run", str(job), "--quiet")
     assert code == 0, err
     _assert_rows_equal(lite_server, name, final)
+
+
+def test_the_example_job_runs(tansu: Tansu, lite_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = topic(tansu, 3)
+    produce(tansu, name, json_rows(100))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP", tansu.bootstrap)
+    monkeypatch.setenv("KAFKA_TOPIC", name)
+    monkeypatch.setenv("MILVUS_URL", lite_server)
+    code, _, err = run_vts("run", str(REPO / "jobs" / "kafka_to_milvus.yaml"), "--quiet")
+    assert code == 0, err
+    _assert_rows_equal(lite_server, name, {i: row(i) for i in range(100)})

@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, TopicPartition
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, read_all
 from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
 from tests.services.tansu import Tansu
+from vts import cli
 
 __all__ = ["tansu"]
 
@@ -82,6 +83,7 @@ def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0, log.read_text()
     _all_equal(lite_server, name, 750)
+    assert cli.main(["verify", str(job), "--full"]) == 0
 
     # the group's offsets were committed after Milvus had the rows: 750 messages, one per offset
     c = Consumer({"bootstrap.servers": tansu.bootstrap, "group.id": f"g-{name}"})

@@ -6,6 +6,11 @@ end offset (captured at plan time) or at the end of the partition,
 whichever comes first; streaming mode never stops on its own and yields an
 empty batch after each quiet ``poll_timeout``, so the engine can flush,
 checkpoint, and stop it between batches.
+
+``vts verify`` plans compacting splits: the partition's final state (the
+last change of each key, deletes applied), as Kafka's log compaction would
+keep it. That relies on Kafka's rule that one key's messages stay in one
+partition, and holds the partition's final rows in memory.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from connectors.kafka.decode import Change, Decoder, Undecodable
 from connectors.kafka.errors import wrap
 from connectors.kafka.options import KafkaSourceOptions
 from connectors.kafka.rows import Unconvertible, shape, to_batch
-from vts.connector import Position, Rejected
+from vts.connector import OP_COLUMN, OP_DELETE, Position, Rejected
 from vts.schema import TableSchema
 
 
@@ -107,3 +112,23 @@ def _text(value: Any) -> Any:
         except UnicodeDecodeError:
             return value.hex()
     return value
+
+
+def read_compacted(
+    opts: KafkaSourceOptions, table: TableSchema, spec: dict[str, Any]
+) -> Iterator[tuple[pa.RecordBatch, Position]]:
+    key = opts.key_name
+    final: dict[Any, dict[str, Any]] = {}
+    for batch, _ in read_partition(opts, table, spec, None):
+        if isinstance(batch, Rejected):
+            continue  # not part of the topic's state: the run put them in the dead letters
+        ops = batch.column(OP_COLUMN).to_pylist() if OP_COLUMN in batch.schema.names else None
+        rows = batch.select(table.names).to_pylist()
+        for i, row in enumerate(rows):
+            final.pop(row[key], None)  # a key written again moves to the end, as in the log
+            if ops is None or ops[i] != OP_DELETE:
+                final[row[key]] = row
+    rows = list(final.values())
+    schema = table.arrow_schema()
+    for i in range(0, len(rows), opts.batch_size):
+        yield pa.RecordBatch.from_pylist(rows[i : i + opts.batch_size], schema=schema), None
