@@ -11,8 +11,10 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, read_all
@@ -23,10 +25,23 @@ from vts import cli
 __all__ = ["tansu"]
 
 
-def _start(job: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen]]:
+    """Every `vts run` a test starts is gone when it ends, also when it fails half-way."""
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _start(job: Path, log: Path, started: list[subprocess.Popen]) -> subprocess.Popen:
+    proc = subprocess.Popen(
         [str(VTS_BIN), "run", str(job), "--quiet"], stdout=log.open("a"), stderr=subprocess.STDOUT, cwd=job.parent
     )
+    started.append(proc)
+    return proc
 
 
 def _wait(what: str, ok, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
@@ -61,7 +76,7 @@ def _checkpointed(folder: Path) -> bool:
 
 
 def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing(
-    tansu: Tansu, lite_server: str, tmp_path: Path
+    tansu: Tansu, lite_server: str, tmp_path: Path, started: list[subprocess.Popen]
 ) -> None:
     name = topic(tansu, 3)
     produce(tansu, name, json_rows(200))
@@ -69,7 +84,7 @@ def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing
         tmp_path / "job.yaml", source_options(tansu, name, mode="streaming", poll_timeout=0.2), lite_server, name
     )
     log = tmp_path / "vts.log"
-    proc = _start(job, log)
+    proc = _start(job, log, started)
     _wait("the first rows", lambda: _rows(lite_server, name) >= 200, proc, log)
     produce(tansu, name, json_rows(300, start=200))  # while it runs
     _wait("the rows produced while running", lambda: _rows(lite_server, name) >= 500, proc, log)
@@ -78,7 +93,7 @@ def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing
     assert "stopped" in log.read_text()
 
     produce(tansu, name, json_rows(250, start=500))  # while it is stopped
-    proc = _start(job, log)
+    proc = _start(job, log, started)
     _wait("the rows produced while stopped", lambda: _rows(lite_server, name) >= 750, proc, log)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(30) == 0, log.read_text()
@@ -95,7 +110,7 @@ def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing
 
 
 def test_a_stream_killed_with_sigkill_resumes_without_missing_a_message(
-    tansu: Tansu, lite_server: str, tmp_path: Path
+    tansu: Tansu, lite_server: str, tmp_path: Path, started: list[subprocess.Popen]
 ) -> None:
     name = topic(tansu, 3)
     produce(tansu, name, json_rows(300))
@@ -103,13 +118,13 @@ def test_a_stream_killed_with_sigkill_resumes_without_missing_a_message(
         tmp_path / "job.yaml", source_options(tansu, name, mode="streaming", poll_timeout=0.2), lite_server, name
     )
     log = tmp_path / "vts.log"
-    proc = _start(job, log)
+    proc = _start(job, log, started)
     _wait("a checkpoint", lambda: _checkpointed(tmp_path / "cp"), proc, log)
     produce(tansu, name, json_rows(100, start=300))
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     produce(tansu, name, json_rows(200, start=400))
-    proc = _start(job, log)
+    proc = _start(job, log, started)
     _wait("every row", lambda: _rows(lite_server, name) >= 600, proc, log)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0, log.read_text()

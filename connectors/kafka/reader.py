@@ -15,6 +15,7 @@ partition, and holds the partition's final rows in memory.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,11 +25,13 @@ from confluent_kafka import KafkaException, TopicPartition
 
 from connectors.kafka import client
 from connectors.kafka.decode import Change, Decoder, Undecodable
-from connectors.kafka.errors import wrap
+from connectors.kafka.errors import Code, KafkaError, wrap
 from connectors.kafka.options import KafkaSourceOptions
 from connectors.kafka.rows import Unconvertible, shape, to_batch
 from vts.connector import OP_COLUMN, OP_DELETE, Position, Rejected
 from vts.schema import TableSchema
+
+log = logging.getLogger("vts.kafka")
 
 
 def read_partition(
@@ -66,6 +69,8 @@ def read_partition(
                     changes.append((m.offset(), decoder.decode(m.key(), m.value())))
                 except Undecodable as exc:
                     _reject(rejected, topic, partition, m.offset(), m.key(), m.value(), str(exc))
+            if not messages and end is not None and _past_the_end(c, opts, topic, partition, offset, end):
+                return
             batch = _batch(changes, table, rejected, topic, partition)
             if rejected.rows:
                 # the rejects come first, at the position before this poll: a stop between the two items
@@ -75,6 +80,30 @@ def read_partition(
                 yield batch, offset
             if done or (end is not None and offset >= end):
                 return
+
+
+def _past_the_end(c: Any, opts: KafkaSourceOptions, topic: str, partition: int, offset: int, end: int) -> bool:
+    """A quiet poll in batch mode: is there anything left to wait for? (A broker may answer an offset it no
+    longer or not yet holds with silence instead of OFFSET_OUT_OF_RANGE; Tansu does.)"""
+    low, high = client.watermarks(c, opts, topic, partition)
+    if offset < low and opts.on_offset_out_of_range == "fail":
+        raise KafkaError(
+            Code.OFFSET_OUT_OF_RANGE,
+            f"{topic}/{partition}: offset {offset} is no longer on {opts.bootstrap_servers} (it starts at {low})",
+            hint="set 'on_offset_out_of_range: earliest' (or latest) to skip what is gone, "
+            "or run with --fresh to start from 'start_from'",
+        )
+    if offset >= high:
+        log.warning(
+            "%s/%d ends at offset %d, before the planned end %d (the topic was truncated or recreated): "
+            "the split is done",
+            topic,
+            partition,
+            high,
+            end,
+        )
+        return True
+    return False
 
 
 def _batch(
