@@ -48,7 +48,9 @@ def read_partition(
         c.assign([TopicPartition(topic, partition, offset)])
         while True:
             try:
-                messages = c.consume(opts.batch_size, opts.poll_timeout)
+                # consume waits for a full batch: in batch mode ask for no more than is left before the end
+                want = opts.batch_size if end is None else max(1, min(opts.batch_size, end - offset))
+                messages = c.consume(want, opts.poll_timeout)
             except KafkaException as exc:
                 raise wrap(exc, f"reading {topic}/{partition}", where, topic=topic) from None
             before, done = offset, False

@@ -102,7 +102,7 @@ def _changes(opts: KafkaSourceOptions, decoder: Decoder, spec: dict[str, Any]) -
     with client.consumer(opts) as c:
         c.assign([TopicPartition(spec["topic"], spec["partition"], spec["start"])])
         while True:
-            messages = c.consume(opts.batch_size, opts.poll_timeout)
+            messages = c.consume(max(1, min(opts.batch_size, spec["end"] - spec["start"])), opts.poll_timeout)
             if not messages:
                 return
             for m in messages:
@@ -113,6 +113,10 @@ def _changes(opts: KafkaSourceOptions, decoder: Decoder, spec: dict[str, Any]) -
                 if m.offset() >= spec["end"]:
                     return
                 try:
-                    yield m.offset(), decoder.decode(m.key(), m.value())
+                    change = decoder.decode(m.key(), m.value())
                 except Undecodable:
-                    continue
+                    change = None
+                if change is not None:
+                    yield m.offset(), change
+                if m.offset() + 1 >= spec["end"]:
+                    return
