@@ -24,16 +24,32 @@ class Unconvertible(Exception):
 def shape(change: Change, table: TableSchema) -> dict[str, Any]:
     """The change as a row of the table's columns (JSON columns as text); raises Unconvertible."""
     if change.op == DELETE:
-        return {f.name: change.row.get(f.name) if f.primary_key else None for f in table.fields}
+        return {f.name: _key(change.row.get(f.name), f) if f.primary_key else None for f in table.fields}
     row: dict[str, Any] = {}
     for f in table.fields:
         value = change.row.get(f.name)
+        if f.primary_key:
+            value = _key(value, f)
         if value is None and not f.nullable:
             raise Unconvertible(f"field '{f.name}' is missing or null, and the column is not nullable")
         if f.type in (LType.JSON, LType.MAP, LType.ROW) and value is not None and not isinstance(value, str):
             value = json.dumps(value)
         row[f.name] = value
     return row
+
+
+def _key(value: Any, f: Any) -> Any:
+    """A key taken from a message key is text or a JSON number; the column says which it must be."""
+    if value is None:
+        raise Unconvertible(f"the primary key '{f.name}' is missing")
+    if f.type == LType.STRING and not isinstance(value, str):
+        return str(value)
+    if f.type.is_integer and isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise Unconvertible(f"the primary key '{f.name}' is {value!r}, not an integer") from None
+    return value
 
 
 def to_batch(rows: list[dict[str, Any]], ops: list[str], table: TableSchema) -> pa.RecordBatch:
