@@ -239,7 +239,10 @@ def _draining_on(stop: threading.Event | None, executor: Executor) -> Iterator[N
     def watch() -> None:
         while not done.is_set():
             if stop.wait(0.2):
-                executor.drain()
+                try:
+                    executor.drain()
+                except NotImplementedError as exc:  # interrupting still works, from the last checkpoint
+                    log.error("%s; interrupt again (Ctrl-C) to stop at the last checkpoint", exc)
                 return
 
     thread = threading.Thread(target=watch, name="vts-stop", daemon=True)
