@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +121,26 @@ def test_the_message_key_gives_the_primary_key_when_the_value_lacks_it(tansu: Ta
     [(batch, _)] = read_split(source, split, table)
     assert batch.column("id").to_pylist() == ["k0", "k1", "k2", "k3", "k4", "k2"]
     assert batch.column("__vts_op").to_pylist() == ["upsert"] * 5 + ["delete"]
+
+
+def test_start_from_picks_the_first_offset_of_a_new_run(tansu: Tansu) -> None:
+    name = topic(tansu, 1)
+    produce(tansu, name, json_rows(30), 1)
+    time.sleep(0.05)
+    middle = datetime.now(UTC)
+    time.sleep(0.05)
+    produce(tansu, name, json_rows(20, start=30), 1)
+
+    def start(**opts: Any) -> int:
+        source = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name, **opts)))
+        [split] = source.plan(source.discover(), 1)
+        return split.spec["start"]
+
+    assert start(start_from="earliest") == 0
+    assert start(start_from="latest") == 50
+    assert start(start_from=middle.isoformat()) == 30
+    assert start(start_from="committed") == 0  # nothing committed yet: earliest
+    committer = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name)))
+    [split] = committer.plan(committer.discover(), 1)
+    committer.acknowledge(split, 42)  # what the engine does once Milvus has offsets 0-41
+    assert start(start_from="committed") == 42
