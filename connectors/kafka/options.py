@@ -79,10 +79,14 @@ class KafkaSourceOptions(Options):
         1.0, gt=0, description="Seconds a streaming reader waits for messages before it reports its position."
     )
     timeout: float = Field(10.0, gt=0, description="Seconds a metadata or offset request may take.")
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field("PLAINTEXT")
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(None)
-    sasl_username: str | None = Field(None)
-    sasl_password: SecretStr | None = Field(None)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="How to talk to the brokers."
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism (with SASL_PLAINTEXT or SASL_SSL)."
+    )
+    sasl_username: str | None = Field(None, description="SASL user name.")
+    sasl_password: SecretStr | None = Field(None, description="SASL password (a secret: masked in messages and logs).")
     ssl_ca_location: str | None = Field(None, description="CA certificate file (PEM).")
     ssl_certificate_location: str | None = Field(None, description="Client certificate file (PEM).")
     ssl_key_location: str | None = Field(None, description="Client key file (PEM).")
