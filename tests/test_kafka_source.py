@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from confluent_kafka import Consumer, TopicPartition
 
 from connectors.kafka.errors import KafkaError
 from connectors.kafka.options import KafkaSourceOptions
@@ -31,8 +32,10 @@ def test_undecodable_messages_land_in_the_dead_letters_with_their_offsets(
     messages[20] = (20, json.dumps({**row(20), "vec": [1.0, 2.0]}).encode())  # another dimension
     messages[30] = (30, json.dumps({"id": 30, "title": "no vector"}).encode())
     produce(tansu, name, messages, 1)
+    dlq = topic(tansu, 1, prefix="dlq")
     # the schema is inferred from the first 5 messages; the odd ones come later
-    job = job_file(tmp_path / "job.yaml", source_options(tansu, name, sample_messages=5), lite_server, name)
+    opts = source_options(tansu, name, sample_messages=5, dead_letter_topic=dlq)
+    job = job_file(tmp_path / "job.yaml", opts, lite_server, name)
     text = (tmp_path / "job.yaml").read_text().replace("Milvus:\n", "Milvus:\n    max_error_rows: 3\n")
     (tmp_path / "job.yaml").write_text(text)
     code, _, err = run_vts("run", str(job), "--quiet")
@@ -49,6 +52,21 @@ def test_undecodable_messages_land_in_the_dead_letters_with_their_offsets(
         assert [r["id"] for r in read_all(c, name, ["id"])] == [i for i in range(50) if i not in (10, 20, 30)]
     finally:
         c.close()
+    # and, as Kafka Connect's DLQ has them, in the dead letter topic: the message unchanged, the error in headers
+    consumer = Consumer({"bootstrap.servers": tansu.bootstrap, "group.id": "dlq-check"})
+    consumer.assign([TopicPartition(dlq, 0, 0)])
+    got = []
+    try:
+        while len(got) < 3:
+            m = consumer.poll(10)
+            assert m is not None, f"only {len(got)} dead letter(s) in {dlq}"
+            got.append(m)
+    finally:
+        consumer.close()
+    assert [m.value() for m in got] == [messages[10][1], messages[20][1], messages[30][1]]
+    headers = dict(got[0].headers())
+    assert headers["__connect.errors.topic"] == name.encode() and headers["__connect.errors.offset"] == b"10"
+    assert b"not JSON" in headers["__connect.errors.exception.message"]
 
 
 def test_more_dead_letters_than_allowed_fail_the_run(

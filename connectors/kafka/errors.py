@@ -27,6 +27,7 @@ class Code(Enum):
     READ_DATA_FAIL = 8
     INVALID_PARAM = 9
     COMMIT_FAILED = 10
+    DEAD_LETTER_FAILED = 11
 
 
 _EXIT = {

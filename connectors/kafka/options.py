@@ -59,6 +59,11 @@ class KafkaSourceOptions(Options):
     field_schema: list[KafkaField] = Field(
         default_factory=list, description="The columns; default: inferred from the first messages of every partition."
     )
+    dead_letter_topic: str | None = Field(
+        None,
+        description="Also produce rejected messages, unchanged, to this topic with Kafka Connect's error headers "
+        "(they always go to the run's dead-letter file too).",
+    )
     sample_messages: int = Field(100, ge=1, description="Messages per partition read to infer the schema.")
     start_from: Literal["earliest", "latest", "committed"] | datetime = Field(
         "earliest",

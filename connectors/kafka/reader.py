@@ -24,6 +24,7 @@ from confluent_kafka import KafkaError as ClientError
 from confluent_kafka import KafkaException, TopicPartition
 
 from connectors.kafka import client
+from connectors.kafka.dead_letters import DeadLetterTopic
 from connectors.kafka.decode import Change, Decoder, Undecodable
 from connectors.kafka.errors import Code, KafkaError, wrap
 from connectors.kafka.options import KafkaSourceOptions
@@ -44,6 +45,7 @@ def read_partition(
         return
     decoder = Decoder(opts)
     where = opts.bootstrap_servers
+    dlq = DeadLetterTopic(opts) if opts.dead_letter_topic else None
     with client.consumer(opts) as c:
         c.assign([TopicPartition(topic, partition, offset)])
         while True:
@@ -56,6 +58,7 @@ def read_partition(
             before, done = offset, False
             changes: list[tuple[int, Change]] = []
             rejected = Rejected([], [])
+            raw: dict[int, tuple[bytes | None, bytes | None]] = {}
             for m in messages:
                 err = m.error()
                 if err is not None:
@@ -67,6 +70,7 @@ def read_partition(
                     done = True
                     break
                 offset = m.offset() + 1
+                raw[m.offset()] = (m.key(), m.value())
                 try:
                     changes.append((m.offset(), decoder.decode(m.key(), m.value())))
                 except Undecodable as exc:
@@ -74,6 +78,11 @@ def read_partition(
             if not messages and end is not None and _past_the_end(c, opts, topic, partition, offset, end):
                 return
             batch = _batch(changes, table, rejected, topic, partition)
+            if rejected.rows and dlq is not None:
+                in_order = sorted(zip(rejected.rows, rejected.reasons, strict=True), key=lambda r: r[0]["offset"])
+                for row, reason in in_order:
+                    dlq.send(topic, partition, row["offset"], *raw[row["offset"]], reason)
+                dlq.flush()
             if rejected.rows:
                 # the rejects come first, at the position before this poll: a stop between the two items
                 # resumes there (the rejects may be logged twice; no row is skipped)
