@@ -143,3 +143,15 @@ def test_the_example_job_runs(tansu: Tansu, lite_server: str, tmp_path: Path, mo
     code, _, err = run_vts("run", str(REPO / "jobs" / "kafka_to_milvus.yaml"), "--quiet")
     assert code == 0, err
     _assert_rows_equal(lite_server, name, {i: row(i) for i in range(100)})
+
+
+def test_a_changelog_into_an_insert_only_sink_stops_with_a_coded_error(
+    tansu: Tansu, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = topic(tansu, 1)
+    produce(tansu, name, [*json_rows(5), (2, None)], 1)
+    job = job_file(tmp_path / "job.yaml", source_options(tansu, name), lite_server, name)
+    job.write_text(job.read_text().replace("Milvus:\n", "Milvus:\n    write_mode: insert\n"))
+    code, _, err = run_vts("run", str(job), "--quiet", capsys=capsys)
+    assert code == 1
+    assert "MILVUS-17" in err and "deletes rows" in err and "write_mode upsert" in err
