@@ -11,6 +11,7 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
     ("source", "OpenSearch"): "connectors.elasticsearch.source:OpenSearchSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
+    ("source", "Kafka"): "connectors.kafka.source:KafkaSource",
     ("source", "Pinecone"): "connectors.pinecone.source:PineconeSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
     ("source", "VDF"): "connectors.vdf.source:VdfSource",

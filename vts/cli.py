@@ -9,13 +9,17 @@ data moved); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import logging
 import os
+import signal
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -251,14 +255,19 @@ def _logging(level: str) -> None:
 def cmd_run(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = _placed(_load(args), args.executor, args.ray_address)
     view = RunView(err, quiet=args.quiet)
+    stop = threading.Event()
     try:
-        result = engine.run(job, engine.RunOptions(fresh=args.fresh), view)
+        with _stop_on_signals(stop, job.source.unbounded()):
+            result = engine.run(job, engine.RunOptions(fresh=args.fresh, stop=stop), view)
     finally:
         view.close()
         if args.report and view.run is not None:  # a failed run's report shows how far each split got
             _write_report(Path(args.report), view.run)
     if not args.quiet:
         out.print(summary(result))
+    if result.stopped:
+        out.print(f"stopped: every split flushed and checkpointed in {result.checkpoint_path}; `vts run` resumes")
+        return int(ExitCode.OK)
     if args.verify:
         return _verify(job, False, 1000, out)
     return int(ExitCode.OK)
@@ -275,6 +284,27 @@ def _placed(job: config.Job, executor: str | None, ray_address: str | None) -> c
         env = env.model_copy(update={"executor": executor})
     job.env = env
     return job
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event, streaming: bool) -> Iterator[None]:
+    """A streaming run ends on SIGINT/SIGTERM: the first one stops it cleanly (flush, checkpoint, exit 0),
+    a second SIGINT interrupts at once (the last checkpoint still holds). Batch runs keep Ctrl-C as is."""
+    if not streaming or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        log.warning("%s: stopping after the batches in flight (again to interrupt)", signal.Signals(signum).name)
+        stop.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, previous in old.items():
+            signal.signal(sig, previous)
 
 
 def cmd_verify(args: argparse.Namespace, out: Console, err: Console) -> int:

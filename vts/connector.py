@@ -44,6 +44,36 @@ Position = Any
 """A resumable place inside a split: opaque to the engine, JSON-serialisable,
 ``None`` meaning "from the start"."""
 
+OP_COLUMN = "__vts_op"
+"""The change a row carries, for sources that read a changelog (Kafka, CDC).
+
+A batch without this column upserts (or inserts) every row, as before. A
+batch with it (a string column, which transforms pass through untouched)
+says per row: :data:`OP_UPSERT` writes the row, :data:`OP_DELETE` removes
+the row with that primary key (its other columns are null and are not
+checked). A sink applies the rows in order, within a batch and across
+batches, so a delete after an upsert of the same key removes it and an
+upsert after a delete writes it back. A sink that cannot delete refuses
+such a batch with a coded error; it never writes a delete as a row."""
+OP_UPSERT = "upsert"
+OP_DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """What a reader yields in place of a batch for records it cannot turn into rows (undecodable messages).
+
+    ``rows`` are JSON-able dicts saying where each record is and what it held
+    (topic, partition, offset, raw value...), ``reasons`` one line each; the
+    engine puts them in the run's dead letters and counts them against
+    ``max_error_rows``, exactly as it does the rows a sink refuses. The
+    position yielded with it is where a reader resumes without skipping a
+    row (it may repeat these rejects, never skip a good row).
+    """
+
+    rows: list[dict[str, Any]]
+    reasons: list[str]
+
 
 class Options(BaseModel):
     """Base of every connector's options: unknown keys are errors."""
@@ -173,8 +203,11 @@ class Source(Connector):
     @abstractmethod
     def read(
         self, split: Split, table: TableSchema, position: Position = None
-    ) -> Iterator[tuple[pa.RecordBatch, Position]]:
+    ) -> Iterator[tuple[pa.RecordBatch | Rejected, Position]]:
         """Worker: yield the split's rows as batches matching ``table.arrow_schema()``.
+
+        A changelog source may add the :data:`OP_COLUMN` to a batch, and
+        may yield :class:`Rejected` records in place of a batch.
 
         Each batch comes with the position just after its last row: a reader
         started again with that position (after a trip through the
@@ -183,6 +216,31 @@ class Source(Connector):
         closes it when the generator ends or is closed. Failures a retry may
         cure are raised as a ``VtsError`` with ``transient=True``: the engine
         retries nothing else.
+        """
+
+    def unbounded(self) -> bool:
+        """True when ``read`` never ends on its own (a streaming source: Kafka in streaming mode, CDC).
+
+        Such a reader yields a batch (an empty one when nothing arrived)
+        every few seconds, so the engine can flush and checkpoint it on
+        time and stop it between batches. The run ends when it is stopped
+        (``RunOptions.stop``; the CLI sets it on SIGINT/SIGTERM): every
+        split flushes what it read, checkpoints, and the run ends
+        *stopped*, keeping the checkpoint, so the next run resumes there.
+        Every split of such a source runs at once (the run's parallelism is
+        raised to the number of splits).
+        """
+        return False
+
+    def acknowledge(self, split: Split, position: Position) -> None:
+        """Driver: everything of ``split`` before ``position`` is durable in the sink and in the checkpoint.
+
+        Called after each checkpoint of the split is saved (and when it
+        finishes). A source whose service tracks consumption (a Kafka
+        group's committed offsets, a replication slot's confirmed position)
+        tells it here, so that service never runs ahead of the sink. The
+        checkpoint stays the source of truth: a failure here is logged as a
+        warning and the run goes on. The default does nothing.
         """
 
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:

@@ -8,14 +8,23 @@ whose events become the checkpoint and the counters -> commit -> the source's
 checkpoint. Nothing is dropped or deleted before the preflight and every
 save-mode check passed. ``check`` runs the same steps up to the save modes as
 a dry run; ``plan_source`` is what ``vts verify`` reads.
+
+Streaming: a run whose source is unbounded (:meth:`Source.unbounded`) ends
+when ``RunOptions.stop`` is set: the executor drains (every split flushes
+and checkpoints), and the run ends *stopped* — no commit, no ``finish``, the
+checkpoint kept — so the next run resumes where this one stopped. After
+each saved checkpoint the driver acknowledges the split's position to the
+source (:meth:`Source.acknowledge`: a Kafka group's offsets).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +69,7 @@ class Journal:
 class RunOptions:
     fresh: bool = False  # ignore an interrupted run's checkpoint
     executor: Executor | None = None  # default: the one env.executor names (ThreadExecutor for "local")
+    stop: threading.Event | None = None  # set it to stop the run cleanly (how a streaming run ends)
 
 
 class Observer:
@@ -95,6 +105,7 @@ class RunResult:
     rows_before: int = 0
     expected_rows: int = 0
     targets: dict[str, str] = field(default_factory=dict)  # source table -> where its rows went
+    stopped: bool = False  # stopped before every split finished (RunOptions.stop); the checkpoint is kept
 
     @property
     def dead_letters(self) -> Path:
@@ -213,16 +224,25 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
             if not records[s.id].done
         ]
         env = job.env
+        # a streaming split never ends, so each one needs its own worker, whatever env.parallelism says
+        parallelism = max(env.parallelism, len(tasks)) if source.unbounded() else env.parallelism
         settings = RunSettings(
-            env.parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
+            parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
         )
-        log.info("running %d split(s) with parallelism %d", len(tasks), env.parallelism)
-        for event in executor.run(pipe, tasks, settings):
-            stats.apply(event)
-            if isinstance(event, Checkpointed | Finished):
-                records[event.split_id] = event.record
-                checkpoint.save(event.split_id, event.record)
+        log.info("running %d split(s) with parallelism %d", len(tasks), parallelism)
+        splits = {s.id: s for s in p.splits}
+        with _draining_on(options.stop, executor):
+            for event in executor.run(pipe, tasks, settings):
+                stats.apply(event)
+                if isinstance(event, Checkpointed | Finished):
+                    records[event.split_id] = event.record
+                    checkpoint.save(event.split_id, event.record)
+                    _acknowledge(source, splits[event.split_id], event.record.position)
         stats.copied = time.monotonic()
+        if not all(records[s.id].done for s in p.splits):  # drained: the checkpoint says where to go on
+            result.stopped = True
+            log.info("stopped; the checkpoint %s keeps every split's position for the next run", checkpoint.path)
+            return result
         infos = [records[s.id].commit_info for s in p.splits]
         with observer.stage("importing the staged rows") if stats.staging else nullcontext():
             committed = sink.commit(sink_plan, infos, Journal(checkpoint))
@@ -234,6 +254,40 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     finally:
         stats.finished = time.monotonic()
     return result
+
+
+@contextmanager
+def _draining_on(stop: threading.Event | None, executor: Executor) -> Iterator[None]:
+    """While the copy runs, a set ``stop`` drains the executor. A watcher thread does it: ``stop`` may be set
+    from a signal handler, which must not call into the executor itself."""
+    if stop is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if stop.wait(0.2):
+                try:
+                    executor.drain()
+                except NotImplementedError as exc:  # interrupting still works, from the last checkpoint
+                    log.error("%s; interrupt again (Ctrl-C) to stop at the last checkpoint", exc)
+                return
+
+    thread = threading.Thread(target=watch, name="vts-stop", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _acknowledge(source: Any, split: Any, position: Any) -> None:
+    try:
+        source.acknowledge(split, position)
+    except Exception as exc:  # the checkpoint holds the position; the source's own record can catch up later
+        log.warning("split %s: telling the source what is durable failed: %s", split.id, str(exc).splitlines()[0])
 
 
 __all__ = [

@@ -18,6 +18,13 @@ writer and reports the position of the last batch it handed over. A split
 that fails with an error its connector marked transient starts again from its
 last reported checkpoint, with the run's :class:`~vts.retry.RetryPolicy`; any
 other error stops every split and is raised on the driver.
+
+Stopping a streaming run (:meth:`Executor.drain`) is not a failure: each
+split stops at its next batch boundary, flushes its writer, reports a
+checkpoint at the last batch it handed over, and ends without finishing,
+so the driver keeps the checkpoint and the next run resumes there. Records a
+reader rejects (:class:`~vts.connector.Rejected`) go to the run's dead
+letters beside the rows the sink refuses.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from vts.checkpoint import SplitRecord
-from vts.connector import Position, Resume, Sink, Source, Split, Transform, WriteContext
+from vts.connector import Position, Rejected, Resume, Sink, Source, Split, Transform, WriteContext
 from vts.errors import VtsError
 from vts.rejects import RejectLog, SplitRejects
 from vts.retry import RetryPolicy
@@ -149,17 +156,33 @@ class Executor(ABC):
         error is raised. Closing the iterator (Ctrl-C) stops every split.
         """
 
+    def drain(self) -> None:
+        """Ask every running split to stop cleanly (any thread, a signal handler's included).
+
+        Each split stops at its next batch boundary, flushes, yields a
+        ``Checkpointed`` event for what it wrote, and ends without a
+        ``Finished``; splits not started yet do not start; ``run`` then
+        returns. This is how a streaming run ends.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot stop a run cleanly")
+
 
 class Stopped(Exception):
     """Another split failed or the run was interrupted; this one gave up quietly."""
 
 
 class ThreadExecutor(Executor):
+    def __init__(self) -> None:
+        self._drain = threading.Event()
+
+    def drain(self) -> None:
+        self._drain.set()
+
     def run(self, pipe: Pipeline, tasks: list[SplitTask], settings: RunSettings) -> Iterator[Event]:
         events: queue.Queue[Event] = queue.Queue()
         stop = threading.Event()
         rejects = RejectLog(settings.dead_letters, settings.max_error_rows)
-        worker = Worker(pipe, settings, rejects, stop, events.put)
+        worker = Worker(pipe, settings, rejects, stop, events.put, self._drain)
         pool = ThreadPoolExecutor(max_workers=max(1, settings.parallelism), thread_name_prefix="vts-split")
         futures: list[Future[None]] = [pool.submit(worker.run_split, t) for t in tasks]
         failure: BaseException | None = None
@@ -199,11 +222,14 @@ class Worker:
     rejects: RejectLog
     stop: threading.Event
     emit: Any  # Callable[[Event], None]
+    drain: threading.Event = field(default_factory=threading.Event)  # stop cleanly at the next batch
 
     def run_split(self, task: SplitTask) -> None:
         """One split, retried from its last checkpoint on transient errors."""
         if self.stop.is_set():
             raise Stopped()
+        if self.drain.is_set():
+            return
         split = task.split
         self.emit(Started(split.id))
         record, attempt = task.start, 0
@@ -254,6 +280,10 @@ class Worker:
             reader = source.read(split, task.source_table, start.position)
             try:
                 for batch, position in reader:
+                    if isinstance(batch, Rejected):
+                        if not put((batch, position, len(batch.rows))):
+                            return
+                        continue
                     n = batch.num_rows
                     for transform, table in zip(transforms, task.stage_tables, strict=True):
                         batch = transform.apply(batch, table, rejects)
@@ -282,13 +312,19 @@ class Worker:
                 except queue.Empty:
                     if self.stop.is_set():
                         raise Stopped() from None
+                    if self.drain.is_set():
+                        self._stop_cleanly(split.id, writer, progress, position, read, durable, rejects.count)
+                        return
                     continue
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
                     raise item
                 batch, position, n = item
-                writer.write(batch)
+                if isinstance(batch, Rejected):
+                    rejects.add(batch.rows, batch.reasons)
+                else:
+                    writer.write(batch)
                 read += n
                 self.emit(Progress(split.id, read, rejects.count))
                 if time.monotonic() - last_save >= self.settings.checkpoint_interval:
@@ -297,16 +333,35 @@ class Worker:
                     progress.checkpoint = SplitRecord(position, durable, state, read, rejects.count)
                     self.emit(Checkpointed(split.id, progress.checkpoint))
                     last_save = time.monotonic()
+                if self.drain.is_set():
+                    self._stop_cleanly(split.id, writer, progress, position, read, durable, rejects.count)
+                    return
             flushed = writer.flush()
             durable = durable + flushed.rows
             info = writer.finish()
-            done = SplitRecord(None, durable, None, read, rejects.count, done=True, commit_info=info)
+            # the position stays with the finished split: the driver acknowledges it to the source
+            done = SplitRecord(position, durable, None, read, rejects.count, done=True, commit_info=info)
             progress.checkpoint = done
             self.emit(Finished(split.id, done))
         finally:
             abandon.set()
             thread.join(timeout=10)
             writer.close()
+
+    def _stop_cleanly(
+        self,
+        split_id: str,
+        writer: Any,
+        progress: _SplitProgress,
+        position: Position,
+        read: int,
+        durable: int,
+        rejected: int,
+    ) -> None:
+        """Drained: make what was handed over durable and report it; the split stays unfinished."""
+        flushed = writer.flush()
+        progress.checkpoint = SplitRecord(position, durable + flushed.rows, flushed.state, read, rejected)
+        self.emit(Checkpointed(split_id, progress.checkpoint))
 
 
 @dataclass

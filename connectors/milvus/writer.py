@@ -6,6 +6,12 @@ than 2 rows: halve the batch size (kept for later batches), wait
 rows, or on any other error: MILVUS-17. Beyond VTS, after ``grow_after``
 successful calls the batch size doubles back toward ``batch_size``, so one
 burst of throttling does not slow the rest of the run.
+
+Changelog batches (:data:`vts.connector.OP_COLUMN`) are applied in order: the
+upserts buffered before a run of deletes are sent first, then the deletes
+(``delete`` by primary key), so a key deleted after an upsert stays deleted
+and one upserted again after a delete comes back. Upserts buffered for one
+call keep the last row of each key, as Milvus would after two calls.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
 from connectors.milvus.options import MilvusSinkOptions
 from connectors.milvus.rows import convert_batch
 from connectors.milvus.target import TargetCollection
-from vts.connector import Flushed, SinkWriter, Split, WriteContext
+from vts.connector import OP_COLUMN, OP_DELETE, Flushed, SinkWriter, Split, WriteContext
 
 log = logging.getLogger("vts.milvus")
 
@@ -52,13 +58,51 @@ class BufferBatchWriter(SinkWriter):
         self._streak = 0
         self._buffer: list[dict[str, Any]] = []
         self._sent = 0  # rows the server accepted since the last flush
-        upsert = opts.write_mode == "upsert" and not target.primary.auto_id
-        self._call = client.upsert if upsert else client.insert
+        self._upsert = opts.write_mode == "upsert" and not target.primary.auto_id
+        self._call = client.upsert if self._upsert else client.insert
         self.sizes_used: list[int] = []  # batch sizes sent, for reports and tests
         if partition:
             ensure_partition(client, target.name, partition)
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if OP_COLUMN not in batch.schema.names:
+            self._write_rows(batch)
+            return
+        ops = batch.column(OP_COLUMN).to_pylist()
+        rows = batch.drop_columns([OP_COLUMN])
+        start = 0
+        for i in range(1, len(ops) + 1):  # runs of one op, in order
+            if i == len(ops) or ops[i] != ops[start]:
+                run = rows.slice(start, i - start)
+                if ops[start] == OP_DELETE:
+                    self._delete(run)
+                else:
+                    self._write_rows(run)
+                start = i
+
+    def _delete(self, run: pa.RecordBatch) -> None:
+        if not self._upsert:
+            raise MilvusError(
+                Code.WRITE_DATA_FAIL,
+                f"the source deletes rows, but {self.target.name} "
+                + (
+                    "has an auto-id primary key" if self.target.primary.auto_id else "is written with write_mode insert"
+                ),
+                hint="write a changelog to a collection with its own primary key, with write_mode upsert",
+            )
+        while self._buffer:  # what was upserted before these deletes goes first
+            chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
+            self._send(chunk)
+        source = self.target.primary.source or self.target.primary.name
+        keys = [k for k in run.column(source).to_pylist() if k is not None]
+        try:
+            with _lite_lock if self.opts.is_lite_file else contextlib.nullcontext():
+                self.client.delete(self.target.name, ids=keys, partition_name=self.partition or None)
+        except Exception as exc:
+            raise wrap(exc, Code.WRITE_DATA_FAIL, f"deleting {len(keys)} row(s) from {self.target.name}") from None
+        self._sent += len(keys)
+
+    def _write_rows(self, batch: pa.RecordBatch) -> None:
         converted = convert_batch(batch, self.target)
         if converted.rejected:
             self.ctx.rejects.add(converted.rejected, converted.reasons)
@@ -85,7 +129,7 @@ class BufferBatchWriter(SinkWriter):
     def _send(self, rows: list[dict[str, Any]]) -> None:
         try:
             with _lite_lock if self.opts.is_lite_file else contextlib.nullcontext():
-                self._call(self.target.name, rows, partition_name=self.partition or "")
+                self._call(self.target.name, self._last_per_key(rows), partition_name=self.partition or "")
         except Exception as exc:
             if not is_rate_limited(exc) or len(rows) <= 2:
                 raise self._failure(exc, rows) from None
@@ -110,6 +154,14 @@ class BufferBatchWriter(SinkWriter):
         if self.batch_size < self.opts.batch_size and self._streak >= self.opts.grow_after:
             self.batch_size = min(self.opts.batch_size, self.batch_size * 2)
             self._streak = 0
+
+    def _last_per_key(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One upsert call holding a key twice is refused or undefined in Milvus; the last row is the change."""
+        if not self._upsert:
+            return rows
+        name = self.target.primary.name
+        last = {row.get(name): row for row in rows}
+        return rows if len(last) == len(rows) else list(last.values())
 
     def _failure(self, exc: Exception, rows: list[dict[str, Any]]) -> MilvusError:
         what = f"writing {len(rows)} row(s) to {self.target.name}" + (

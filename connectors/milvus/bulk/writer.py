@@ -37,7 +37,7 @@ from connectors.milvus.bulk.parquet import Converter
 from connectors.milvus.bulk.storage import Storage, open_storage
 from connectors.milvus.errors import Code, MilvusError
 from connectors.milvus.target import TargetCollection
-from vts.connector import Flushed, SinkWriter, Split, WriteContext
+from vts.connector import OP_COLUMN, Flushed, SinkWriter, Split, WriteContext
 
 log = logging.getLogger("vts.milvus.bulk")
 
@@ -125,6 +125,12 @@ class StagingWriter(SinkWriter):
     # -- SinkWriter -----------------------------------------------------------------------------
 
     def write(self, batch: pa.RecordBatch) -> None:
+        if OP_COLUMN in batch.schema.names:
+            raise MilvusError(
+                Code.WRITE_DATA_FAIL,
+                "the source deletes rows (a changelog), and a bulk import can only add them",
+                hint="remove 'bulk_writer_config' to write through upserts and deletes",
+            )
         self._start()
         prepared = self.converter.convert(batch)
         if prepared.rejected:
