@@ -46,11 +46,16 @@ def chroma_records(name: str, rows: int, seed: int = 7) -> dict[str, Record]:
     return out
 
 
-def build_chroma(path: Path, rows: int, names: dict[str, str] = SPACES) -> dict[str, dict[str, Record]]:
+def chroma_client(path: Path) -> Any:
+    """A client on the folder with the settings vts uses (chromadb refuses two settings for one folder)."""
     import chromadb
     from chromadb.config import Settings
 
-    client = chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False))
+    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False))
+
+
+def build_chroma(path: Path, rows: int, names: dict[str, str] = SPACES) -> dict[str, dict[str, Record]]:
+    client = chroma_client(path)
     everything = {}
     for name, space in names.items():
         records = chroma_records(name, rows)
@@ -67,6 +72,13 @@ def build_chroma(path: Path, rows: int, names: dict[str, str] = SPACES) -> dict[
             )
         everything[name] = records
     return everything
+
+
+def stored_embeddings(path: Path, name: str) -> dict[str, np.ndarray]:
+    """The embeddings as Chroma itself returns them: in a cosine collection they can differ from what was
+    added in the last bit (its index keeps them normalised), and a copy must equal what Chroma holds."""
+    got = chroma_client(path).get_collection(name).get(include=["embeddings"])
+    return {i: np.asarray(e, np.float32) for i, e in zip(got["ids"], got["embeddings"])}
 
 
 def lance_table(lo: int, hi: int) -> pa.Table:

@@ -64,10 +64,14 @@ def _settings() -> Any:
 
 def _persistent(folder: str, options: ChromaOptions) -> Any:
     import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
 
-    return chromadb.PersistentClient(
-        path=folder, settings=_settings(), tenant=options.tenant, database=options.database
-    )
+    # chromadb keeps one system per folder per process and refuses a second client with other settings
+    # ("An instance of Chroma already exists ... with different settings"): a program that opened the
+    # folder before running vts in-process has its settings reused rather than failing the job.
+    existing = SharedSystemClient._identifier_to_system.get(folder)
+    settings = existing.settings if existing is not None else _settings()
+    return chromadb.PersistentClient(path=folder, settings=settings, tenant=options.tenant, database=options.database)
 
 
 def _http(options: ChromaOptions) -> Any:

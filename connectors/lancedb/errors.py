@@ -18,7 +18,7 @@ from vts.errors import CatalogError, ExitCode
 
 class Code(Enum):
     PATH_NOT_FOUND = (1, ExitCode.INVALID_CONFIG)
-    TABLE_NOT_FOUND = (2, ExitCode.INVALID_CONFIG)
+    TABLE_NOT_FOUND = (2, ExitCode.FAILED)
     NO_TABLES = (3, ExitCode.FAILED)
     NOT_SUPPORT_TYPE = (4, ExitCode.SCHEMA)
     INVALID_PARAM = (5, ExitCode.INVALID_CONFIG)
