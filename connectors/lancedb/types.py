@@ -10,7 +10,7 @@
 | float64 | DOUBLE | |
 | decimal | DECIMAL (float64) | |
 | string / large_string / string_view, dictionary of strings | STRING | |
-| timestamp | TIMESTAMP, TIMESTAMP_TZ with a zone | microseconds |
+| timestamp | TIMESTAMP, TIMESTAMP_TZ with a zone | microseconds (nanoseconds truncated) |
 | date32 / date64 | DATE (ISO text) | |
 | fixed_size_list<float16/32/64>[d] | FLOAT_VECTOR(d) | float64 narrowed to float32 (Milvus FloatVector) |
 | fixed_size_list<uint8>[d] | BINARY_VECTOR(8d) | LanceDB's binary vectors |
@@ -114,6 +114,9 @@ def convert(column: pa.Array, f: Field, want: pa.DataType, table: str) -> pa.Arr
         return pc.strftime(column.cast(pa.timestamp("s")), "%Y-%m-%d")
     if column.type == want:
         return column
+    if pa.types.is_timestamp(want):
+        # Milvus keeps microseconds: nanoseconds (pandas' default unit) are truncated, as documented
+        return column.cast(want, safe=False)
     try:
         return column.cast(want, safe=True)
     except (pa.ArrowInvalid, OverflowError) as exc:
