@@ -17,9 +17,11 @@ class ChromaOptions(Options):
     )
     url: str | None = Field(None, description="URL of a Chroma server, e.g. http://localhost:8000 (instead of path).")
     headers: dict[str, str] = Field(
-        default_factory=dict, description="HTTP headers for the server, e.g. {x-chroma-token: ${CHROMA_TOKEN}}."
+        default_factory=dict,
+        description="HTTP headers for the server, e.g. {x-chroma-token: ${CHROMA_TOKEN}}.",
+        json_schema_extra={"group": "connection"},
     )
-    tenant: str = Field("default_tenant", description="Chroma tenant.")
+    tenant: str = Field("default_tenant", description="Chroma tenant.", json_schema_extra={"group": "connection"})
     database: str = Field("default_database", description="Chroma database.")
     collections: list[str] = Field(
         default_factory=list, description="Collections to read; default: every collection of the database."
@@ -34,7 +36,11 @@ class ChromaOptions(Options):
         None, ge=1, le=1024, description="Offset-range splits per collection; default: env.parallelism."
     )
     lock_timeout: float = Field(
-        10.0, gt=0, le=3600, description="Seconds to wait for another process to release a locked folder."
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds to wait for another process to release a locked folder.",
+        json_schema_extra={"group": "advanced"},
     )
 
     @field_validator("url")

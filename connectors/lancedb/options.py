@@ -17,12 +17,14 @@ class LanceDBOptions(Options):
         ...,
         description="A LanceDB database (a local folder or s3://bucket/path, as given to lancedb.connect), "
         "or one Lance dataset (a path ending in .lance).",
+        json_schema_extra={"group": "connection"},
     )
     tables: list[str] = Field(default_factory=list, description="Tables to read; default: every table of the database.")
     storage_options: dict[str, str] = Field(
         default_factory=dict,
         description="Object-store settings passed to lance, e.g. aws_access_key_id, aws_secret_access_key, "
         "aws_region, aws_endpoint, allow_http.",
+        json_schema_extra={"group": "connection"},
     )
     primary_key: str | None = Field(
         None,
