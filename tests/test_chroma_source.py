@@ -41,6 +41,8 @@ def test_three_collections_migrate_with_every_value_equal(
     path, data = folder
     code, err = _run(tmp_path, {"path": str(path), "batch_size": 400}, capsys, parallelism=3)
     assert code == 0, err
+    code, out, err = run_vts("verify", str(tmp_path / "job.yaml"), capsys=capsys)
+    assert code == 0 and "equal: the target holds exactly the source's rows" in out + err, out + err
     milvus = client_for(str(tmp_path / "x.db"))
     try:
         assert sorted(milvus.list_collections()) == sorted(SPACES)

@@ -39,6 +39,8 @@ def test_two_fragments_migrate_with_every_value_equal(
     assert [s.id for s in source.plan(source.discover(), 1)] == ["items/f0", "items/f1"]  # a split per fragment
     code, err = _run(tmp_path, {"uri": uri, "batch_size": 500}, capsys, parallelism=2)
     assert code == 0, err
+    code, out, err = run_vts("verify", str(tmp_path / "job.yaml"), capsys=capsys)
+    assert code == 0 and "equal: the target holds exactly the source's rows" in out + err, out + err
     milvus = client_for(str(tmp_path / "x.db"))
     try:
         assert count(milvus, "items") == 2 * PER_FRAGMENT
