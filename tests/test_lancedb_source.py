@@ -161,8 +161,22 @@ def test_an_unknown_primary_key(db: tuple[str, pa.Table], tmp_path: Path, capsys
 
 
 def test_a_table_on_s3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
     from tests.services.moto_s3 import MotoS3
 
+    # moto's request log goes through the root logger, where an earlier in-process `vts` call left a
+    # handler on a stderr pytest has since closed: keep it out of the output this test reads
+    requests_log = logging.getLogger("werkzeug")
+    level = requests_log.level
+    requests_log.setLevel(logging.ERROR)
+    try:
+        _on_s3(tmp_path, capsys, MotoS3)
+    finally:
+        requests_log.setLevel(level)
+
+
+def _on_s3(tmp_path: Path, capsys: pytest.CaptureFixture[str], MotoS3: Any) -> None:
     with MotoS3() as s3:
         s3.create_bucket("lance")
         storage = {
