@@ -47,11 +47,15 @@ def chroma_records(name: str, rows: int, seed: int = 7) -> dict[str, Record]:
 
 
 def chroma_client(path: Path) -> Any:
-    """A client on the folder with the settings vts uses (chromadb refuses two settings for one folder)."""
+    """A client on the folder; chromadb refuses two settings for one folder in a process, so the
+    settings of a client opened before (by vts, say) are reused."""
     import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings
 
-    return chromadb.PersistentClient(path=str(path), settings=Settings(anonymized_telemetry=False, allow_reset=False))
+    existing = SharedSystemClient._identifier_to_system.get(str(path))
+    settings = existing.settings if existing is not None else Settings(anonymized_telemetry=False)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
 
 
 def build_chroma(path: Path, rows: int, names: dict[str, str] = SPACES) -> dict[str, dict[str, Record]]:

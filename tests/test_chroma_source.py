@@ -182,3 +182,41 @@ def test_a_folder_this_process_opened_with_other_settings(tmp_path: Path) -> Non
     tables = source.discover()
     rows = [b.to_pylist() for s in source.plan(tables, 1) for b, _ in source.read(s, tables[0])]
     assert rows == [[{"id": "a", "embedding": [0.5, 1.5], "document": None, "$meta": None}]]
+
+
+def test_chromadb_exceptions_map_to_codes() -> None:
+    from chromadb import errors
+
+    from connectors.chroma.errors import wrap
+
+    auth = wrap(errors.ChromaAuthError("bad token"), "listing collections", "Chroma server http://h:1")
+    assert (auth.code, auth.exit_code, auth.transient) == ("CHROMA-02", 3, False)
+    limited = wrap(errors.RateLimitError("slow down"), "reading 'c'", "Chroma server http://h:1", "c")
+    assert (limited.code, limited.transient) == ("CHROMA-10", True)
+    missing = wrap(errors.NotFoundError("Collection [c] does not exist"), "opening", "Chroma folder f", "c")
+    assert (missing.code, missing.exit_code) == ("CHROMA-05", 1)
+
+
+def test_a_folder_of_an_older_chroma_is_refused_not_upgraded(
+    folder: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    import sqlite3
+
+    old = tmp_path / "old"
+    shutil.copytree(folder[0], old)
+    # what chromadb checks: the schema migrations a folder has had (an older Chroma applied fewer)
+    with sqlite3.connect(old / "chroma.sqlite3") as con:
+        con.execute("DELETE FROM migrations WHERE dir = 'sysdb' AND version = (SELECT max(version) FROM migrations)")
+    before = _schema(old)
+    code, err = _run(tmp_path, {"path": str(old)}, capsys)
+    assert code == 3 and "[CHROMA-11]" in err and "older Chroma" in err and "upgrade a copy" in err
+    assert _schema(old) == before  # not upgraded
+
+
+def _schema(folder: Path) -> tuple[list[Any], list[Any]]:
+    import sqlite3
+
+    with sqlite3.connect(folder / "chroma.sqlite3") as con:
+        tables = con.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
+        return tables, con.execute("SELECT dir, version FROM migrations ORDER BY dir, version").fetchall()

@@ -14,7 +14,8 @@ tool, handled here before chromadb opens the folder:
   CHROMA-04.
 
 A server (``url``): ``HttpClient`` per caller, closed with the generator.
-Telemetry is off in both: a migration must not phone home.
+Telemetry is off in both: a migration must not phone home. A folder is
+never migrated to a newer chromadb schema: a source is read, not changed.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _call(options: ChromaOptions, what: str, fn: Any, *args: Any) -> Any:
 def _settings() -> Any:
     from chromadb.config import Settings
 
-    return Settings(anonymized_telemetry=False, allow_reset=False)
+    # "validate": a folder of an older Chroma is refused (CHROMA-11) rather than migrated in place
+    return Settings(anonymized_telemetry=False, allow_reset=False, migrations="validate")
 
 
 def _persistent(folder: str, options: ChromaOptions) -> Any:

@@ -29,6 +29,7 @@ class Code(Enum):
     METADATA_CONFLICT = (8, ExitCode.SCHEMA)
     COLLECTION_CHANGED = (9, ExitCode.FAILED)
     READ_DATA_FAIL = (10, ExitCode.FAILED)
+    FOLDER_OUTDATED = (11, ExitCode.CONNECTION)
 
 
 class ChromaError(CatalogError):
@@ -43,6 +44,13 @@ def wrap(exc: BaseException, what: str, where: str, collection: str | None = Non
     name = type(exc).__name__
     detail = _short(str(exc) or name)
     low = detail.lower()
+    if "unapplied migrations" in low:
+        return ChromaError(
+            Code.FOLDER_OUTDATED,
+            f"{where} was written by an older Chroma, whose schema chromadb would upgrade in place on opening",
+            hint="upgrade a copy (open it once with chromadb.PersistentClient) and point 'path' at the copy; "
+            "vts never changes the folder it reads",
+        )
     if name == "NotFoundError" or ("does not exist" in low and "collection" in low):
         if collection:
             return ChromaError(
@@ -68,7 +76,9 @@ def wrap(exc: BaseException, what: str, where: str, collection: str | None = Non
             hint="check 'url' and that the server runs (`chroma run --host 127.0.0.1 --port 8000`)",
             transient=True,  # mid-run, a dropped connection is retried from the split's last position
         )
-    return ChromaError(Code.READ_DATA_FAIL, f"{what} on {where} failed: {name}: {detail}")
+    # a server pushing back or failing inside may answer the next try
+    transient = name in ("RateLimitError", "InternalError")
+    return ChromaError(Code.READ_DATA_FAIL, f"{what} on {where} failed: {name}: {detail}", transient=transient)
 
 
 def _unreachable(exc: BaseException) -> bool:
