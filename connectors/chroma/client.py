@@ -38,23 +38,14 @@ def connect(options: ChromaOptions) -> Iterator[Any]:
     """A chromadb client for the options' folder or server."""
     if options.path:
         folder = _checked_folder(options)
-        yield _call(options, "opening the folder", _persistent, folder, options)
+        yield call(options, "opening the folder", _persistent, folder, options)
         return
-    client = _call(options, "connecting", _http, options)
+    client = call(options, "connecting", _http, options)
     try:
         yield client
     finally:
         with suppress(Exception):
             client.close()
-
-
-def _call(options: ChromaOptions, what: str, fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except ChromaError:
-        raise
-    except Exception as exc:
-        raise wrap(exc, what, options.where()) from None
 
 
 def _settings() -> Any:

@@ -27,7 +27,7 @@ import pyarrow as pa
 from connectors.chroma.client import call
 from connectors.chroma.errors import ChromaError, Code
 from connectors.chroma.options import ChromaOptions
-from connectors.chroma.schema import COLUMNS, META
+from connectors.chroma.schema import COLUMNS, EMBEDDING, META
 from vts.schema import TableSchema
 
 INCLUDE = ["embeddings", "documents", "metadatas"]
@@ -76,7 +76,7 @@ def _same_count(col: Any, options: ChromaOptions, name: str, total: int) -> None
 
 
 def _batch(page: dict[str, Any], schema: pa.Schema, table: TableSchema) -> pa.RecordBatch:
-    dim = schema.field(1).type.list_size
+    dim = schema.field(EMBEDDING).type.list_size
     embeddings = np.asarray(page["embeddings"], dtype=np.float32)
     if embeddings.ndim != 2 or embeddings.shape[1] != dim:
         raise ChromaError(
