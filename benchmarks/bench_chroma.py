@@ -4,6 +4,7 @@ Two sides over the same PersistentClient folder (built once, reused with --work)
 
 - get:  chromadb alone reads every record of every collection with embeddings,
         documents and metadata, ``--batch`` records a get() (the source's limit);
+- read: the vts Chroma source alone (discover, plan, every split read, no sink);
 - vts:  ``vts run`` of a Chroma -> Milvus Lite job with the same page size,
         then every collection's count and ids are checked against the folder.
 
@@ -50,6 +51,18 @@ def get_alone(folder: Path, batch: int) -> tuple[float, int]:
     return time.perf_counter() - t0, n
 
 
+def source_alone(folder: Path, batch: int, parallelism: int) -> tuple[float, int]:
+    from connectors.chroma.options import ChromaOptions
+    from connectors.chroma.source import ChromaSource
+
+    source = ChromaSource(ChromaOptions(path=str(folder), batch_size=batch))
+    t0 = time.perf_counter()
+    tables = source.discover()
+    by_name = {t.name: t for t in tables}
+    n = sum(b.num_rows for s in source.plan(tables, parallelism) for b, _ in source.read(s, by_name[s.table]))
+    return time.perf_counter() - t0, n
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000, help="documents per collection (three collections)")
@@ -65,8 +78,12 @@ def main() -> None:
     print(f"folder: {folder} ({time.perf_counter() - t0:.1f}s to build)")
     seconds, n = get_alone(folder, args.batch)
     print(f"get alone: {n} records in {seconds:.2f}s = {n / seconds:,.0f} records/s")
+    seconds, n = source_alone(folder, args.batch, args.parallelism)
+    print(f"vts source alone: {n} records in {seconds:.2f}s = {n / seconds:,.0f} records/s")
     target = work / "copy.db"
     shutil.rmtree(work / "checkpoints", ignore_errors=True)
+    if target.is_dir():  # Milvus Lite keeps a .db as a folder
+        shutil.rmtree(target)
     target.unlink(missing_ok=True)
     job = {
         "env": {"parallelism": args.parallelism, "checkpoint": {"path": str(work / "checkpoints")}},
