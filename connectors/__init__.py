@@ -5,13 +5,15 @@ connector only when a job uses it.
 """
 
 BUILTIN: dict[tuple[str, str], str] = {
+    ("source", "Chroma"): "connectors.chroma.source:ChromaSource",
     ("source", "DataGen"): "connectors.datagen.source:DataGenSource",
     ("source", "Elasticsearch"): "connectors.elasticsearch.source:ElasticsearchSource",
     ("source", "File"): "connectors.file.source:FileSource",
+    ("source", "Kafka"): "connectors.kafka.source:KafkaSource",
+    ("source", "LanceDB"): "connectors.lancedb.source:LanceDBSource",
     ("source", "Milvus"): "connectors.milvus.source:MilvusSource",
     ("source", "OpenSearch"): "connectors.elasticsearch.source:OpenSearchSource",
     ("source", "Pgvector"): "connectors.pgvector.source:PgvectorSource",
-    ("source", "Kafka"): "connectors.kafka.source:KafkaSource",
     ("source", "Pinecone"): "connectors.pinecone.source:PineconeSource",
     ("source", "Qdrant"): "connectors.qdrant.source:QdrantSource",
     ("source", "VDF"): "connectors.vdf.source:VdfSource",
