@@ -190,3 +190,18 @@ def test_a_qdrant_local_mode_folder_is_refused_naming_a_server_instead(tmp_path:
         RayExecutor(job.env.ray).check(Pipeline(job.source, job.transforms, job.sink))
     assert err.value.code == "RAY-03" and err.value.exit_code == 2
     assert "local-mode folder" in str(err.value) and "Qdrant server" in str(err.value)
+
+
+def test_a_streaming_source_is_refused_on_ray_naming_the_local_executor(tmp_path: Path) -> None:
+    job = config.parse(
+        yaml.safe_dump(
+            {
+                "env": {"executor": "ray"},
+                "source": {"Kafka": {"bootstrap_servers": "127.0.0.1:1", "topics": ["t"], "mode": "streaming"}},
+                "sink": {"Milvus": {"url": "http://127.0.0.1:19530"}},
+            }
+        )
+    )
+    with pytest.raises(RayError) as err:
+        RayExecutor(job.env.ray).check(Pipeline(job.source, job.transforms, job.sink))
+    assert err.value.code == "RAY-08" and err.value.exit_code == 2 and "executor: local" in err.value.hint

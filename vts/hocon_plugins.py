@@ -154,7 +154,7 @@ PLUGINS = {"source": SOURCES, "transform": TRANSFORMS, "sink": SINKS}
 
 # VTS and SeaTunnel plugins vts has no counterpart for yet: a clear refusal beats "unknown connector".
 NOT_YET = {
-    "source": ("MongoDB", "S3Vector", "Weaviate", "Chroma", "Tencent VectorDB", "AstraDB", "Iceberg", "Kafka"),
+    "source": ("MongoDB", "S3Vector", "Weaviate", "Tencent VectorDB", "AstraDB", "Iceberg"),
     "sink": ("Elasticsearch", "Jdbc", "S3File", "LocalFile", "Kafka"),
     "transform": ("Embedding", "LLM", "DynamicCompile", "Split", "FilterRowKind"),
 }

@@ -1,4 +1,4 @@
-"""The Ray executor's error catalogue (RAY-01..07), and the one place that maps Ray's exceptions to it."""
+"""The Ray executor's error catalogue (RAY-01..08), and the one place that maps Ray's exceptions to it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Code(Enum):
     WORKER_LOST = 5
     TASK_FAILED = 6
     CLIENT_MODE = 7
+    STREAMING = 8
 
 
 class RayError(CatalogError):
@@ -27,6 +28,7 @@ class RayError(CatalogError):
         Code.NOT_SHAREABLE: ExitCode.INVALID_CONFIG,
         Code.NOT_ENOUGH_RESOURCES: ExitCode.INVALID_CONFIG,
         Code.CLIENT_MODE: ExitCode.INVALID_CONFIG,
+        Code.STREAMING: ExitCode.INVALID_CONFIG,
     }
     hints: ClassVar[Mapping[Enum, str]] = {
         Code.NOT_INSTALLED: "pip install 'vts[ray]' (or set 'env.executor: local')",
@@ -37,6 +39,7 @@ class RayError(CatalogError):
         Code.TASK_FAILED: "see the worker's log ('ray logs', or /tmp/ray/session_latest/logs)",
         Code.CLIENT_MODE: "run vts on a node of the cluster with 'address: auto' (ray job submit -- vts run "
         "job.yaml, or a KubeRay RayJob), or give the head's GCS address host:6379",
+        Code.STREAMING: "run a streaming job with 'env.executor: local' (a batch job from the same source runs on Ray)",
     }
 
 

@@ -108,6 +108,10 @@ class RayExecutor(Executor):
                     f"{connector.name} cannot run on Ray workers: {reason}",
                     hint="use a server instead (see above), or run the job with 'env.executor: local'",
                 )
+        if pipe.source.unbounded():
+            # a streaming run ends by draining its splits (Executor.drain), which needs a channel to tasks
+            # already running on other machines; until there is one, refuse rather than stop uncleanly
+            raise RayError(Code.STREAMING, f"{pipe.source.name} reads a stream, which cannot run on Ray yet")
         _check_address(self.options.address)
 
     def run(self, pipe: Pipeline, tasks: list[SplitTask], settings: RunSettings) -> Iterator[Event]:
