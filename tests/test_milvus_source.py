@@ -139,6 +139,16 @@ def test_missing_collections_are_named(
     assert code == 1 and "MILVUS-02" in err and "nope" in err and "existing collections" in err
 
 
+def test_a_missing_lite_source_file_is_an_error_and_is_not_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "typo.db"
+    job = {"source": {"Milvus": {"url": str(missing)}}, "sink": {"Milvus": {"url": str(tmp_path / "t.db")}}}
+    code, _, err = run_vts("check", str(write_job(tmp_path / "j.yaml", job)), capsys=capsys)
+    assert code != 0 and "MILVUS-" in err and "no Milvus Lite file" in err and "Traceback" not in err
+    assert not missing.exists()
+
+
 class _Throttled:
     """Every other query is throttled while ``left`` lasts; with ``stuck``, every query after the first."""
 

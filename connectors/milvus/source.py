@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -29,6 +30,13 @@ class MilvusSource(Source):
         return lite_file_bound(self.options.url)
 
     def discover(self) -> list[TableSchema]:
+        if self.options.is_lite_file and not Path(self.options.url).exists():
+            # opening a missing Lite file creates an empty one: a mistyped path would read as "no collections"
+            raise MilvusError(
+                Code.INIT_CLIENT_ERROR,
+                f"there is no Milvus Lite file at {self.options.url} to read from",
+                hint="check the source's 'url': the path of an existing .db file (or a server's http:// URL)",
+            )
         client = connect(self.options)
         try:
             names = self._collections(client)
