@@ -1,10 +1,12 @@
 """Threads vs Ray on this machine: the same job on the local executor and on Ray at 1 and 2 workers.
 
-Two paths, each run with ``parallelism`` 1 and 2 on both executors, in one run:
+Three paths, each run with ``parallelism`` 1 and 2 on both executors, in one run:
 
 - datagen -> BulkWriter, Parquet staged in a local folder, then Milvus 2.3.5's
   bulk insert (conversion-heavy: where processes may beat threads);
-- datagen -> Milvus 2.3.5 through the insert writer (waits on the server).
+- datagen -> Milvus 2.3.5 through the insert writer (waits on the server);
+- pgvector (768-d, PostgreSQL started here as in bench_pgvector.py) -> Milvus 2.3.5
+  through the insert writer: a real source's binary COPY decoding in the tasks.
 
 Reported per run: vectors/s over the copy (the splits' time, as the summary
 shows it) and the whole run's seconds. Then Ray's fixed costs: starting a
@@ -30,19 +32,33 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_pgvector import TABLE, load, postgres  # noqa: E402
+
 from tests.services import milvus_standalone as ms  # noqa: E402
 from vts import config, engine  # noqa: E402
 
 
 def _job(
-    url: str, name: str, rows: int, dim: int, parallelism: int, executor: str, bulk: Path | None, partitions: int = 0
+    url: str,
+    name: str,
+    rows: int,
+    dim: int,
+    parallelism: int,
+    executor: str,
+    bulk: Path | None,
+    partitions: int = 0,
+    pg_url: str | None = None,
 ) -> str:
     sink: dict[str, Any] = {"url": url, "batch_size": 2000, "index": {"index_type": "AUTOINDEX", "metric_type": "L2"}}
     if bulk is not None:
         sink["bulk_writer_config"] = {"cloud_id": "local", "local_path": str(bulk), "poll_interval": 0.5}
     job = {
         "env": {"parallelism": parallelism, "executor": executor, "checkpoint": {"path": f"./cp-{name}"}},
-        "source": {
+        "source": {"Pgvector": {"url": pg_url, "table": TABLE, "collection": name}}
+        if pg_url
+        else {
             "DataGen": {
                 "collection": name,
                 "row_count": rows,
@@ -93,16 +109,19 @@ def main() -> None:
     )
     start_cost = time.perf_counter() - t0
     print(f"rows {args.rows:,}, dim {args.dim}, {os.cpu_count()} CPUs; Ray local start: {start_cost:.1f} s")
-    with ms.MilvusStandalone() as server:
+    with ms.MilvusStandalone() as server, postgres() as pg_url:
+        load(pg_url, args.rows)
         print(f"{'path':<28} {'executor':<8} {'workers':>7} {'vectors/s':>10} {'copy s':>7} {'run s':>7}")
-        for path in ("bulk (local Parquet)", "insert"):
+        for path in ("bulk (local Parquet)", "insert", "pgvector insert (768-d)"):
             for parallelism in (1, 2):
                 for executor in ("local", "ray"):
                     name = f"b_{path.split()[0]}_{executor}_{parallelism}"
                     bulk = work / f"stage-{name}" if path.startswith("bulk") else None
                     if bulk is not None:
                         bulk.mkdir()
-                    copy, whole, rows = _run(_job(server.uri, name, args.rows, args.dim, parallelism, executor, bulk))
+                    pg = pg_url if path.startswith("pgvector") else None
+                    text = _job(server.uri, name, args.rows, args.dim, parallelism, executor, bulk, pg_url=pg)
+                    copy, whole, rows = _run(text)
                     assert rows == args.rows, (name, rows)
                     print(f"{path:<28} {executor:<8} {parallelism:>7} {rows / copy:>10,.0f} {copy:>7.1f} {whole:>7.1f}")
         # per split: many one-row splits (one per partition), 2 at a time, on both executors (Ray already up)
