@@ -63,7 +63,7 @@ def test_connectors_lists_every_connector_with_options_and_defaults(capsys: pyte
     assert "DataGen" not in out and "Milvus (sink)" in out
 
 
-COMMANDS = [[], ["run"], ["check"], ["verify"], ["connectors"]]
+COMMANDS = [[], ["run"], ["check"], ["verify"], ["status"], ["connectors"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "vts")

@@ -7,6 +7,7 @@ the messages produced (never with the broker's counts).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -75,8 +76,14 @@ def _checkpointed(folder: Path) -> bool:
     return sum(int(s.get("rows_written", 0)) for s in state.values() if isinstance(s, dict)) > 0
 
 
+def _status(job: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    capsys.readouterr()
+    assert cli.main(["status", "--json", str(job)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
 def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing(
-    tansu: Tansu, lite_server: str, tmp_path: Path, started: list[subprocess.Popen]
+    tansu: Tansu, lite_server: str, tmp_path: Path, started: list[subprocess.Popen], capsys: pytest.CaptureFixture[str]
 ) -> None:
     name = topic(tansu, 3)
     produce(tansu, name, json_rows(200))
@@ -92,7 +99,13 @@ def test_streaming_while_messages_arrive_then_stopped_and_resumed_misses_nothing
     assert proc.wait(30) == 0, log.read_text()
     assert "stopped" in log.read_text()
 
+    st = _status(job, capsys)  # the stopped run's checkpoint: every row written, nothing behind
+    assert st["found"] and sum(s["rows_written"] for s in st["splits"]) == 500 and st["backlog"] == 0
+    assert {s["state"] for s in st["splits"]} == {"in progress"}
+
     produce(tansu, name, json_rows(250, start=500))  # while it is stopped
+    # the lag the next run will take up (at most 250: Tansu reports a batch's base offset + 1 as the end)
+    assert 0 < _status(job, capsys)["backlog"] <= 250
     proc = _start(job, log, started)
     _wait("the rows produced while stopped", lambda: _rows(lite_server, name) >= 750, proc, log)
     proc.send_signal(signal.SIGINT)

@@ -29,6 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from vts import __version__, config, engine, hocon, listing, registry, secrets, verify
+from vts import status as job_status
 from vts.errors import ConfigError, ExitCode, JobFileError, UnknownConnectorError, VtsError
 from vts.progress import RunView, summary
 
@@ -176,6 +177,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     ver.set_defaults(func=cmd_verify)
 
+    stat = sub.add_parser(
+        "status",
+        help="where a running or interrupted run stands: splits, rows, a stream's lag; changes nothing",
+        description=_wrap(
+            "Read the job's checkpoint (never write it) and print each split's state, rows written and "
+            "rejected, the time since its last checkpoint and, where the source can tell (Kafka), how many "
+            "records are still ahead of it. Works beside a running job, from another shell."
+        ),
+        epilog=_epilog(
+            ("vts status job.yaml", "the table"),
+            ("vts status --json job.yaml", "the same as JSON, for a monitor"),
+        ),
+        formatter_class=help_format,
+    )
+    stat.add_argument("job", help="path to the job file (YAML, or VTS's HOCON .conf)")
+    _variables_argument(stat)
+    stat.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    stat.set_defaults(func=cmd_status)
+
     conv = sub.add_parser(
         "convert",
         help="print a VTS HOCON job (.conf) as the equivalent vts YAML job",
@@ -222,6 +242,31 @@ def _variables_argument(p: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> config.Job:
     return config.load(args.job, variables=hocon.parse_variables(args.variables))
+
+
+def cmd_status(args: argparse.Namespace, out: Console, err: Console) -> int:
+    st = job_status.status(_load(args))
+    if args.json:
+        out.print_json(json.dumps(job_status.as_json(st)))
+        return int(ExitCode.OK)
+    if not st.found:
+        out.print(
+            f"no running or interrupted run of this job: no checkpoint at {st.checkpoint} (a finished run removes it)"
+        )
+        return int(ExitCode.OK)
+    table = Table(title=f"vts status ({st.checkpoint})", title_justify="left")
+    for col in ("split", "table", "state", "written", "rejected", "behind", "last checkpoint"):
+        table.add_column(col, justify="left" if col in ("split", "table", "state") else "right")
+    for s in st.splits:
+        behind = "" if s.backlog is None else f"{s.backlog:,}"
+        ago = "" if s.seconds_since_checkpoint is None else f"{s.seconds_since_checkpoint:,.0f} s ago"
+        table.add_row(s.split_id, s.table, s.state, f"{s.rows_written:,}", f"{s.rows_rejected:,}", behind, ago)
+    out.print(table)
+    if st.backlog is not None:
+        out.print(f"{st.backlog:,} record(s) behind the source in all")
+    for note in st.notes:
+        out.print(note)
+    return int(ExitCode.OK)
 
 
 def cmd_convert(args: argparse.Namespace, out: Console, err: Console) -> int:

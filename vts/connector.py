@@ -243,6 +243,17 @@ class Source(Connector):
         warning and the run goes on. The default does nothing.
         """
 
+    def backlog(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, int]:
+        """Driver: how many records of each split lie after its checkpointed position (a stream's lag).
+
+        Asked by ``vts status``, possibly from another process while the run
+        goes on; ``positions`` maps split ids to what the checkpoint holds
+        (``None``: not started). Answer only for the splits the service can
+        tell (a Kafka partition: its high watermark minus the position); the
+        default knows none. Read-only: it must not move any committed offset.
+        """
+        return {}
+
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
         """Driver: called once after the sink committed every split of a successful run.
 

@@ -88,6 +88,17 @@ class KafkaSource(Source):
     def unbounded(self) -> bool:
         return self.options.mode == "streaming"
 
+    def backlog(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with client.consumer(self.options) as c:
+            for s in splits:
+                _, high = client.watermarks(c, self.options, s.spec["topic"], int(s.spec["partition"]))
+                at = positions.get(s.id)
+                nxt = int(s.spec["start"]) if at is None else int(at)
+                end = high if s.spec.get("end") is None else min(high, int(s.spec["end"]))
+                out[s.id] = max(0, end - nxt)
+        return out
+
     def acknowledge(self, split: Split, position: Position) -> None:
         if position is not None:
             client.commit(self.options, [(split.spec["topic"], int(split.spec["partition"]), int(position))])
