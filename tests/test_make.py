@@ -17,6 +17,7 @@ INSTALLERS = {
     "install_milvus_standalone.sh": ".venv-milvus-server",
     "install_azurite.sh": ".azurite",
     "install_postgres.sh": None,  # installs into .venv
+    "install_es8_client.sh": ".venv-es8",
 }
 
 
