@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from connectors.pinecone.source import PineconeSource
 from tests import pinecone_fixtures
 from tests.conftest import REPO, VTS_BIN, checkpoint_state, client_for, kill_when, read_all, run_vts, write_job
 from tests.pinecone_emulator import DEFAULT, Emulator, Record
-from tests.pinecone_fixtures import KEY, fill, same_dense, same_sparse
+from tests.pinecone_fixtures import KEY, fill, options, same_dense, same_sparse
 
 NAMESPACES = {DEFAULT: 12_000, "alpha": 10_000, "beta": 8_000}
 
@@ -149,3 +150,38 @@ def test_hybrid_vectors_without_sparse_values_are_reported_not_dropped(
     assert code == 1 and "[VTS-12]" in err and "null sparse vector" in err
     letters = (tmp_path / "vts-dead-letters.jsonl").read_text()
     assert "plain-0" in letters and "plain-1" in letters
+
+
+def test_split_prefixes_cut_namespaces_into_parallel_splits_that_read_every_vector_once(
+    clean: Emulator, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index, held = fill(clean, {"alpha": 300, DEFAULT: 120})
+    cuts = ["alpha#000", "alpha#001", "alpha#002", "default#"]  # every id of both namespaces, none twice
+    opts = options(clean, index, split_prefixes=cuts)
+    source = PineconeSource(opts)
+    assert len(source.plan(source.discover(), 3)) == 8  # each namespace once per prefix
+    code, _, err = run_vts(
+        "run", "-q", str(_job(clean, index.name, lite_server, tmp_path, split_prefixes=cuts)), capsys=capsys
+    )
+    assert code == 0, err
+    milvus = client_for(lite_server)
+    try:
+        collection = index.name.replace("-", "_")
+        got = [r["id"] for r in read_all(milvus, collection, ["id"])]
+        milvus.drop_collection(collection)
+    finally:
+        milvus.close()
+    assert sorted(got) == sorted(i for space in held.values() for i in space)
+
+
+def test_split_prefixes_that_miss_ids_fail_the_run_with_pinecone_05_naming_the_namespace(
+    clean: Emulator, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index, _ = fill(clean, {"alpha": 300, DEFAULT: 40})
+    job = _job(clean, index.name, lite_server, tmp_path, split_prefixes=["alpha#000", "default#"])
+    code, _, err = run_vts("run", "-q", str(job), capsys=capsys)
+    assert code == 1 and "[PINECONE-05]" in err and "'alpha'" in err and "100 vectors read" in err
+    assert "split_prefixes" in err and "Traceback" not in err
+    overlapping = _job(clean, index.name, lite_server, tmp_path, split_prefixes=["alpha#", "alpha#00"])
+    code, _, err = run_vts("check", str(overlapping), capsys=capsys)
+    assert code == 2 and "split_prefixes" in err and "'alpha#' starts 'alpha#00'" in err

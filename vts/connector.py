@@ -243,6 +243,18 @@ class Source(Connector):
         warning and the run goes on. The default does nothing.
         """
 
+    def audit(self, splits: list[Split], positions: dict[str, Position]) -> None:
+        """Driver: every split finished; before the commit, check that together they read all the source holds.
+
+        ``positions`` maps each split id to its last position (after a trip
+        through the checkpoint). A source whose splits each see part of a
+        unit it can count as a whole (Pinecone id-prefix splits of one
+        namespace, against describe_index_stats) sums them here and raises
+        its coded error on a shortfall, so a gap fails the run before the
+        commit instead of passing quietly. A split that can check itself does
+        so in ``read``; the default checks nothing.
+        """
+
     def backlog(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, int]:
         """Driver: how many records of each split lie after its checkpointed position (a stream's lag).
 

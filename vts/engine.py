@@ -243,6 +243,7 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
             result.stopped = True
             log.info("stopped; the checkpoint %s keeps every split's position for the next run", checkpoint.path)
             return result
+        source.audit(list(p.splits), {s.id: records[s.id].position for s in p.splits})
         infos = [records[s.id].commit_info for s in p.splits]
         with observer.stage("importing the staged rows") if stats.staging else nullcontext():
             committed = sink.commit(sink_plan, infos, Journal(checkpoint))

@@ -38,6 +38,11 @@ class PineconeSourceOptions(Options):
     fetch_size: int = Field(100, ge=1, le=1000, description="Ids per fetch request (Pinecone allows up to 1000).")
     concurrency: int = Field(4, ge=1, le=64, description="Fetch requests in flight per split.")
     id_prefix: str | None = Field(None, description="Read only ids starting with this prefix (list's 'prefix').")
+    split_prefixes: list[str] = Field(
+        default_factory=list,
+        description="Id prefixes that together cover every id of a namespace (e.g. the 16 hex digits for UUID "
+        "ids): each becomes a split of its own, read in parallel; their rows must add up to the namespace's count.",
+    )
     ids_file: str | None = Field(
         None,
         description="A file of ids, one per line, fetched from every namespace read: the way to read a pod "
@@ -61,6 +66,17 @@ class PineconeSourceOptions(Options):
             raise ValueError("set 'index' (the index name) or 'host' (its data-plane URL)")
         if self.id_prefix is not None and self.ids_file:
             raise ValueError("'id_prefix' filters a listing and 'ids_file' replaces it: set one of them")
+        if self.split_prefixes and self.ids_file:
+            raise ValueError("'split_prefixes' cut a listing and 'ids_file' replaces it: set one of them")
+        overlapping = sorted(
+            (a, b) for a in self.split_prefixes for b in self.split_prefixes if a != b and b.startswith(a)
+        )
+        if overlapping or len(set(self.split_prefixes)) < len(self.split_prefixes) or "" in self.split_prefixes:
+            raise ValueError(
+                "split_prefixes must be distinct, non-empty and none the start of another (each id in one split"
+                + (f"; {overlapping[0][0]!r} starts {overlapping[0][1]!r}" if overlapping else "")
+                + ")"
+            )
         if self.namespace_mode is not None and self.merge_namespace and self.namespace_mode == "partition":
             raise ValueError("merge_namespace: true contradicts namespace_mode: partition")
         dupes = {n for n in self.metadata_fields if self.metadata_fields.count(n) > 1}

@@ -41,14 +41,16 @@ log = logging.getLogger("vts.pinecone")
 
 
 def list_page(
-    options: PineconeSourceOptions, idx: Any, namespace: str, token: str | None, limit: int
+    options: PineconeSourceOptions, idx: Any, namespace: str, token: str | None, limit: int, prefix: str = ""
 ) -> tuple[list[str], str | None]:
+    """One page of ids; ``prefix`` is the split's own cut (``split_prefixes``), after ``id_prefix``."""
+    whole = (options.id_prefix or "") + prefix
     page = client.call(
         options,
         f"listing namespace '{namespace}'",
         idx.list_paginated,
         namespace=api_namespace(namespace),
-        prefix=options.id_prefix,
+        prefix=whole or None,
         limit=limit,
         pagination_token=token,
     )
@@ -113,8 +115,10 @@ class _IdsFile:
 class _Ids:
     """Where a namespace's ids come from, one group of ``fetch_size`` at a time."""
 
-    def __init__(self, options: PineconeSourceOptions, idx: Any, namespace: str, position: dict[str, Any]) -> None:
-        self.options, self.idx, self.namespace = options, idx, namespace
+    def __init__(
+        self, options: PineconeSourceOptions, idx: Any, namespace: str, position: dict[str, Any], prefix: str
+    ) -> None:
+        self.options, self.idx, self.namespace, self.prefix = options, idx, namespace, prefix
         self.token: str | None = position.get("token")
         self.file = _IdsFile(options.ids_file, int(position.get("line", 0))) if options.ids_file else None
         self.exhausted = False
@@ -129,7 +133,7 @@ class _Ids:
         ids: list[str] = []
         while len(ids) < o.fetch_size:
             page, self.token = list_page(
-                o, self.idx, self.namespace, self.token, min(o.batch_size, o.fetch_size - len(ids))
+                o, self.idx, self.namespace, self.token, min(o.batch_size, o.fetch_size - len(ids)), self.prefix
             )
             ids += page
             if self.token is None:
@@ -145,14 +149,17 @@ def read_namespace(
     url: str,
     expected: int,
     position: dict[str, Any] | None,
+    prefix: str = "",
 ) -> Iterator[tuple[pa.RecordBatch, dict[str, Any]]]:
+    """The split's rows; a whole namespace (no ``prefix``) is checked against ``expected`` at its end, a prefix
+    split is part of a namespace, checked with its siblings by the source's ``audit``."""
     position = dict(position or {})
     read = int(position.get("read", 0))
     if not position.get("done"):
         idx = client.data(options, url)
         try:
             try:
-                read = yield from _pipeline(options, table, namespace, idx, position, read)
+                read = yield from _pipeline(options, table, namespace, idx, position, read, prefix)
             except _Restart:
                 log.warning(
                     "%s: the server no longer accepts the pagination token of namespace '%s'; reading it from its "
@@ -161,7 +168,7 @@ def read_namespace(
                     namespace,
                 )
                 try:
-                    read = yield from _pipeline(options, table, namespace, idx, {}, 0)
+                    read = yield from _pipeline(options, table, namespace, idx, {}, 0, prefix)
                 except _Restart:
                     raise PineconeError(
                         Code.TOKEN_REJECTED,
@@ -169,7 +176,8 @@ def read_namespace(
                     ) from None
         finally:
             client.close(idx)
-    check_complete(options, namespace, read, expected)
+    if not prefix:
+        check_complete(options, namespace, read, expected)
 
 
 class _Restart(Exception):
@@ -183,10 +191,11 @@ def _pipeline(
     idx: Any,
     position: dict[str, Any],
     read: int,
+    prefix: str,
 ) -> Generator[tuple[pa.RecordBatch, dict[str, Any]], None, int]:
     """Yield the batches; return the rows read in all."""
     layout = Layout(table, namespace)
-    source = _Ids(options, idx, namespace, position)
+    source = _Ids(options, idx, namespace, position, prefix)
     pending: deque[tuple[Future[list[dict[str, Any]]], dict[str, Any]]] = deque()
     with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="vts-pinecone-fetch") as pool:
         try:
@@ -215,7 +224,8 @@ def _pipeline(
                 source.file.close()
 
 
-def check_complete(options: PineconeSourceOptions, namespace: str, read: int, expected: int) -> None:
+def check_complete(options: PineconeSourceOptions, namespace: str, read: int, expected: int, splits: int = 1) -> None:
+    """``read`` rows of ``namespace`` (over ``splits`` prefix splits) against its count at plan time."""
     if options.id_prefix is not None:
         return  # the stats count the whole namespace, the prefix selects part of it
     if read + options.count_tolerance < expected:
@@ -223,7 +233,8 @@ def check_complete(options: PineconeSourceOptions, namespace: str, read: int, ex
             Code.INCOMPLETE_NAMESPACE,
             f"namespace '{namespace}' of {options.where()}: {read} vectors read, describe_index_stats counted "
             f"{expected} when the run was planned ({expected - read} missing)"
-            + (" — the ids_file does not list them all" if options.ids_file else ""),
+            + (" — the ids_file does not list them all" if options.ids_file else "")
+            + (f" — do the {splits} split_prefixes cover every id?" if splits > 1 else ""),
         )
     if read > expected:
         log.warning(

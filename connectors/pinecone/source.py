@@ -9,13 +9,14 @@ from connectors.pinecone import client, schema
 from connectors.pinecone.errors import Code, PineconeError
 from connectors.pinecone.index import DEFAULT, IndexInfo, describe
 from connectors.pinecone.options import PineconeSourceOptions
-from connectors.pinecone.reader import fetch, list_page, read_ids, read_namespace
+from connectors.pinecone.reader import check_complete, fetch, list_page, read_ids, read_namespace
 from vts.connector import Position, Source, Split
 from vts.schema import TableSchema
 
 
 class PineconeSource(Source):
-    """A Pinecone index: one split per namespace, list + fetch pipelined, checked against describe_index_stats."""
+    """A Pinecone index: one split per namespace (or per id prefix of it), list + fetch pipelined, each namespace
+    checked against describe_index_stats."""
 
     name = "Pinecone"
     doc = (
@@ -47,14 +48,32 @@ class PineconeSource(Source):
                 count = info.counts.get(ns, 0)
                 spec: dict[str, Any] = {"namespace": ns, "url": info.url, "count": count}
                 partition = schema.partition_of(ns) if mode == "partition" else None
-                out.append(Split(f"{table.name}/{ns}", table.name, partition, count, spec))
+                cuts = self.options.split_prefixes
+                if not cuts:
+                    out.append(Split(f"{table.name}/{ns}", table.name, partition, count, spec))
+                for cut in cuts:  # the rows of a namespace's cuts are summed and checked in audit()
+                    split_spec = {**spec, "prefix": cut, "cuts": len(cuts)}
+                    out.append(Split(f"{table.name}/{ns}/{cut}", table.name, partition, count // len(cuts), split_spec))
         return out
+
+    def audit(self, splits: list[Split], positions: dict[str, Position]) -> None:
+        read: dict[str, int] = {}
+        for split in splits:
+            if "prefix" in split.spec:
+                ns = split.spec["namespace"]
+                read[ns] = read.get(ns, 0) + int((positions.get(split.id) or {}).get("read", 0))
+        for split in splits:
+            ns = split.spec["namespace"]
+            if "prefix" in split.spec and ns in read:
+                check_complete(self.options, ns, read.pop(ns), split.spec["count"], split.spec["cuts"])
 
     def read(
         self, split: Split, table: TableSchema, position: Position = None
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
         spec = split.spec
-        yield from read_namespace(self.options, table, spec["namespace"], spec["url"], spec["count"], position)
+        yield from read_namespace(
+            self.options, table, spec["namespace"], spec["url"], spec["count"], position, spec.get("prefix", "")
+        )
 
     def _namespaces(self, info: IndexInfo) -> list[str]:
         if not info.listable and not self.options.ids_file:
