@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.services import kill_group
-from vts import cli
+from vts import cli, secrets
 
 REPO = Path(__file__).resolve().parent.parent
 VTS_BIN = Path(sys.executable).with_name("vts")
@@ -45,6 +45,13 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
 def _own_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test runs in its own folder: checkpoints and dead letters it leaves cannot leak into another."""
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _own_secrets() -> Iterator[None]:
+    """The secrets a test's jobs registered are forgotten after it, so they cannot mask another test's output."""
+    yield
+    secrets.forget()
 
 
 class LiteServer:

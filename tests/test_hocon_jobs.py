@@ -25,7 +25,7 @@ ENVIRONMENT = {
     "S3_ACCESS_KEY": "ak",
     "S3_SECRET_KEY": "sk",
     "ZILLIZ_URI": "https://in01-x.zillizcloud.com",
-    "ZILLIZ_API_KEY": "key",
+    "ZILLIZ_API_KEY": "zilliz-api-key-for-loading-only",
     "ZILLIZ_CLUSTER_ID": "in01-x",
     "AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k",
     # the examples' own variables, set so both forms load (the test after this one unsets some)

@@ -32,6 +32,13 @@ def register(value: str | None) -> None:
             _values.add(value)
 
 
+def forget() -> None:
+    """Drop every registered value. A `vts` process runs one job; a test suite runs many in one process, and
+    one job's short secret (say "key") must not mask another's output ("primary_***")."""
+    with _lock:
+        _values.clear()
+
+
 def redact(text: str) -> str:
     text = _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
     with _lock:
