@@ -109,7 +109,9 @@ def _handler(model: Any, state: EmbeddingServer) -> type[BaseHTTPRequestHandler]
             if body.get("model") != MODEL:
                 return self._send(
                     404,
-                    _error(f"The model `{body.get('model')}` does not exist", "invalid_request_error", "model_not_found"),
+                    _error(
+                        f"The model `{body.get('model')}` does not exist", "invalid_request_error", "model_not_found"
+                    ),
                 )
             texts = body.get("input")
             texts = [texts] if isinstance(texts, str) else texts
@@ -123,7 +125,9 @@ def _handler(model: Any, state: EmbeddingServer) -> type[BaseHTTPRequestHandler]
                     400, _error("'input' must be a non-empty string or list of them", "invalid_request_error", None)
                 )
             if body.get("encoding_format", "float") != "float":
-                return self._send(400, _error("this server answers encoding_format=float", "invalid_request_error", None))
+                return self._send(
+                    400, _error("this server answers encoding_format=float", "invalid_request_error", None)
+                )
             vectors = model.encode(texts, convert_to_numpy=True, show_progress_bar=False)
             data = [{"object": "embedding", "index": i, "embedding": v.tolist()} for i, v in enumerate(vectors)]
             state.requests.append(body)

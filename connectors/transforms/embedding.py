@@ -36,7 +36,7 @@ class EmbeddingOptions(Options):
     )
     api_key: SecretStr | None = Field(None, description="openai: sent as 'Authorization: Bearer <key>'.")
     dimension: int | None = Field(
-        None, gt=0, description="openai: the vectors' size; unset, one probe request at plan time asks the endpoint."
+        None, gt=0, description="The vectors' size, checked against the model's (local) or a probe request (openai)."
     )
     single_vectorized_input_number: int = Field(64, gt=0, description="Texts embedded per request / model call.")
     timeout: float = Field(60.0, gt=0, description="openai: seconds to wait for one request.")
@@ -70,7 +70,9 @@ class EmbeddingOptions(Options):
 
 class Embedding(Transform):
     name = "Embedding"
-    doc = "Embed text columns into float vectors with a local model or an OpenAI-compatible API; empty text is rejected."
+    doc = (
+        "Embed text columns into float vectors with a local model or an OpenAI-compatible API; empty text is rejected."
+    )
     Options = EmbeddingOptions
     options: EmbeddingOptions
 
@@ -105,9 +107,17 @@ class Embedding(Transform):
                     hint=f"remove dimension, or set it to {dim}",
                 )
             return dim
-        if o.dimension is not None:
-            return o.dimension
-        return embedding_openai.probe(self._endpoint())
+        # probed even when dimension is given: a wrong key or model must stop the job before the sink creates
+        # anything, and a dimension the endpoint does not make is found here rather than on the first write
+        dim = embedding_openai.probe(self._endpoint())
+        if o.dimension is not None and o.dimension != dim:
+            fail(
+                Code.INVALID_OPTION,
+                self.name,
+                f"dimension {o.dimension} but {o.api_path} answers {o.model!r} with {dim}-dimensional vectors",
+                hint=f"remove dimension, or set it to {dim}",
+            )
+        return dim
 
     def schema(self, table: TableSchema) -> TableSchema:
         pairs = self.options.vectorization_fields

@@ -49,7 +49,9 @@ def locate(model: str, allow_download: bool) -> str:
         return str(folder)
     if allow_download:
         return model
-    where = "is a folder without a model in it" if path.is_dir() else "is neither a model folder nor an installed package"
+    where = (
+        "is a folder without a model in it" if path.is_dir() else "is neither a model folder nor an installed package"
+    )
     fail(
         Code.MODEL_NOT_FOUND,
         NAME,

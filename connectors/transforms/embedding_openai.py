@@ -21,7 +21,7 @@ NAME = "Embedding"
 MAX_WAIT = 60.0  # longest Retry-After honoured between two attempts
 # The size of an endpoint's vectors, asked once per process when the job gives no dimension (the driver at plan
 # time, then each worker process on its first batch, to check every answer against the planned column).
-_DIMENSIONS: dict[tuple[str, str], int] = {}
+_DIMENSIONS: dict[tuple[str, str, str | None], int] = {}
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def embed(endpoint: Endpoint, texts: list[str]) -> np.ndarray:
 
 
 def probe(endpoint: Endpoint) -> int:
-    key = (endpoint.api_path, endpoint.model)
+    key = (endpoint.api_path, endpoint.model, endpoint.api_key)
     if key not in _DIMENSIONS:
         _DIMENSIONS[key] = int(embed(endpoint, ["dimension probe"]).shape[1])
     return _DIMENSIONS[key]
