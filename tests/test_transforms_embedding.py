@@ -130,7 +130,7 @@ def test_a_model_folder_path_works_and_replacing_an_existing_vector_column_re_em
     assert client.describe_index("docs", "vector")["metric_type"] == "IP"
 
 
-def test_the_example_job_runs_and_vts_check_shows_the_vector_field(
+def test_the_example_job_runs_verifies_and_vts_check_shows_the_vector_field(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], minilm: Any
 ) -> None:
     db = tmp_path / "films.db"
@@ -146,6 +146,8 @@ def test_the_example_job_runs_and_vts_check_shows_the_vector_field(
     expected = minilm.encode([r["plot"] for r in got], convert_to_numpy=True, show_progress_bar=False)
     for row, vector in zip(got, expected):
         assert row["plot_vector"] == pytest.approx(vector.tolist(), abs=1e-5)
+    code, out, _ = run_vts("verify", str(JOBS / "embedding_local.yaml"), capsys=capsys)  # re-embeds, compares
+    assert code == 0 and "rows with other values" in out
 
 
 def _job(tmp_path: Path, embedding: dict[str, Any]) -> tuple[Path, Path]:
