@@ -283,3 +283,37 @@ def test_openai_unreachable_endpoint_is_a_transient_coded_error() -> None:
     with pytest.raises(TransformError) as err:
         embedding_openai.embed(endpoint, ["hello"])
     assert err.value.code == "TRANSFORM-07" and err.value.transient and "api_path" in (err.value.hint or "")
+
+
+def test_a_seatunnel_style_conf_job_embeds_through_the_openai_provider(
+    tmp_path: Path, embedding_server: servers.EmbeddingServer, capsys: pytest.CaptureFixture[str], minilm: Any
+) -> None:
+    pytest.importorskip("pyhocon")
+    data = tmp_path / "docs.jsonl"
+    data.write_text("".join(f'{{"id": {i}, "text": "{t}"}}\n' for i, t in GOOD.items()))
+    db = tmp_path / "out.db"
+    conf = tmp_path / "job.conf"
+    conf.write_text(
+        f"""
+env {{ parallelism = 1, job.mode = "BATCH" }}
+source {{ File {{ path = "{data}", table = "docs", plugin_output = "docs" }} }}
+transform {{
+  Embedding {{
+    plugin_input = "docs"
+    model_provider = OPENAI
+    model = "{servers.MODEL}"
+    api_key = "${{key}}"
+    api_path = "{embedding_server.url}"
+    single_vectorized_input_number = 4
+    vectorization_fields {{
+      text_vector = text
+    }}
+  }}
+}}
+sink {{ Milvus {{ url = "{db}" }} }}
+"""
+    )
+    code, _, err = run_vts("run", "-q", str(conf), "-i", f"key={servers.KEY}", capsys=capsys)
+    assert code == 0, err
+    got = read_all(client_for(str(db)), "docs", ["id", "text_vector"])
+    _assert_vectors(got, _expected(minilm, sorted(GOOD)), "text_vector")
