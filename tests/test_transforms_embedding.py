@@ -15,9 +15,12 @@ from connectors.transforms import embedding_local, embedding_openai
 from connectors.transforms.errors import TransformError
 from tests import embedding_server as servers
 from tests.conftest import client_for, read_all, run_vts
-from tests.transforms_helpers import batches, fields_of, migrate, transform
+from tests.transforms_helpers import batches, fields_of, migrate, sink, transform
+from vts import engine
 from vts.errors import ExitCode
 from vts.schema import Field, IndexSpec, LType, TableSchema
+from vts.testing.jobs import make_job
+from vts.testing.table_source import TableSource
 
 minilm = servers.minilm
 embedding_server_session, embedding_server = servers.embedding_server_session, servers.embedding_server
@@ -315,3 +318,16 @@ sink {{ Milvus {{ url = "{db}" }} }}
     assert code == 0, err
     got = read_all(client_for(str(db)), "docs", ["id", "text_vector"])
     _assert_vectors(got, _expected(minilm, sorted(GOOD)), "text_vector")
+
+
+def test_parallel_splits_share_one_model_and_every_row_gets_its_own_vector(tmp_path: Path, minilm: Any) -> None:
+    rows = [{"id": i, "text": f"note {i}: " + "word " * (i % 9), "year": 2000} for i in range(120)]
+    emb = transform("Embedding", model_provider="local", model=BUNDLED, vectorization_fields={"v": "text"})
+    url = str(tmp_path / "p.db")
+    source = TableSource(DOCS, batches(rows, DOCS, size=10), batches_per_split=2)  # 6 splits, 4 at once
+    result = engine.run(make_job(tmp_path, source, sink(url), [emb], parallelism=4))
+    assert result.stats["rows_written"] == 120
+    got = read_all(client_for(url), "docs", ["id", "v"])
+    expected = minilm.encode([r["text"] for r in rows], convert_to_numpy=True, show_progress_bar=False)
+    for row in got:
+        assert row["v"] == pytest.approx(expected[row["id"]].tolist(), abs=1e-5)

@@ -19,6 +19,9 @@ _MARKERS = ("modules.json", "config_sentence_transformers.json", "config.json")
 # every later batch and split in that process reuses it. The transform itself only holds options, so it pickles.
 _MODELS: dict[tuple[str, bool], Any] = {}
 _LOCK = threading.Lock()
+# One encode at a time per process: Hugging Face's fast tokenizers raise "Already borrowed" when two threads use
+# one at once, and torch already spreads one encode over the cores.
+_ENCODE = threading.Lock()
 loads = 0  # how many models this process has loaded (the tests check the cache holds)
 
 
@@ -115,5 +118,6 @@ def dimension(model: str, allow_download: bool) -> int:
 
 def encode(model: str, allow_download: bool, texts: list[str], batch_size: int) -> np.ndarray:
     loaded = load(model, allow_download)
-    vectors = loaded.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
+    with _ENCODE:
+        vectors = loaded.encode(texts, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False)
     return np.asarray(vectors, dtype=np.float32)
