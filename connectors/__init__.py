@@ -28,4 +28,5 @@ BUILTIN: dict[tuple[str, str], str] = {
     ("transform", "Sql"): "connectors.transforms.sql:Sql",
     ("transform", "JsonPath"): "connectors.transforms.jsonpath:JsonPath",
     ("transform", "NormalizeVector"): "connectors.transforms.normalize:NormalizeVector",
+    ("transform", "Embedding"): "connectors.transforms.embedding:Embedding",
 }

@@ -149,6 +149,7 @@ TRANSFORMS: dict[str, Plugin] = {
     "replace": Plugin("Replace"),
     "jsonpath": Plugin("JsonPath"),
     "normalizevector": Plugin("NormalizeVector"),
+    "embedding": Plugin("Embedding"),
 }
 PLUGINS = {"source": SOURCES, "transform": TRANSFORMS, "sink": SINKS}
 
@@ -156,7 +157,7 @@ PLUGINS = {"source": SOURCES, "transform": TRANSFORMS, "sink": SINKS}
 NOT_YET = {
     "source": ("MongoDB", "S3Vector", "Weaviate", "Tencent VectorDB", "AstraDB", "Iceberg"),
     "sink": ("Elasticsearch", "Jdbc", "S3File", "LocalFile", "Kafka"),
-    "transform": ("Embedding", "LLM", "DynamicCompile", "Split", "FilterRowKind"),
+    "transform": ("LLM", "DynamicCompile", "Split", "FilterRowKind"),
 }
 
 _OUTPUT = ("plugin_output", "result_table_name")

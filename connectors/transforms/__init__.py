@@ -1,5 +1,5 @@
 """Built-in transforms, SeaTunnel's names: Sql, FieldMapper, FieldRename, Filter, Copy, Replace, JsonPath,
-NormalizeVector.
+NormalizeVector, Embedding.
 
 Each transform has a schema step (:meth:`vts.connector.Transform.schema`) run
 at plan time, so ``vts check`` shows and the sink creates what the rows will
