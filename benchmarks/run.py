@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     paths, scripts = discover()
     if a.only:
-        paths = [p for p in paths if any(o in p.name or o == p.module for o in a.only)]
+        paths = [p for p in paths if any(o in p.name or o in p.module for o in a.only)]
         scripts = [s for s in scripts if any(o in s.stem for o in a.only)]
     if not a.peers:
         paths = [p for p in paths if "peer" not in p.module]
