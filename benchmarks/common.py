@@ -8,7 +8,7 @@ float32, ``title`` a short string, made by vts's own DataGen generator (seed
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,9 @@ def fill_milvus(url: str, name: str, rows: int, token: str = "") -> None:
     c.close()
 
 
-def timed_insert(c: Any, name: str, rows_iter: Iterator[list[dict[str, Any]]], timed_only_calls: bool) -> tuple[float, int]:
+def timed_insert(
+    c: Any, name: str, rows_iter: Iterator[list[dict[str, Any]]], timed_only_calls: bool
+) -> tuple[float, int]:
     """Insert every list of rows; seconds spent in insert calls only (``timed_only_calls``) or overall."""
     spent, n, t0 = 0.0, 0, time.perf_counter()
     for rows in rows_iter:
@@ -117,3 +119,58 @@ def timed_insert(c: Any, name: str, rows_iter: Iterator[list[dict[str, Any]]], t
         spent += time.perf_counter() - t
         n += len(rows)
     return (spent if timed_only_calls else time.perf_counter() - t0), n
+
+
+def create_dynamic(c: Any, name: str, pk_varchar: bool = False, vector: str = "vector") -> None:
+    """A collection for a source's rows: its key, its vector, the payload in the dynamic field."""
+    from pymilvus import DataType, MilvusClient
+
+    s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=True)
+    if pk_varchar:
+        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=512)
+    else:
+        s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field(vector, DataType.FLOAT_VECTOR, dim=DIM)
+    idx = c.prepare_index_params()
+    idx.add_index(vector, index_type="AUTOINDEX", metric_type="COSINE")
+    c.create_collection(name, schema=s, index_params=idx)
+
+
+def source_alone_of(pages: Callable[[], Iterator[list[Any]]]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    n = sum(len(p) for p in pages())
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def sink_alone_of(
+    env: dict[str, Any], pages: Callable[[], Iterator[list[Any]]], make: Callable[[Any, str], None]
+) -> dict[str, Any]:
+    """The source's pages inserted into a Lite server; only the insert calls are timed."""
+    c, name = client(env["lite_url"]), f"sink_{env['tag']}"
+    make(c, name)
+    seconds, n = timed_insert(c, name, pages(), timed_only_calls=True)
+    return {"seconds": seconds, "rows": n}
+
+
+def loop_of(
+    env: dict[str, Any], pages: Callable[[], Iterator[list[Any]]], make: Callable[[Any, str], None]
+) -> dict[str, Any]:
+    """Read a page, insert it: the copy a user writes by hand."""
+    name = f"loop_{env['tag']}"
+    t0 = time.perf_counter()
+    c = client(env["lite_url"])
+    make(c, name)
+    _, n = timed_insert(c, name, pages(), timed_only_calls=False)
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def vts_into_lite(env: dict[str, Any], source: dict[str, Any], table: str) -> dict[str, Any]:
+    """A ``source`` -> Lite server job (write_mode insert) through ``vts run``; rows counted back."""
+    name = f"vts_{env['tag']}"
+    job = {
+        "env": {"parallelism": env.get("parallelism", 1), "checkpoint": {"path": str(Path(env["work"]) / "cp")}},
+        "source": source,
+        "sink": {"Milvus": {"url": env["lite_url"], "write_mode": "insert", "collection_rename": {table: name}}},
+    }
+    seconds = run_vts(job, Path(env["work"]))
+    return {"seconds": seconds, "rows": count(client(env["lite_url"]), name)}

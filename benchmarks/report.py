@@ -54,7 +54,9 @@ def table(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"vts bench ({results['mode']}) on {results['machine']['host']}, {results['machine']['cpus']} cores")
+    t = Table(
+        title=f"vts bench ({results['mode']}) on {results['machine']['host']}, {results['machine']['cpus']} cores"
+    )
     for col in ("path", "side", "rows", "seconds", "vectors/s", "peak RSS MB", "CPU s", "load"):
         t.add_column(col, justify="right" if col not in ("path", "side", "CPU s") else "left")
     for path in results["paths"]:
@@ -77,7 +79,9 @@ def table(results: dict[str, Any]) -> None:
     console.print(t)
     for entry in results.get("scaling", []):
         runs = ", ".join(
-            f"{r['rows']:,}: {r['us_per_row']} us/row, {r['peak_rss_mb']} MB" for r in entry["runs"] if "us_per_row" in r
+            f"{r['rows']:,}: {r['us_per_row']} us/row, {r['peak_rss_mb']} MB"
+            for r in entry["runs"]
+            if "us_per_row" in r
         )
         console.print(f"scaling {entry['path']}: {runs}; time/row change {entry.get('time_per_row_change')}, "
                       f"RSS ratio {entry.get('peak_rss_ratio')}")  # fmt: skip

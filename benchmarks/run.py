@@ -73,7 +73,9 @@ def ratios(sides: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
-def run_path(path: BenchPath, rows: int, services: Any, work: Path, timeout: float, sides: tuple[str, ...] = ()) -> dict:
+def run_path(
+    path: BenchPath, rows: int, services: Any, work: Path, timeout: float, sides: tuple[str, ...] = ()
+) -> dict:
     """Set the path's data up, then run each of its sides; a side that fails is reported, never hidden."""
     from measure import run_child
 

@@ -66,7 +66,7 @@ class Services:
                 else:
                     getattr(self, f"_start_{name}")()
                 self._started.add(name)
-        wanted = {n.removeprefix("serve:").split(":")[-1] for n in names}
+        wanted = {_group_name(n) for n in names}
         wanted |= {"moto" for n in names if n == "milvus235"}
         return {k: v for k, v in self.groups.items() if k in wanted}
 
@@ -153,12 +153,17 @@ class Services:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True, text=True,
             env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'benchmarks'}"},
         )  # fmt: skip
-        self.groups[fn] = proc.pid
+        self.groups[_group_name(spec)] = proc.pid
         self._stops.append(lambda: (kill_group(proc), log.close()))
         line = proc.stdout.readline() if proc.stdout else ""
         if not line:
             raise RuntimeError(f"{spec} exited before it served: see {self.work / (fn + '.log')}")
         self.env.update(json.loads(line))
+
+
+def _group_name(spec: str) -> str:
+    """``lite`` for a started service, the module's short name (``pinecone``) for a ``serve:`` one."""
+    return spec.split(":")[1].removeprefix("bench_") if spec.startswith("serve:") else spec
 
 
 def scratch() -> Path:
