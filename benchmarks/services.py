@@ -24,7 +24,7 @@ from measure import REPO, RUNNER
 
 sys.path.insert(0, str(REPO))
 
-from tests.services import kill_group  # noqa: E402
+from tests.services import kill_group
 
 S3_KEY, S3_SECRET, S3_BUCKET = "benchkey", "benchsecret", "milvus-bulk"
 
