@@ -85,3 +85,46 @@ def table(results: dict[str, Any]) -> None:
         )
         console.print(f"scaling {entry['path']}: {runs}; time/row change {entry.get('time_per_row_change')}, "
                       f"RSS ratio {entry.get('peak_rss_ratio')}")  # fmt: skip
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The results as the Markdown table benchmarks/README.md shows."""
+    m = results["machine"]
+    lines = [
+        f"Run {results['started']} ({results['mode']}) on `{m['host']}`: {m['cpus']} cores ({m['cpu_model']}), "
+        f"{m['memory_gb']} GB; load average {results['loadavg_start']} at start, {results['loadavg_end']} at the end.",
+        "",
+        "| path | side | rows | s | vectors/s | peak RSS MB | CPU s (bench process; servers) | load after |",
+        "|---|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for path in results["paths"]:
+        if "skipped" in path:
+            lines.append(f"| {path['path']} | skipped: {path['skipped']} | | | | | | |")
+            continue
+        for s in path["sides"]:
+            name = f"**{s['name']}**" if s["role"] == "vts" else s["name"]
+            if "error" in s:
+                lines.append(f"| {path['path']} | {name} | | | failed: {s['error'].splitlines()[0][:120]} | | | |")
+                continue
+            cpu = ", ".join(f"{k} {v:.1f}" for k, v in s["cpu_seconds"].items() if v is not None)
+            lines.append(
+                f"| {path['path']} | {name} | {s['rows']:,} | {s['seconds']:.1f} | {s.get('vectors_per_s') or 0:,} | "
+                f"{s['peak_rss_mb']:,} | {cpu} | {s['loadavg']['after'][0]:.1f} |"
+            )
+        for k, v in path.get("ratios", {}).items():
+            lines.append(f"| {path['path']} | *{k}* | | | **{v:.2f}x** | | | |")
+    for entry in results.get("scaling", []):
+        lines += ["", f"Scaling, {entry['path']} (vts alone):", "",
+                  "| rows | s | us/row | vectors/s | peak RSS MB | CPU s |", "|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+        for r in entry["runs"]:
+            if "us_per_row" in r:
+                cpu = ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_seconds"].items() if v is not None)
+                lines.append(f"| {r['rows']:,} | {r['seconds']:.1f} | {r['us_per_row']} | {r['vectors_per_s']:,} | "
+                             f"{r['peak_rss_mb']:,} | {cpu} |")  # fmt: skip
+            else:
+                lines.append(f"| {r['rows']:,} | failed: {str(r.get('error') or r.get('skipped'))[:100]} | | | | |")
+        if "time_per_row_change" in entry:
+            lines.append(
+                f"\ntime per row changed {entry['time_per_row_change']:+.1%}; peak RSS ratio {entry['peak_rss_ratio']}x"
+            )
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ import importlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, help="rows for every path (default: each path's quick or full size)")
     ap.add_argument("--only", action="append", default=[], help="run only paths whose name contains this (repeatable)")
     ap.add_argument("--scaling", help="comma-separated row counts for the scaling runs (e.g. 100000,1000000)")
+    ap.add_argument("--scaling-only", action="store_true", help="only the scaling runs, not the side-by-side ones")
+    ap.add_argument("--no-scripts", action="store_true", help="skip the bench_*.py scripts not on the harness")
     ap.add_argument("--peers", action="store_true", help="also run the peer tools' sides (make bench-peers)")
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and PNGs")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds one side may take")
@@ -197,26 +200,30 @@ def main(argv: list[str] | None = None) -> int:
         "paths": [],
     }
     try:
-        for path in paths:
+        for path in [] if a.scaling_only else paths:
             rows = a.rows or (path.quick_rows if a.quick else path.full_rows)
             print(f"{path.name}: {rows:,} rows", flush=True)
             results["paths"].append(run_path(path, rows, services, work, a.timeout))
         if a.scaling:
             counts = [int(x) for x in a.scaling.split(",")]
             results["scaling"] = scaling(paths, counts, services, work, a.timeout)
-        if not a.quick and scripts:
+        if not a.quick and scripts and not a.no_scripts and not a.scaling_only:
             results["scripts"] = [run_script(s, a.timeout) for s in scripts]
     finally:
         services.stop()
+        shutil.rmtree(work, ignore_errors=True)  # the servers' data and the bench tables: gigabytes at 1 M rows
     results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     results["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
     a.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{started:%Y-%m-%d}-{platform.node()}" + ("-quick" if a.quick else "")
+    stem = (
+        f"{started:%Y-%m-%d}-{platform.node()}" + ("-quick" if a.quick else "") + ("-scaling" if a.scaling_only else "")
+    )
     out = a.out / f"{stem}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
-    from report import plot, table
+    from report import markdown, plot, table
 
+    (a.out / f"{stem}.md").write_text(markdown(results))
     pngs = plot(results, a.out, stem)
     table(results)
     print(f"results: {out}" + (f"; plots: {', '.join(p.name for p in pngs)}" if pngs else ""))
