@@ -132,7 +132,7 @@ PATHS = [
         ),
         services=("moto", "lite"),
         quick_rows=1_000,
-        full_rows=200_000,
+        full_rows=100_000,
         scaling=(100_000, 1_000_000),
         notes="moto S3 in its own process; the Lite server only holds the collection vts creates (no import)",
     )

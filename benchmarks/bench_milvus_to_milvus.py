@@ -86,7 +86,7 @@ PATHS = [
         services=("lite", "lite2"),
         setup="setup",
         quick_rows=1_000,
-        full_rows=30_000,
+        full_rows=10_000,
         notes="two milvus-lite servers, each its own process",
     ),
     BenchPath(
@@ -96,7 +96,7 @@ PATHS = [
         services=("milvus235",),
         setup="setup",
         quick_rows=1_000,
-        full_rows=100_000,
+        full_rows=20_000,
         needs_netns=True,
         params={"server": "milvus235"},
         notes="one Milvus 2.3.5 standalone (etcd's fixed port allows one per namespace): two collections",

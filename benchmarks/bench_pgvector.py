@@ -271,7 +271,7 @@ PATHS = [
         services=("postgres", "milvus235"),
         setup="setup",
         quick_rows=1_000,
-        full_rows=100_000,
+        full_rows=20_000,
         needs_netns=True,
     ),
     BenchPath(
@@ -287,7 +287,7 @@ PATHS = [
         services=("postgres", "milvus235"),
         setup="setup",
         quick_rows=1_000,
-        full_rows=100_000,
+        full_rows=50_000,
         needs_netns=True,
         scaling=(100_000, 1_000_000),
         notes="end to end until count(*) shows every row; Milvus 2.3.5 stores its data on the same moto S3",
