@@ -81,7 +81,8 @@ PEERS_VENV := .venv-bench-peers
 $(PEERS_VENV)/.installed:
 	$(PYTHON) -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/pip install -q --upgrade pip
-	$(PEERS_VENV)/bin/pip install -q vdf-io
+	# vdf-io imports every exporter at start: astrapy 2 dropped astrapy.db, setuptools 81 pkg_resources
+	$(PEERS_VENV)/bin/pip install -q vdf-io 'astrapy<2' 'setuptools<81'
 	touch $@
 
 bench-peers: install services $(BENCH_STAMP) $(PEERS_VENV)/.installed

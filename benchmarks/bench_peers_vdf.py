@@ -61,8 +61,7 @@ def vector_io(env: dict[str, Any]) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"ZILLIZ_CLOUD_TOKEN": ""}
     t0 = time.perf_counter()
-    _run([str(PEERS_VENV / "bin" / "export_vdf"), "--dir", str(out), "milvus", "-u", url, "-t", "", "-c", env["src"]],
-         run_env, out)  # fmt: skip
+    _run([str(PEERS_VENV / "bin" / "export_vdf"), "milvus", "-u", url, "-t", "", "-c", env["src"]], run_env, out)
     [folder] = [p for p in out.iterdir() if (p / "VDF_META.json").exists()]
     meta_path = folder / "VDF_META.json"
     meta = json.loads(meta_path.read_text())
