@@ -104,7 +104,9 @@ def markdown(results: dict[str, Any]) -> str:
         for s in path["sides"]:
             name = f"**{s['name']}**" if s["role"] == "vts" else s["name"]
             if "error" in s:
-                lines.append(f"| {path['path']} | {name} | | | failed: {s['error'].splitlines()[0][:120]} | | | |")
+                lines.append(
+                    f"| {path['path']} | {name} | | | failed: {s['error'].strip().splitlines()[-1][:160]} | | | |"
+                )
                 continue
             cpu = ", ".join(f"{k} {v:.1f}" for k, v in s["cpu_seconds"].items() if v is not None)
             lines.append(
