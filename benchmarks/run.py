@@ -217,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
 
     a.out.mkdir(parents=True, exist_ok=True)
     stem = (
-        f"{started:%Y-%m-%d}-{platform.node()}" + ("-quick" if a.quick else "") + ("-scaling" if a.scaling_only else "")
+        f"{started:%Y-%m-%d}-{platform.node()}"
+        + ("-quick" if a.quick else "")
+        + ("-scaling" if a.scaling_only else "")
+        + ("-peers" if a.peers else "")
     )
     out = a.out / f"{stem}.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
