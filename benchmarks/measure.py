@@ -89,14 +89,17 @@ def group_rss_mb(pgid: int) -> float:
 
 def run_child(args: list[str], env_file: Path, timeout: float) -> dict[str, Any]:
     """Run ``run.py`` in a child with ``args``; the child's last stdout line is its JSON result."""
-    out = subprocess.run(
-        [sys.executable, str(RUNNER), *args, "--env", str(env_file)],
-        capture_output=True,
-        text=True,
-        cwd=env_file.parent,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'benchmarks'}"},
-    )
+    try:
+        out = subprocess.run(
+            [sys.executable, str(RUNNER), *args, "--env", str(env_file)],
+            capture_output=True,
+            text=True,
+            cwd=env_file.parent,
+            timeout=timeout,
+            env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'benchmarks'}"},
+        )
+    except subprocess.TimeoutExpired:  # reported as the side's result: the other sides and paths still run
+        return {"error": f"timed out after {timeout:.0f} s (--timeout)"}
     lines = out.stdout.strip().splitlines()
     if out.returncode != 0 or not lines:
         tail = "\n".join((out.stderr or out.stdout).strip().splitlines()[-15:])
