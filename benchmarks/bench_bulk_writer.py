@@ -1,189 +1,139 @@
-"""BulkWriter staging throughput: datagen -> Parquet on S3 (moto), 768-d vectors.
+"""BulkWriter staging alone: datagen -> Parquet on S3 (a moto server in its own process), no import.
 
-Three writers put the same rows into the same bucket of a moto S3 server
-(started as its own process on 127.0.0.1, so it does not share our GIL):
+Sides, each in its own process, the same seeded rows:
 
-- pyarrow: ``pq.write_table`` of the whole table through ``pyarrow.fs.S3FileSystem``
-  (the limit: no conversion, no checks);
-- vts: the Milvus sink's StagingWriter fed the datagen batches (conversion to
-  Milvus's layout, row checks, chunking, multipart uploads);
-- pymilvus: ``RemoteBulkWriter`` (``append_row`` per row, then ``commit``),
-  fed the same rows as Python dicts (building the dicts is not timed).
-
-Usage: .venv/bin/python benchmarks/bench_bulk_writer.py [--rows 200000] [--dim 768] [--skip-pymilvus]
+- source alone: vts's DataGen generating every batch;
+- staging limit: pyarrow's own ParquetWriter to S3 (files of ~120 MiB), only the writes timed;
+- pymilvus RemoteBulkWriter: ``append_row`` per row, then ``commit`` (the row dicts are built outside the timer);
+- vts: a DataGen -> Milvus job with ``bulk_writer_config`` (``auto_import: false``) through ``vts run``;
+  the rows it staged are counted back from the Parquet footers.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import DIM, as_rows, batches, datagen_spec, run_vts
+from measure import BenchPath, Side
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from connectors.datagen.options import DataGenOptions  # noqa: E402
-from connectors.datagen.source import DataGenSource  # noqa: E402
-from connectors.milvus.connection import ServerInfo  # noqa: E402
-from connectors.milvus.convert import convert  # noqa: E402
-from connectors.milvus.options import MilvusSinkOptions  # noqa: E402
-from connectors.milvus.sink import MilvusPlan, MilvusSink  # noqa: E402
-from vts.connector import Resume, WriteContext  # noqa: E402
-from vts.rejects import RejectLog, SplitRejects  # noqa: E402
-
-KEY, SECRET, BUCKET = "bench", "benchsecret", "bench"
+FILE_ROWS = 40_000  # ~120 MiB a file: moto fails CompleteMultipartUpload on one 600 MiB stream
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def s3fs(env: dict[str, Any]) -> Any:
+    from pyarrow import fs
+
+    return fs.S3FileSystem(endpoint_override=env["s3_endpoint"], access_key=env["s3_key"],
+                           secret_key=env["s3_secret"], scheme="http", region="us-east-1")  # fmt: skip
 
 
-def start_moto() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(exe), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    for _ in range(200):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, f"http://127.0.0.1:{port}"
-        time.sleep(0.05)
-    raise RuntimeError("moto_server did not start")
+def milvus_layout(b: pa.RecordBatch, vector: str = "vector") -> pa.RecordBatch:
+    """The columns as Milvus imports them: the vector a list<float32>."""
+    v = b.column(vector)
+    as_list = pa.ListArray.from_arrays(pa.array(range(0, (b.num_rows + 1) * DIM, DIM), pa.int32()), v.flatten())
+    return pa.RecordBatch.from_arrays([b.column("id"), as_list, b.column("title")], names=["id", "vector", "title"])
 
 
-def bucket_bytes(client, prefix: str) -> int:
-    total = 0
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
-        total += sum(o["Size"] for o in page.get("Contents", []))
-    return total
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--dim", type=int, default=768)
-    ap.add_argument("--chunk-mb", type=float, default=512)
-    ap.add_argument("--skip-pymilvus", action="store_true")
-    args = ap.parse_args()
-    os.environ.update(AWS_ACCESS_KEY_ID=KEY, AWS_SECRET_ACCESS_KEY=SECRET)
-
-    import boto3
-
-    proc, endpoint = start_moto()
-    try:
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        spec = DataGenOptions(
-            collection="bench",
-            row_count=args.rows,
-            seed=1,
-            batch_size=5000,
-            fields=[
-                {"name": "id", "type": "BIGINT", "primary_key": True},
-                {"name": "vector", "type": "FLOAT_VECTOR", "dimension": args.dim},
-                {"name": "title", "type": "STRING", "max_length": 64},
-            ],
-        )
-        source = DataGenSource(spec)
-        tables = source.discover()
-        t0 = time.perf_counter()
-        batches = [b for s in source.plan(tables, 1) for b, _ in source.read(s, tables[0])]
-        gen_s = time.perf_counter() - t0
-        table = pa.Table.from_batches(batches)
-        n = table.num_rows
-        print(
-            f"{n:,} rows x {args.dim}-d, {table.nbytes / 2**20:,.0f} MiB in Arrow; datagen alone {n / gen_s:,.0f} rows/s"
-        )
-        results: dict[str, float] = {}
-
-        # 1. pyarrow straight to S3: the limit (same Milvus layout: list<float32> vectors)
-        from pyarrow import fs
-
-        s3fs = fs.S3FileSystem(endpoint_override=endpoint, access_key=KEY, secret_key=SECRET, scheme="http")
-        vec = table.column("vector").combine_chunks()
-        as_list = pa.ListArray.from_arrays(pa.array(range(0, (n + 1) * args.dim, args.dim), pa.int32()), vec.flatten())
-        limit_table = table.set_column(1, "vector", as_list)
-        # one file per ~128 MiB of rows: moto fails CompleteMultipartUpload on a single 600 MiB stream
-        per_file = max(1, int(128 * 2**20 / (limit_table.nbytes / n)))
-        t0 = time.perf_counter()
-        for i, start in enumerate(range(0, n, per_file)):
-            part = limit_table.slice(start, per_file)
-            pq.write_table(part, f"{BUCKET}/pyarrow/bench-{i}.parquet", filesystem=s3fs, compression="snappy")
-        results["pyarrow write_table -> S3 (limit)"] = time.perf_counter() - t0
-
-        # 2. vts StagingWriter
-        cfg = {
-            "cloud_id": "aws",
-            "minio_url": endpoint,
-            "access_key": KEY,
-            "secret_key": SECRET,
-            "bucket_name": BUCKET,
-            "prefix": "vts",
-            "chunk_size": args.chunk_mb,
-        }
-        sink = MilvusSink(MilvusSinkOptions(url="http://127.0.0.1:1", bulk_writer_config=cfg))
-        server = ServerInfo.parse("2.4.0")
-        plan = MilvusPlan(server, {t.name: convert(t, sink.options, server) for t in tables})
-        tmp = Path(tempfile.mkdtemp())
-        split = source.plan(tables, 1)[0]
-        ctx = WriteContext(Resume(), SplitRejects(RejectLog(tmp / "r.jsonl"), split.id, split.table))
-        t0 = time.perf_counter()
-        writer = sink.writer(plan, split, ctx)
-        for b in batches:
-            writer.write(b)
-        writer.flush()
-        info = writer.finish()
+def write_parquet(env: dict[str, Any], prefix: str, source: Any) -> tuple[float, list[str], int]:
+    """Every batch through pyarrow's ParquetWriter to S3, a new file every FILE_ROWS; seconds of the writes only."""
+    fs, spent, keys, n, writer = s3fs(env), 0.0, [], 0, None
+    for b in source:
+        b = milvus_layout(b)
+        t = time.perf_counter()
+        if writer is None or n // FILE_ROWS >= len(keys):
+            if writer is not None:
+                writer.close()
+            keys.append(f"{prefix}/{len(keys)}.parquet")
+            writer = pq.ParquetWriter(f"{env['s3_bucket']}/{keys[-1]}", b.schema, filesystem=fs, compression="snappy")
+        writer.write_batch(b)
+        spent += time.perf_counter() - t
+        n += b.num_rows
+    if writer is not None:
+        t = time.perf_counter()
         writer.close()
-        results["vts StagingWriter -> S3"] = time.perf_counter() - t0
-        assert info["rows"] == n, info["rows"]
-        shutil.rmtree(tmp, ignore_errors=True)
-
-        # 3. pymilvus RemoteBulkWriter
-        if not args.skip_pymilvus:
-            from pymilvus.bulk_writer import BulkFileType, RemoteBulkWriter
-
-            rows = table.to_pylist()
-            param = RemoteBulkWriter.S3ConnectParam(
-                endpoint=endpoint.removeprefix("http://"), access_key=KEY, secret_key=SECRET, bucket_name=BUCKET
-            )
-            schema = next(iter(plan.targets.values())).pymilvus_schema()
-            t0 = time.perf_counter()
-            with RemoteBulkWriter(
-                schema=schema,
-                remote_path="pymilvus",
-                connect_param=param,
-                chunk_size=int(args.chunk_mb * 2**20),
-                file_type=BulkFileType.PARQUET,
-            ) as w:
-                for r in rows:
-                    w.append_row(r)
-                w.commit()
-            results["pymilvus RemoteBulkWriter -> S3"] = time.perf_counter() - t0
-
-        print(f"{'writer':38s} {'seconds':>8s} {'vectors/s':>10s}  {'MiB staged':>10s}")
-        prefixes = {"pyarrow": "pyarrow/", "vts": "vts/", "pymilvus": "pymilvus/"}
-        for name, secs in results.items():
-            size = bucket_bytes(s3, prefixes[name.split()[0]]) / 2**20
-            print(f"{name:38s} {secs:8.2f} {n / secs:10,.0f}  {size:10,.0f}")
-    finally:
-        os.killpg(proc.pid, 9)
-        proc.wait()
+        spent += time.perf_counter() - t
+    return spent, keys, n
 
 
-if __name__ == "__main__":
-    main()
+def staged_rows(env: dict[str, Any], prefix: str) -> int:
+    """Rows in every Parquet file under ``prefix``, from the footers."""
+    from pyarrow import fs as pafs
+
+    fs = s3fs(env)
+    files = fs.get_file_info(pafs.FileSelector(f"{env['s3_bucket']}/{prefix}", recursive=True))
+    return sum(pq.ParquetFile(f.path, filesystem=fs).metadata.num_rows for f in files if f.path.endswith(".parquet"))
+
+
+def source_alone(env: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    n = sum(b.num_rows for b in batches(env["rows"], 5000))
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def staging_limit(env: dict[str, Any]) -> dict[str, Any]:
+    seconds, _, n = write_parquet(env, f"pyarrow-{env['tag']}", batches(env["rows"], 5000))
+    return {"seconds": seconds, "rows": n}
+
+
+def remote_bulk_writer(env: dict[str, Any]) -> dict[str, Any]:
+    from pymilvus import CollectionSchema, DataType, FieldSchema
+    from pymilvus.bulk_writer import BulkFileType, RemoteBulkWriter
+
+    schema = CollectionSchema([
+        FieldSchema("id", DataType.INT64, is_primary=True),
+        FieldSchema("vector", DataType.FLOAT_VECTOR, dim=DIM),
+        FieldSchema("title", DataType.VARCHAR, max_length=256),
+    ])  # fmt: skip
+    param = RemoteBulkWriter.S3ConnectParam(endpoint=env["s3_endpoint"].removeprefix("http://"), access_key=env["s3_key"],
+                                            secret_key=env["s3_secret"], bucket_name=env["s3_bucket"], secure=False)  # fmt: skip
+    spent, n = 0.0, 0
+    with RemoteBulkWriter(schema=schema, remote_path=f"rbw-{env['tag']}", connect_param=param,
+                          chunk_size=128 * 2**20, file_type=BulkFileType.PARQUET) as w:  # fmt: skip
+        for b in batches(env["rows"], 5000):
+            rows = as_rows(b)
+            t = time.perf_counter()
+            for r in rows:
+                w.append_row(r)
+            spent += time.perf_counter() - t
+            n += len(rows)
+        t = time.perf_counter()
+        w.commit()
+        spent += time.perf_counter() - t
+    return {"seconds": spent, "rows": n}
+
+
+def vts(env: dict[str, Any]) -> dict[str, Any]:
+    prefix = f"vts-{env['tag']}"
+    bulk = {
+        "cloud_id": "aws", "minio_url": env["s3_endpoint"], "access_key": env["s3_key"], "secret_key": env["s3_secret"],
+        "bucket_name": env["s3_bucket"], "prefix": prefix, "chunk_size": 128, "auto_import": False,
+    }  # fmt: skip
+    job = {
+        "env": {"parallelism": env.get("parallelism", 1), "checkpoint": {"path": str(Path(env["work"]) / "cp")}},
+        "source": {"DataGen": datagen_spec(env["rows"], f"stage_{env['tag']}", 5000)},
+        "sink": {"Milvus": {"url": env["lite_url"], "bulk_writer_config": bulk}},
+    }
+    seconds = run_vts(job, Path(env["work"]))
+    return {"seconds": seconds, "rows": staged_rows(env, prefix)}
+
+
+PATHS = [
+    BenchPath(
+        name="datagen -> Parquet on S3 (BulkWriter staging alone)",
+        module=__name__,
+        sides=(
+            Side("vts BulkWriter staging", "vts", "vts"),
+            Side("source alone (DataGen)", "source", "source_alone"),
+            Side("staging limit (pyarrow ParquetWriter -> S3)", "sink", "staging_limit"),
+            Side("pymilvus RemoteBulkWriter", "loop", "remote_bulk_writer"),
+        ),
+        services=("moto", "lite"),
+        quick_rows=1_000,
+        full_rows=100_000,
+        scaling=(100_000, 1_000_000),
+        notes="moto S3 in its own process; the Lite server only holds the collection vts creates (no import)",
+    )
+]

@@ -1,112 +1,91 @@
-"""datagen -> Milvus Lite, 768-d: vts beside the limit, in the same run.
+"""datagen -> Milvus Lite: the server (`milvus-lite server`, its own process) and the embedded-file quickstart.
 
-The limit is a hand-written loop that inserts the same rows (same generator,
-same batch size) through MilvusClient into its own fresh .db file. Each side
-runs in its own process so peak RSS is measured per side.
+Sides, each in its own process, the same seeded rows, ``insert`` calls of 1 000 rows:
 
-    python benchmarks/bench_datagen_to_milvus_lite.py --rows 100000
+- source alone: vts's DataGen generating every batch, nothing written;
+- sink alone: MilvusClient.insert of rows built before each call (only the calls are timed);
+- hand-written loop: generate a batch, build the row dicts, insert it;
+- vts: a DataGen -> Milvus job through ``vts run`` (write_mode insert).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from common import peak_rss_mb, time_vts_job
-
-REPO = Path(__file__).resolve().parent.parent
-FIELDS = [
-    {"name": "id", "type": "BIGINT", "primary_key": True},
-    {"name": "vector", "type": "FLOAT_VECTOR", "dimension": 768},
-    {"name": "title", "type": "STRING", "max_length": 256},
-]
+from common import as_rows, batches, client, count, create, datagen_spec, run_vts, timed_insert
+from measure import BenchPath, Side
 
 
-def job(rows: int, db: Path, batch: int, parallelism: int, mode: str) -> dict:
-    return {
-        "env": {"parallelism": parallelism},
-        "source": {
-            "DataGen": {"collection": "bench", "row_count": rows, "seed": 7, "batch_size": batch, "fields": FIELDS}
-        },
-        "sink": {"Milvus": {"url": str(db), "batch_size": batch, "write_mode": mode}},
-    }
+def _target(env: dict[str, Any], side: str) -> str:
+    return env["lite_url"] if not env.get("embedded") else str(Path(env["work"]) / f"{side}.db")
 
 
-def side_vts(rows: int, batch: int, parallelism: int, mode: str, work: Path) -> dict:
-    db = work / f"vts-{mode}-{parallelism}.db"
-    return {"seconds": time_vts_job(job(rows, db, batch, parallelism, mode), work)}
-
-
-def side_limit(rows: int, batch: int, parallelism: int, mode: str, work: Path) -> dict:
-    """The same rows through MilvusClient in a plain loop: the sink's limit."""
-    from pymilvus import DataType, MilvusClient
-
-    from connectors.datagen.generate import Generator
-    from connectors.datagen.options import DataGenOptions
-    from connectors.datagen.source import DataGenSource
-
-    source = DataGenSource(DataGenOptions.model_validate(job(rows, work / "x.db", batch, 1, mode)["source"]["DataGen"]))
-    table = source.discover()[0]
-    client = MilvusClient(str(work / f"limit-{mode}.db"))
-    schema = MilvusClient.create_schema(auto_id=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=768)
-    schema.add_field("title", DataType.VARCHAR, max_length=256)
-    index = client.prepare_index_params()
-    index.add_index("vector", index_type="AUTOINDEX", metric_type="COSINE")
+def source_alone(env: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
-    client.create_collection("bench", schema=schema, index_params=index)
-    gen = Generator(table, seed=7)
-    call = client.upsert if mode == "upsert" else client.insert
-    for lo in range(0, rows, batch):
-        b = gen.rows(lo, min(lo + batch, rows))
-        vectors = b.column("vector").flatten().to_numpy().reshape(b.num_rows, 768)
-        ids, titles = b.column("id").to_pylist(), b.column("title").to_pylist()
-        call("bench", [{"id": i, "vector": v, "title": t} for i, v, t in zip(ids, vectors, titles)])
-    secs = time.perf_counter() - t0
-    client.close()
-    return {"seconds": secs}
+    n = sum(b.num_rows for b in batches(env["rows"]))
+    return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
-def run_side(name: str, rows: int, batch: int, parallelism: int, mode: str) -> dict:
-    """Run one side in a child process; returns its timing and peak RSS."""
-    out = subprocess.run(
-        [sys.executable, __file__, "--side", name, "--rows", str(rows), "--batch", str(batch),
-         "--parallelism", str(parallelism), "--mode", mode],
-        capture_output=True, text=True, check=True, cwd=REPO,
-    )  # fmt: skip
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def sink_alone(env: dict[str, Any]) -> dict[str, Any]:
+    name = f"sink_{env['tag']}"
+    c = client(_target(env, "sink"))
+    create(c, name)
+    seconds, n = timed_insert(c, name, (as_rows(b) for b in batches(env["rows"])), timed_only_calls=True)
+    c.close()
+    return {"seconds": seconds, "rows": n}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--parallelism", type=int, default=1)
-    ap.add_argument("--mode", default="insert", choices=["insert", "upsert"])
-    ap.add_argument("--side", choices=["vts", "limit"])
-    a = ap.parse_args()
-    if a.side:
-        with tempfile.TemporaryDirectory() as work:
-            fn = side_vts if a.side == "vts" else side_limit
-            result = fn(a.rows, a.batch, a.parallelism, a.mode, Path(work))
-        result["peak_rss_mb"] = peak_rss_mb()
-        print(json.dumps(result))
-        return
-    print(f"datagen -> Milvus Lite: {a.rows:,} rows, 768-d, batch {a.batch}, mode {a.mode}")
-    limit = run_side("limit", a.rows, a.batch, 1, a.mode)
-    ours = run_side("vts", a.rows, a.batch, a.parallelism, a.mode)
-    for name, r in ((f"hand loop (MilvusClient.{a.mode})", limit), (f"vts (parallelism {a.parallelism})", ours)):
-        print(
-            f"  {name:<36} {a.rows / r['seconds']:>10,.0f} vectors/s  {r['seconds']:>7.1f} s  peak RSS {r['peak_rss_mb']:>7,.0f} MB"
-        )
-    print(f"  ratio vts / limit: {limit['seconds'] / ours['seconds']:.2f}")
+def loop(env: dict[str, Any]) -> dict[str, Any]:
+    name = f"loop_{env['tag']}"
+    t0 = time.perf_counter()
+    c = client(_target(env, "loop"))
+    create(c, name)
+    _, n = timed_insert(c, name, (as_rows(b) for b in batches(env["rows"])), timed_only_calls=False)
+    c.close()
+    return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
-if __name__ == "__main__":
-    main()
+def vts(env: dict[str, Any]) -> dict[str, Any]:
+    name, url = f"vts_{env['tag']}", _target(env, "vts")
+    job = {
+        "env": {"parallelism": env.get("parallelism", 1), "checkpoint": {"path": str(Path(env["work"]) / "cp")}},
+        "source": {"DataGen": datagen_spec(env["rows"], name)},
+        "sink": {"Milvus": {"url": url, "batch_size": 1000, "write_mode": "insert"}},
+    }
+    seconds = run_vts(job, Path(env["work"]))
+    c = client(url)
+    n = count(c, name)
+    c.close()
+    return {"seconds": seconds, "rows": n}
+
+
+SIDES = (
+    Side("vts", "vts", "vts"),
+    Side("source alone (DataGen)", "source", "source_alone"),
+    Side("sink alone (MilvusClient.insert)", "sink", "sink_alone"),
+    Side("hand-written loop", "loop", "loop"),
+)
+
+PATHS = [
+    BenchPath(
+        name="datagen -> Milvus Lite server",
+        module=__name__,
+        sides=SIDES,
+        services=("lite",),
+        quick_rows=300,
+        full_rows=20_000,
+        scaling=(100_000, 1_000_000),
+        notes="milvus-lite server in its own process; vts counts its rows back (count(*)) after the run",
+    ),
+    BenchPath(
+        name="quickstart: datagen -> embedded Milvus Lite file",
+        module=__name__,
+        sides=(SIDES[0], SIDES[3]),
+        quick_rows=300,
+        full_rows=5_000,
+        notes="both engines inside the bench process, as jobs/quickstart.yaml runs",
+        params={"embedded": True},
+    ),
+]

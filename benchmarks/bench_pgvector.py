@@ -1,210 +1,295 @@
-"""pgvector -> Milvus Lite, 768-d: vts beside the source's and the sink's limits.
+"""pgvector -> Milvus 2.3.5: through the insert writer, and through the BulkWriter (Parquet on moto S3, then import).
 
-Sides, each in its own process (peak RSS per side):
+A PostgreSQL with pgvector (tests/services/postgres.py) holds ``bench_items``
+(id bigint, embedding vector(768), title text), loaded by binary COPY (setup).
+Milvus 2.3.5 stores its data on the same moto S3 server the Parquet files are
+staged on, so it imports them from there.
 
-- ``copy``:  the raw binary COPY of the table with psycopg, every message
-  received and nothing decoded: the fastest the source can be read.
-- ``read``:  vts's pgvector reader alone (binary COPY decoded into Arrow), no sink.
-- ``sink``:  MilvusClient upserts of the same shape of rows (id, 768-d vector,
-  title) built in memory, batch 1000, into a fresh Milvus Lite .db: the sink's limit.
-- ``vts``:   ``vts run`` of the whole job (upsert, the sink's default).
+Insert path sides: the source alone (vts's pgvector reader: binary COPY
+decoded into Arrow), the sink alone (the same rows read first, then only the
+MilvusClient.insert calls timed), a hand-written loop (a binary server-side
+cursor, ``embedding::real[]``, insert 1 000 rows a call), and vts.
 
-A PostgreSQL with pgvector is started on 127.0.0.1 (tests/services/postgres.py)
-unless ``PG_URL`` points at one; the table is loaded with binary COPY.
-
-    python benchmarks/bench_pgvector.py --rows 200000
+Bulk path sides, all end to end until the rows are visible (count(*)):
+vts with ``bulk_writer_config`` (stage, import, wait); the staging limit
+(pyarrow's own ParquetWriter to S3, only the writes timed); the import alone
+(files staged by pyarrow first, then only ``do_bulk_insert`` + wait timed); and
+pymilvus's RemoteBulkWriter (append_row per row, commit, import its files).
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
-import os
-import resource
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from common import peak_rss_mb, time_vts_job
+import pyarrow as pa
+import pyarrow.parquet as pq
+from common import DIM, client, count, create, run_vts, timed_insert
+from measure import BenchPath, Side
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-DIM = 768
 TABLE = "bench_items"
+READ_BATCH = 10_000
+FILE_ROWS = 40_000  # ~120 MiB per Parquet file: moto fails CompleteMultipartUpload on one 600 MiB stream
 
 
-def load(url: str, rows: int) -> None:
-    """id bigint, embedding vector(768), title text; loaded by binary COPY built with numpy."""
+def setup(env: dict[str, Any]) -> dict[str, Any]:
+    """The table, loaded by binary COPY built with numpy (seeded), skipped when it already holds ``rows``."""
     import psycopg
 
+    rows = env["rows"]
+    with psycopg.connect(env["pg_url"], autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        table = f"{TABLE}_{rows}"
+        exists = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0]
+        if exists is None:
+            _load(conn, table, rows)
+    return {"table": table}
+
+
+def _load(conn: Any, table: str, rows: int) -> None:
     rng = np.random.default_rng(7)
     row = np.dtype(
         [("n", ">i2"), ("l1", ">i4"), ("id", ">i8"), ("l2", ">i4"), ("dim", ">i2"), ("pad", ">i2"),
          ("v", ">f4", DIM), ("l3", ">i4"), ("title", "S16")]
     )  # fmt: skip
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        conn.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, embedding vector({DIM}) NOT NULL, title text)")
-        with conn.cursor() as cur, cur.copy(f"COPY {TABLE} FROM STDIN (FORMAT BINARY)") as copy:
-            copy.write(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8)
-            for lo in range(0, rows, 10_000):
-                n = min(10_000, rows - lo)
-                a = np.zeros(n, dtype=row)
-                a["n"], a["l1"], a["l2"], a["dim"], a["l3"] = 3, 8, 4 + 4 * DIM, DIM, 16
-                a["id"] = np.arange(lo, lo + n)
-                a["v"] = rng.random((n, DIM), dtype=np.float32)
-                a["title"] = [f"title-{i:010d}".encode() for i in range(lo, lo + n)]
-                copy.write(a.tobytes())
-            copy.write(b"\xff\xff")
-        conn.execute(f"VACUUM ANALYZE {TABLE}")
+    conn.execute(f"CREATE TABLE {table} (id bigint PRIMARY KEY, embedding vector({DIM}) NOT NULL, title text NOT NULL)")
+    with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.write(b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8)
+        for lo in range(0, rows, 10_000):
+            n = min(10_000, rows - lo)
+            a = np.zeros(n, dtype=row)
+            a["n"], a["l1"], a["l2"], a["dim"], a["l3"] = 3, 8, 4 + 4 * DIM, DIM, 16
+            a["id"] = np.arange(lo, lo + n)
+            a["v"] = rng.random((n, DIM), dtype=np.float32)
+            a["title"] = [f"title-{i:010d}".encode() for i in range(lo, lo + n)]
+            copy.write(a.tobytes())
+        copy.write(b"\xff\xff")
+    conn.execute(f"VACUUM ANALYZE {table}")
 
 
-def side_copy(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
-    import psycopg
-
-    t0 = time.perf_counter()
-    n = nbytes = 0
-    query = f"COPY (SELECT id, embedding, title FROM {TABLE} ORDER BY id) TO STDOUT (FORMAT BINARY)"
-    with psycopg.connect(url) as conn, conn.cursor() as cur, cur.copy(query) as cp:
-        for data in cp:
-            n += 1
-            nbytes += len(data)
-    return {"seconds": time.perf_counter() - t0, "rows": n - 1, "mb": nbytes / 1e6}
+def _source(env: dict[str, Any]) -> dict[str, Any]:
+    return {"url": env["pg_url"], "table": env["table"], "batch_size": READ_BATCH}
 
 
-def _source_options(url: str, a: argparse.Namespace) -> dict:
-    return {"url": url, "table": TABLE, "batch_size": a.read_batch}
-
-
-def side_read(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
+def _reader(env: dict[str, Any]) -> Any:
+    """vts's own pgvector reader, every batch of the table in key order."""
     from connectors.pgvector.options import PgvectorOptions
     from connectors.pgvector.source import PgvectorSource
 
-    src = PgvectorSource(PgvectorOptions.model_validate(_source_options(url, a)))
+    src = PgvectorSource(PgvectorOptions.model_validate(_source(env)))
     tables = src.discover()
-    splits = src.plan(tables, 1)
-    t0 = time.perf_counter()  # like the copy side: connect + stream, not the catalog queries
-    n = 0
-    for split in splits:
-        for batch, _ in src.read(split, tables[0]):
-            n += batch.num_rows
+    return (b for split in src.plan(tables, 1) for b, _ in src.read(split, tables[0]))
+
+
+def _rows(b: pa.RecordBatch) -> list[dict[str, Any]]:
+    v = b.column("embedding").flatten().to_numpy().reshape(b.num_rows, DIM)
+    ids, titles = b.column("id").to_pylist(), b.column("title").to_pylist()
+    return [{"id": i, "vector": v[k], "title": t} for k, (i, t) in enumerate(zip(ids, titles))]
+
+
+def _pages(env: dict[str, Any], size: int = 1000) -> Any:
+    for b in _reader(env):
+        for lo in range(0, b.num_rows, size):
+            yield _rows(b.slice(lo, size))
+
+
+def source_alone(env: dict[str, Any]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    n = sum(b.num_rows for b in _reader(env))
     return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
-def side_sink(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
-    from pymilvus import DataType, MilvusClient
+def sink_alone(env: dict[str, Any]) -> dict[str, Any]:
+    c, name = client(env["milvus_url"]), f"sink_{env['tag']}"
+    create(c, name)
+    seconds, n = timed_insert(c, name, _pages(env), timed_only_calls=True)
+    return {"seconds": seconds, "rows": n}
 
-    client = MilvusClient(str(work / "sink.db"))
-    schema = MilvusClient.create_schema(auto_id=False)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=DIM)
-    schema.add_field("title", DataType.VARCHAR, max_length=65535)
-    index = client.prepare_index_params()
-    index.add_index("embedding", index_type="AUTOINDEX", metric_type="COSINE")
-    rng = np.random.default_rng(7)
+
+def loop(env: dict[str, Any]) -> dict[str, Any]:
+    """What a user writes: a binary server-side cursor, rows to dicts, insert."""
+    import psycopg
+
+    name = f"loop_{env['tag']}"
     t0 = time.perf_counter()
-    client.create_collection(TABLE, schema=schema, index_params=index)
-    for lo in range(0, rows, a.sink_batch):
-        n = min(a.sink_batch, rows - lo)
-        vectors = rng.random((n, DIM), dtype=np.float32)
-        client.upsert(
-            TABLE, [{"id": lo + i, "embedding": vectors[i], "title": f"title-{lo + i:010d}"} for i in range(n)]
-        )
-    secs = time.perf_counter() - t0
-    client.close()
-    return {"seconds": secs, "rows": rows}
+    c = client(env["milvus_url"])
+    create(c, name)
+    n = 0
+    with psycopg.connect(env["pg_url"]) as conn, conn.cursor(name="bench", binary=True) as cur:
+        cur.execute(f"SELECT id, embedding::real[], title FROM {env['table']} ORDER BY id")
+        while rows := cur.fetchmany(1000):
+            c.insert(name, [{"id": i, "vector": v, "title": t} for i, v, t in rows])
+            n += len(rows)
+    return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
-def side_vts(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
-
-    job = {
-        "env": {"parallelism": a.parallelism},
-        "source": {"Pgvector": _source_options(url, a)},
-        "sink": {"Milvus": {"url": str(work / "vts.db"), "batch_size": a.sink_batch}},
+def _vts_job(env: dict[str, Any], name: str, bulk: dict[str, Any] | None) -> dict[str, Any]:
+    sink: dict[str, Any] = {"url": env["milvus_url"], "write_mode": "insert", "collection_rename": {env["table"]: name}}
+    if bulk:
+        sink["bulk_writer_config"] = bulk
+    return {
+        "env": {"parallelism": env.get("parallelism", 1), "checkpoint": {"path": str(Path(env["work"]) / "cp")}},
+        "source": {"Pgvector": _source(env)},
+        "sink": {"Milvus": sink},
     }
-    return {"seconds": time_vts_job(job, work), "rows": rows}
 
 
-def side_stage(url: str, rows: int, work: Path, a: argparse.Namespace) -> dict:
-    """pgvector -> Parquet staging (the BulkWriter's write half, local folder, no import)."""
-
-    stage = work / "stage"
-    stage.mkdir()
-    bulk = {"cloud_id": "local", "local_path": str(stage), "auto_import": False, "keep_staged_files": True}
-    job = {
-        "env": {"parallelism": a.parallelism, "checkpoint": {"interval": 60}},
-        "source": {"Pgvector": _source_options(url, a)},
-        "sink": {"Milvus": {"url": str(work / "stage.db"), "bulk_writer_config": bulk}},
-    }
-    return {"seconds": time_vts_job(job, work), "rows": rows}
+def vts_insert(env: dict[str, Any]) -> dict[str, Any]:
+    name = f"vts_{env['tag']}"
+    seconds = run_vts(_vts_job(env, name, None), Path(env["work"]))
+    return {"seconds": seconds, "rows": count(client(env["milvus_url"]), name)}
 
 
-SIDES = {"copy": side_copy, "read": side_read, "sink": side_sink, "vts": side_vts, "stage": side_stage}
+def _visible(c: Any, name: str, want: int, timeout: float = 600) -> int:
+    """After an import completes rows take a moment to show: refresh the load and poll the count."""
+    deadline, n = time.monotonic() + timeout, -1
+    while time.monotonic() < deadline:
+        c.load_collection(name, refresh=True)
+        n = count(c, name)
+        if n >= want:
+            return n
+        time.sleep(0.2)
+    return n
 
 
-def run_side(name: str, url: str, a: argparse.Namespace) -> dict:
-    args = [sys.executable, __file__, "--side", name, "--rows", str(a.rows), "--parallelism", str(a.parallelism),
-            "--read-batch", str(a.read_batch), "--sink-batch", str(a.sink_batch)]  # fmt: skip
-    out = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env={**os.environ, "PG_URL": url})
-    if out.returncode != 0:
-        raise SystemExit(f"side {name} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def vts_bulk(env: dict[str, Any]) -> dict[str, Any]:
+    name = f"vtsbulk_{env['tag']}"
+    bulk = {
+        "cloud_id": "aws", "minio_url": env["s3_endpoint"], "access_key": env["s3_key"],
+        "secret_key": env["s3_secret"], "bucket_name": env["s3_bucket"], "prefix": f"vts-{env['tag']}",
+        "chunk_size": 128,
+    }  # fmt: skip
+    t0 = time.perf_counter()
+    run_vts(_vts_job(env, name, bulk), Path(env["work"]))
+    n = _visible(client(env["milvus_url"]), name, env["rows"])
+    return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
-@contextlib.contextmanager
-def postgres():
-    if os.environ.get("PG_URL"):
-        yield os.environ["PG_URL"]
-        return
-    from tests.services.postgres import PostgresServer
+def _s3fs(env: dict[str, Any]) -> Any:
+    from pyarrow import fs
 
-    with PostgresServer() as pg:
-        yield pg.url
+    return fs.S3FileSystem(endpoint_override=env["s3_endpoint"], access_key=env["s3_key"],
+                           secret_key=env["s3_secret"], scheme="http", region="us-east-1")  # fmt: skip
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rows", type=int, default=200_000)
-    ap.add_argument("--parallelism", type=int, default=1)
-    ap.add_argument("--read-batch", type=int, default=10_000, help="source batch_size")
-    ap.add_argument("--sink-batch", type=int, default=1000, help="sink batch_size")
-    ap.add_argument("--sides", default="copy,read,sink,vts,stage")
-    ap.add_argument("--side", choices=sorted(SIDES))
-    a = ap.parse_args()
-    if a.side:
-        with tempfile.TemporaryDirectory() as work:
-            result = SIDES[a.side](os.environ["PG_URL"], a.rows, Path(work), a)
-        result["peak_rss_mb"] = peak_rss_mb()
-        result["children_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(json.dumps(result))
-        return
-    with postgres() as url:
-        t0 = time.perf_counter()
-        load(url, a.rows)
-        print(f"pgvector -> Milvus Lite: {a.rows:,} rows, {DIM}-d (loaded in {time.perf_counter() - t0:.1f} s)")
-        labels = {
-            "copy": "raw binary COPY (psycopg)",
-            "read": "vts reader alone (COPY -> Arrow)",
-            "sink": "Milvus Lite upsert alone",
-            "vts": f"vts run (parallelism {a.parallelism})",
-            "stage": "vts -> Parquet staging (local)",
-        }
-        results = {}
-        for name in a.sides.split(","):
-            r = results[name] = run_side(name, url, a)
-            print(
-                f"  {labels[name]:<36} {a.rows / r['seconds']:>10,.0f} vectors/s  {r['seconds']:>7.1f} s  "
-                f"peak RSS {r['peak_rss_mb']:>6,.0f} MB (+ children {r['children_peak_rss_mb']:,.0f} MB)",
-                flush=True,
-            )
-        limits = [results[s]["seconds"] for s in ("copy", "sink") if s in results]
-        if "vts" in results and limits:
-            print(f"  vts speed / slower limit's speed: {max(limits) / results['vts']['seconds']:.2f}")
+def _milvus_layout(b: pa.RecordBatch) -> pa.RecordBatch:
+    """The columns as Milvus 2.3 imports them: the vector a list<float32> named like the field."""
+    v = b.column("embedding")
+    as_list = pa.ListArray.from_arrays(pa.array(range(0, (b.num_rows + 1) * DIM, DIM), pa.int32()), v.flatten())
+    return pa.RecordBatch.from_arrays([b.column("id"), as_list, b.column("title")], names=["id", "vector", "title"])
 
 
-if __name__ == "__main__":
-    main()
+def _stage_pyarrow(env: dict[str, Any], prefix: str) -> tuple[float, list[str], int]:
+    """Every batch written with pyarrow's ParquetWriter to S3; seconds of the writes only."""
+    s3, spent, keys, n, writer = _s3fs(env), 0.0, [], 0, None
+    for b in _reader(env):
+        b = _milvus_layout(b)
+        t = time.perf_counter()
+        if writer is None or n % FILE_ROWS == 0:
+            if writer is not None:
+                writer.close()
+            keys.append(f"{prefix}/{len(keys)}.parquet")
+            writer = pq.ParquetWriter(f"{env['s3_bucket']}/{keys[-1]}", b.schema, filesystem=s3, compression="snappy")
+        writer.write_batch(b)
+        spent += time.perf_counter() - t
+        n += b.num_rows
+    if writer is not None:
+        t = time.perf_counter()
+        writer.close()
+        spent += time.perf_counter() - t
+    return spent, keys, n
+
+
+def staging_limit(env: dict[str, Any]) -> dict[str, Any]:
+    seconds, _, n = _stage_pyarrow(env, f"pyarrow-{env['tag']}")
+    return {"seconds": seconds, "rows": n}
+
+
+def _import(c: Any, name: str, keys: list[str]) -> None:
+    """One gRPC bulk-insert task per file (Milvus 2.3 takes one Parquet file a task); wait for all."""
+    conn = c._get_connection()
+    tasks = [conn.do_bulk_insert(name, "", [k]) for k in keys]
+    pending = set(tasks)
+    while pending:
+        for t in list(pending):
+            state = conn.get_bulk_insert_state(t)
+            if state.state_name == "Failed":
+                raise SystemExit(f"import task {t} failed: {state.failed_reason}")
+            if state.state_name in ("Completed", "ImportCompleted") or state.state == 6:
+                pending.discard(t)
+        if pending:
+            time.sleep(0.2)
+
+
+def import_alone(env: dict[str, Any]) -> dict[str, Any]:
+    c, name = client(env["milvus_url"]), f"imp_{env['tag']}"
+    create(c, name)
+    _, keys, n = _stage_pyarrow(env, f"import-{env['tag']}")
+    t0 = time.perf_counter()
+    _import(c, name, keys)
+    got = _visible(c, name, n)
+    return {"seconds": time.perf_counter() - t0, "rows": got}
+
+
+def remote_bulk_writer(env: dict[str, Any]) -> dict[str, Any]:
+    """pymilvus's own staging: RemoteBulkWriter.append_row per row, commit, then import its files."""
+    from pymilvus.bulk_writer import BulkFileType, RemoteBulkWriter
+
+    c, name = client(env["milvus_url"]), f"rbw_{env['tag']}"
+    create(c, name)
+    schema = c.describe_collection(name)
+    from pymilvus import CollectionSchema
+
+    schema = CollectionSchema.construct_from_dict(schema)
+    param = RemoteBulkWriter.S3ConnectParam(endpoint=env["s3_endpoint"].removeprefix("http://"), access_key=env["s3_key"],
+                                            secret_key=env["s3_secret"], bucket_name=env["s3_bucket"], secure=False)  # fmt: skip
+    t0 = time.perf_counter()
+    with RemoteBulkWriter(schema=schema, remote_path=f"rbw-{env['tag']}", connect_param=param,
+                          chunk_size=128 * 2**20, file_type=BulkFileType.PARQUET) as w:  # fmt: skip
+        for rows in _pages(env, READ_BATCH):
+            for r in rows:
+                w.append_row(r)
+        w.commit()
+        files = [f for group in w.batch_files for f in group]
+    _import(c, name, files)
+    n = _visible(c, name, env["rows"])
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+PATHS = [
+    BenchPath(
+        name="pgvector -> Milvus 2.3.5 (insert writer)",
+        module=__name__,
+        sides=(
+            Side("vts", "vts", "vts_insert"),
+            Side("source alone (vts pgvector reader)", "source", "source_alone"),
+            Side("sink alone (MilvusClient.insert)", "sink", "sink_alone"),
+            Side("hand-written loop (psycopg binary cursor)", "loop", "loop"),
+        ),
+        services=("postgres", "milvus235"),
+        setup="setup",
+        quick_rows=1_000,
+        full_rows=20_000,
+        needs_netns=True,
+    ),
+    BenchPath(
+        name="pgvector -> Parquet on S3 -> Milvus 2.3.5 import (BulkWriter)",
+        module=__name__,
+        sides=(
+            Side("vts BulkWriter end to end", "vts", "vts_bulk"),
+            Side("source alone (vts pgvector reader)", "source", "source_alone"),
+            Side("staging limit (pyarrow ParquetWriter -> S3)", "sink", "staging_limit"),
+            Side("import alone (do_bulk_insert of staged files)", "sink", "import_alone"),
+            Side("pymilvus RemoteBulkWriter + import", "loop", "remote_bulk_writer"),
+        ),
+        services=("postgres", "milvus235"),
+        setup="setup",
+        quick_rows=1_000,
+        full_rows=50_000,
+        needs_netns=True,
+        scaling=(100_000, 1_000_000),
+        notes="end to end until count(*) shows every row; Milvus 2.3.5 stores its data on the same moto S3",
+    ),
+]

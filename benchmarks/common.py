@@ -1,28 +1,176 @@
-"""What every benchmark side does the same way: time a vts job, read the peak RSS."""
+"""What the bench sides share: the seeded 768-d rows, a vts job run, Milvus collections and loops.
+
+Every side of a path moves the same rows: ``id`` BIGINT, ``vector`` 768-d
+float32, ``title`` a short string, made by vts's own DataGen generator (seed
+7) one batch at a time, so 1 M rows never sit in memory at once.
+"""
 
 from __future__ import annotations
 
-import resource
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import yaml
 
+DIM = 768
+BATCH = 1000
+FIELDS = [
+    {"name": "id", "type": "BIGINT", "primary_key": True},
+    {"name": "vector", "type": "FLOAT_VECTOR", "dimension": DIM},
+    {"name": "title", "type": "STRING", "max_length": 256},
+]
 
-def time_vts_job(job: dict[str, Any], work: Path) -> float:
-    """Seconds ``vts run -q`` takes on ``job`` (written to ``work/job.yaml``); a failed run stops the benchmark."""
+
+def datagen_spec(rows: int, collection: str, batch: int = BATCH) -> dict[str, Any]:
+    return {"collection": collection, "row_count": rows, "seed": 7, "batch_size": batch, "fields": FIELDS}
+
+
+def batches(rows: int, batch: int = BATCH) -> Iterator[pa.RecordBatch]:
+    """The bench rows, ``batch`` at a time (vts's DataGen, seed 7)."""
+    from connectors.datagen.generate import Generator
+    from connectors.datagen.options import DataGenOptions
+    from connectors.datagen.source import DataGenSource
+
+    source = DataGenSource(DataGenOptions.model_validate(datagen_spec(rows, "bench", batch)))
+    gen = Generator(source.discover()[0], seed=7)
+    return (gen.rows(lo, min(lo + batch, rows)) for lo in range(0, rows, batch))
+
+
+def vectors(b: pa.RecordBatch, column: str = "vector") -> np.ndarray:
+    return b.column(column).flatten().to_numpy().reshape(b.num_rows, DIM)
+
+
+def as_rows(b: pa.RecordBatch) -> list[dict[str, Any]]:
+    """What a user hands MilvusClient.insert: one dict per row, the vector a numpy row."""
+    v = vectors(b)
+    return [{"id": i, "vector": v[k], "title": t} for k, (i, t) in enumerate(zip(b.column("id").to_pylist(), b.column("title").to_pylist()))]  # fmt: skip
+
+
+def run_vts(job: dict[str, Any], work: Path) -> float:
+    """Seconds ``vts run -q`` takes on ``job`` (through vts.engine.run); a failed run fails the side."""
     from vts import cli
 
-    path = work / "job.yaml"
+    path = work / f"job-{time.monotonic_ns()}.yaml"
     path.write_text(yaml.safe_dump(job))
     t0 = time.perf_counter()
-    code = cli.main(["run", "-q", str(path)])
+    code = cli.main(["run", "-q", "--fresh", str(path)])
     seconds = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"vts exited {code} on {path}")
     return seconds
 
 
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def client(url: str, token: str = "") -> Any:
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=url, token=token) if url.startswith("http") else MilvusClient(url)
+
+
+def create(c: Any, name: str, vector: str = "vector") -> None:
+    """The bench collection: the schema and index vts creates for these rows."""
+    from pymilvus import DataType, MilvusClient
+
+    s = MilvusClient.create_schema(auto_id=False)
+    s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field(vector, DataType.FLOAT_VECTOR, dim=DIM)
+    s.add_field("title", DataType.VARCHAR, max_length=256)
+    idx = c.prepare_index_params()
+    idx.add_index(vector, index_type="AUTOINDEX", metric_type="COSINE")
+    c.create_collection(name, schema=s, index_params=idx)
+
+
+def count(c: Any, name: str) -> int:
+    c.load_collection(name)
+    return int(c.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
+
+
+def read_pages(c: Any, name: str, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    """Every row by primary-key pages (the scalable cursor vts uses too)."""
+    from connectors.milvus.splits import pages
+
+    c.load_collection(name)
+    yield from pages(c, name, None, "id", False, None, None, None, ["id", "vector", "title"], batch)
+
+
+def fill_milvus(url: str, name: str, rows: int, token: str = "") -> None:
+    """A source collection holding the bench rows, flushed."""
+    c = client(url, token)
+    if c.has_collection(name):
+        c.drop_collection(name)
+    create(c, name)
+    for b in batches(rows, 5000):
+        c.insert(name, as_rows(b))
+    c.flush(name)
+    c.close()
+
+
+def timed_insert(
+    c: Any, name: str, rows_iter: Iterator[list[dict[str, Any]]], timed_only_calls: bool
+) -> tuple[float, int]:
+    """Insert every list of rows; seconds spent in insert calls only (``timed_only_calls``) or overall."""
+    spent, n, t0 = 0.0, 0, time.perf_counter()
+    for rows in rows_iter:
+        t = time.perf_counter()
+        c.insert(name, rows)
+        spent += time.perf_counter() - t
+        n += len(rows)
+    return (spent if timed_only_calls else time.perf_counter() - t0), n
+
+
+def create_dynamic(c: Any, name: str, pk_varchar: bool = False, vector: str = "vector") -> None:
+    """A collection for a source's rows: its key, its vector, the payload in the dynamic field."""
+    from pymilvus import DataType, MilvusClient
+
+    s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=True)
+    if pk_varchar:
+        s.add_field("id", DataType.VARCHAR, is_primary=True, max_length=512)
+    else:
+        s.add_field("id", DataType.INT64, is_primary=True)
+    s.add_field(vector, DataType.FLOAT_VECTOR, dim=DIM)
+    idx = c.prepare_index_params()
+    idx.add_index(vector, index_type="AUTOINDEX", metric_type="COSINE")
+    c.create_collection(name, schema=s, index_params=idx)
+
+
+def source_alone_of(pages: Callable[[], Iterator[list[Any]]]) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    n = sum(len(p) for p in pages())
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def sink_alone_of(
+    env: dict[str, Any], pages: Callable[[], Iterator[list[Any]]], make: Callable[[Any, str], None]
+) -> dict[str, Any]:
+    """The source's pages inserted into a Lite server; only the insert calls are timed."""
+    c, name = client(env["lite_url"]), f"sink_{env['tag']}"
+    make(c, name)
+    seconds, n = timed_insert(c, name, pages(), timed_only_calls=True)
+    return {"seconds": seconds, "rows": n}
+
+
+def loop_of(
+    env: dict[str, Any], pages: Callable[[], Iterator[list[Any]]], make: Callable[[Any, str], None]
+) -> dict[str, Any]:
+    """Read a page, insert it: the copy a user writes by hand."""
+    name = f"loop_{env['tag']}"
+    t0 = time.perf_counter()
+    c = client(env["lite_url"])
+    make(c, name)
+    _, n = timed_insert(c, name, pages(), timed_only_calls=False)
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def vts_into_lite(env: dict[str, Any], source: dict[str, Any], table: str) -> dict[str, Any]:
+    """A ``source`` -> Lite server job (write_mode insert) through ``vts run``; rows counted back."""
+    name = f"vts_{env['tag']}"
+    job = {
+        "env": {"parallelism": env.get("parallelism", 1), "checkpoint": {"path": str(Path(env["work"]) / "cp")}},
+        "source": source,
+        "sink": {"Milvus": {"url": env["lite_url"], "write_mode": "insert", "collection_rename": {table: name}}},
+    }
+    seconds = run_vts(job, Path(env["work"]))
+    return {"seconds": seconds, "rows": count(client(env["lite_url"]), name)}
