@@ -45,30 +45,38 @@ def _job(path: Path, url: str, table: str, milvus: str, **source: Any) -> Path:
     )
 
 
+class Running:
+    """`vts run`'s driver in a thread, stopped as SIGTERM stops the CLI's (``RunOptions.stop``)."""
+
+    def __init__(self, job: Path) -> None:
+        self.stop_event, self.errors, self.result = threading.Event(), [], None
+        self.thread = threading.Thread(target=self._go, args=(job,), daemon=True)
+        self.thread.start()
+
+    def _go(self, job: Path) -> None:
+        try:
+            self.result = engine.run(config.load(job), engine.RunOptions(stop=self.stop_event))
+        except BaseException as exc:
+            self.errors.append(exc)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive() and not self.errors, self.errors
+
+
 @pytest.fixture
-def streaming() -> Iterator[Callable[[Path], threading.Event]]:
-    """Start `vts run`'s driver in a thread; the test's end stops it cleanly and re-raises what it raised."""
-    running: list[tuple[threading.Thread, threading.Event, list[BaseException]]] = []
+def streaming() -> Iterator[Callable[[Path], Running]]:
+    """Start runs; the test's end stops them cleanly and re-raises what they raised."""
+    running: list[Running] = []
 
-    def start(job: Path) -> threading.Event:
-        stop, errors = threading.Event(), []
-
-        def go() -> None:
-            try:
-                engine.run(config.load(job), engine.RunOptions(stop=stop))
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=go, daemon=True)
-        thread.start()
-        running.append((thread, stop, errors))
-        return stop
+    def start(job: Path) -> Running:
+        running.append(Running(job))
+        return running[-1]
 
     yield start
-    for thread, stop, errors in running:
-        stop.set()
-        thread.join(60)
-        assert not errors, errors
+    for r in running:
+        r.stop()
 
 
 def _target(milvus: str, table: str) -> dict[int, tuple[str, list[float]]]:
@@ -76,7 +84,9 @@ def _target(milvus: str, table: str) -> dict[int, tuple[str, list[float]]]:
     try:
         if not c.has_collection(table):
             return {}
-        return {r["id"]: (r["title"], [round(x, 3) for x in r["emb"]]) for r in read_all(c, table, ["id", "title", "emb"])}
+        return {
+            r["id"]: (r["title"], [round(x, 3) for x in r["emb"]]) for r in read_all(c, table, ["id", "title", "emb"])
+        }
     finally:
         c.close()
 
@@ -94,7 +104,7 @@ def _eventually(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> Non
 
 
 def test_changes_while_streaming_reach_milvus_in_commit_order_and_verify_passes(
-    pg_logical: Any, lite_server: str, tmp_path: Path, streaming: Callable[[Path], threading.Event]
+    pg_logical: Any, lite_server: str, tmp_path: Path, streaming: Callable[[Path], Running]
 ) -> None:
     url = pg_logical.url
     t = _table(url, 50)
@@ -132,14 +142,16 @@ def test_a_table_without_primary_key_is_refused_before_anything_is_created(
     pg_logical: Any, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     t = unique("nopk")
-    execute(pg_logical.url, f"CREATE TABLE {t} (id bigint, emb vector({DIM}))", f"INSERT INTO {t} VALUES (1, '[1,2,3,4]')")
+    execute(
+        pg_logical.url, f"CREATE TABLE {t} (id bigint, emb vector({DIM}))", f"INSERT INTO {t} VALUES (1, '[1,2,3,4]')"
+    )
     job = _job(tmp_path / "job.yaml", pg_logical.url, t, lite_server)
     for command in ("check", "run"):
         assert cli.main([command, str(job)]) == 4
         assert "PGVECTOR-13" in capsys.readouterr().err
-    assert fetch(pg_logical.url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE %s", [f"vts_{t}%"]) == [
-        (0,)
-    ]
+    assert fetch(
+        pg_logical.url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE %s", [f"vts_{t}%"]
+    ) == [(0,)]
     assert not fetch(pg_logical.url, "SELECT 1 FROM pg_publication WHERE pubname LIKE %s", [f"vts_{t}%"])
 
 
@@ -151,3 +163,85 @@ def test_a_server_without_logical_decoding_is_refused(
     assert cli.main(["check", str(job)]) == 2
     err = capsys.readouterr().err
     assert "PGVECTOR-11" in err and "wal_level" in err
+
+
+def _status(job: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    import json
+
+    capsys.readouterr()
+    assert cli.main(["status", "--json", str(job)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_scalar_update_keeps_an_out_of_line_vector_then_status_and_cutover_end_the_stream(
+    pg_logical: Any,
+    lite_server: str,
+    tmp_path: Path,
+    streaming: Callable[[Path], Running],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = pg_logical.url
+    t = unique("toast")
+    execute(  # 768-d vectors are stored out of line: an UPDATE of the title alone does not send them
+        url,
+        f"CREATE TABLE {t} (id bigint PRIMARY KEY, title text NOT NULL, emb vector(768) NOT NULL)",
+        f"INSERT INTO {t} SELECT i, 'row ' || i, (SELECT array_agg(sin(i * k)) FROM generate_series(1, 768) k)::vector "
+        "FROM generate_series(1, 5) i",
+    )
+    job = _job(tmp_path / "job.yaml", url, t, lite_server)
+    run = streaming(job)
+    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 5)
+    before = _target(lite_server, t)[2][1]
+    execute(url, f"UPDATE {t} SET title = 'renamed' WHERE id = 2")
+    _eventually("the update", lambda: _target(lite_server, t)[2][0] == "renamed")
+    assert _target(lite_server, t)[2][1] == before and len(before) == 768
+
+    _eventually("no lag", lambda: _status(job, capsys)["backlog"] == 0)
+    stream = next(s for s in _status(job, capsys)["splits"] if s["split_id"].endswith("/changes"))
+    assert stream["state"] == "in progress" and stream["lag_seconds"] == 0.0
+    assert stream["last_commit"] is not None and "wal_bytes" in stream["lag"]
+    run.stop()  # a clean stop keeps the slot for the next run
+    slot = f"SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '{'vts_' + t}%'"
+    assert fetch(url, slot) == [(1,)]
+
+    execute(url, f"DELETE FROM {t} WHERE id = 5")  # while stopped: the cutover waits for it
+    assert cli.main(["cutover", str(job), "--deadline", "1"]) == 1
+    assert fetch(url, slot) == [(1,)]  # not caught up: nothing dropped
+    run = streaming(job)
+    assert cli.main(["cutover", str(job), "--deadline", "60"]) == 0
+    assert 5 not in _target(lite_server, t)
+    assert fetch(url, slot) == [(0,)]
+    assert fetch(url, f"SELECT count(*) FROM pg_publication WHERE pubname LIKE '{'vts_' + t}%'") == [(0,)]
+    run.thread.join(60)  # the run still streaming ends on its own: its slot is gone, as its error says
+    assert [e.code for e in run.errors] == ["PGVECTOR-17"]
+    run.errors.clear()
+
+
+def test_pgoutput_marks_an_out_of_line_vector_an_update_left_alone_as_unchanged(pg_logical: Any) -> None:
+    from connectors.pgvector import pgoutput
+
+    url, t = pg_logical.url, unique("wal")
+    execute(
+        url,
+        f"CREATE TABLE {t} (id bigint PRIMARY KEY, title text, emb vector(768))",
+        f"INSERT INTO {t} SELECT 1, 'a', (SELECT array_agg(sin(k)) FROM generate_series(1, 768) k)::vector",
+        f"CREATE PUBLICATION {t} FOR TABLE {t}",
+    )
+    execute(url, f"SELECT pg_create_logical_replication_slot('{t}', 'pgoutput')")
+    try:
+        execute(url, f"UPDATE {t} SET title = 'b' WHERE id = 1", f"DELETE FROM {t} WHERE id = 1")
+        peek = (
+            "SELECT data FROM pg_logical_slot_peek_binary_changes(%s, NULL, NULL, 'proto_version', '1', "
+            "'publication_names', %s)"
+        )
+        # the server runs with synchronous_commit=off: the slot sees the commit once the WAL writer flushed it
+        _eventually("the commit in the slot", lambda: any(d[:1] == b"C" for (d,) in fetch(url, peek, [t, t])), 10)
+        rows = fetch(url, peek, [t, t])
+    finally:
+        execute(url, f"SELECT pg_drop_replication_slot('{t}')", f"DROP PUBLICATION {t}")
+    decoder = pgoutput.Decoder()
+    txns = [txn for (data,) in rows if (txn := decoder.feed(bytes(data))) is not None]
+    assert len(txns) == 1
+    update, delete = txns[0].changes
+    assert update.op == "update" and update.new == {"id": "1", "title": "b", "emb": pgoutput.UNCHANGED}
+    assert delete.op == "delete" and delete.old == {"id": "1", "title": None, "emb": None}

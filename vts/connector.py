@@ -310,6 +310,13 @@ class Source(Connector):
         """
         return {}
 
+    def lag(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, dict[str, Any]]:
+        """Driver: more of what ``vts status`` shows per split, as JSON (a CDC stream's WAL bytes behind).
+
+        Same rules as :meth:`backlog` (read-only, any process); the default adds nothing.
+        """
+        return {}
+
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
         """Driver: called once after the sink committed every split of a successful run.
 

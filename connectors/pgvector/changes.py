@@ -76,6 +76,16 @@ def _poll(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transacti
     """The slot's committed transactions up to the current WAL position, and that position."""
     from psycopg import errors as pge
 
+    try:
+        return peek(conn, spec)
+    except pge.ObjectInUse:  # the driver is advancing the slot this very moment; look again next time
+        return 0, []
+
+
+def peek(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transaction]]:
+    """Decode (not consume) the slot's transactions up to the flushed WAL position; raises ObjectInUse."""
+    from psycopg import errors as pge
+
     # flushed, not written: the slot decodes no further than the flushed WAL, so nothing before `upto` is missed
     upto = conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
     decoder, txns = pgoutput.Decoder(), []
@@ -92,9 +102,25 @@ def _poll(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transacti
             "run), or it was dropped by hand",
             hint="after a cutover, nothing is left to do; otherwise start again with vts run --fresh",
         ) from None
-    except pge.ObjectInUse:  # the driver is advancing the slot this very moment; look again next time
-        return pgoutput.lsn_int("0/0"), []
     return pgoutput.lsn_int(upto), txns
+
+
+def pending(conn: Any, spec: dict[str, Any], position: Any, attempts: int = 40) -> int:
+    """Row changes of the table that the slot holds after ``position`` (the stream's backlog, exactly)."""
+    from psycopg import errors as pge
+
+    at = 0 if position is None else pgoutput.lsn_int(position["lsn"])
+    for attempt in range(attempts):
+        try:
+            _, txns = peek(conn, spec)
+            break
+        except pge.ObjectInUse:  # the running stream is peeking: wait for it to let go
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    return sum(
+        1 for t in txns if t.end_lsn > at for c in t.changes if isinstance(c, pgoutput.Truncate) or c.oid == spec["oid"]
+    )
 
 
 def _latest_ops(txns: list[pgoutput.Transaction], oid: int, keys: list[str]) -> dict[tuple, str]:

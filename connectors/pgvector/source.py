@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from connectors.pgvector import catalog, slot, splits
 from connectors.pgvector import state as marks_file
-from connectors.pgvector.changes import read_changes
+from connectors.pgvector.changes import pending, read_changes
 from connectors.pgvector.connection import connect
 from connectors.pgvector.errors import Code, PgvectorError, wrap
 from connectors.pgvector.options import PgvectorOptions
@@ -193,8 +193,18 @@ class PgvectorSource(Source):
         stream = [s for s in splits if s.spec["mode"] == "changes"]
         if not stream:
             return {}
+        with connect(self.options, "count the changes behind", writable=True) as conn:
+            return {s.id: pending(conn, s.spec, positions.get(s.id)) for s in stream}
+
+    def lag(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, dict[str, Any]]:
+        stream = [s for s in splits if s.spec["mode"] == "changes"]
+        if not stream:
+            return {}
         with connect(self.options, "measure the replication lag") as conn:
-            return {s.id: slot.lag_bytes(conn, (positions.get(s.id) or {}).get("lsn"), s.spec["slot"]) for s in stream}
+            return {
+                s.id: {"wal_bytes": slot.lag_bytes(conn, (positions.get(s.id) or {}).get("lsn"), s.spec["slot"])}
+                for s in stream
+            }
 
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
         if state.get("marks"):
