@@ -7,6 +7,9 @@ and compares the collection with the table (never with vts's own counters).
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests import pgvector_fixtures
-from tests.conftest import client_for, read_all, write_job
+from tests.conftest import VTS_BIN, client_for, read_all, write_job
 from tests.pgvector_fixtures import execute, fetch, unique
 from vts import cli, config, engine
 
@@ -245,3 +248,95 @@ def test_pgoutput_marks_an_out_of_line_vector_an_update_left_alone_as_unchanged(
     update, delete = txns[0].changes
     assert update.op == "update" and update.new == {"id": "1", "title": "b", "emb": pgoutput.UNCHANGED}
     assert delete.op == "delete" and delete.old == {"id": "1", "title": None, "emb": None}
+
+
+# `vts run`'s driver in its own process, whose sink SIGKILLs that process once a split (whose id contains
+# argv[2]) has written argv[3] rows: a crash at a known point of the snapshot or of the stream
+_CRASHING_RUN = """
+import signal, sys, threading
+from vts import config, engine
+from vts.testing.crashes import CrashingSink
+
+job, only, after, crashes = config.load(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+
+class Only(CrashingSink):
+    def writer(self, plan, split, ctx):
+        return super().writer(plan, split, ctx) if only in split.id else self.inner.writer(plan, split, ctx)
+
+
+job.sink = Only(job.sink, after_rows=after, crashes=crashes)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+engine.run(job, engine.RunOptions(stop=stop))
+"""
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen]]:
+    procs: list[subprocess.Popen] = []
+    yield procs
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def _crashing(job: Path, split: str, after: int, procs: list[subprocess.Popen]) -> subprocess.Popen:
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-c", _CRASHING_RUN, str(job), split, str(after), str(job.parent / "crashes")],
+            stdout=(job.parent / "crash.log").open("a"),
+            stderr=subprocess.STDOUT,
+        )
+    )
+    return procs[-1]
+
+
+def _vts_run(job: Path, procs: list[subprocess.Popen]) -> subprocess.Popen:
+    log = (job.parent / "run.log").open("a")
+    procs.append(subprocess.Popen([str(VTS_BIN), "run", str(job), "--quiet"], stdout=log, stderr=subprocess.STDOUT))
+    return procs[-1]
+
+
+def _killed(proc: subprocess.Popen, job: Path) -> None:
+    assert proc.wait(60) == -signal.SIGKILL, (job.parent / "crash.log").read_text()
+
+
+def _resume_until_equal(job: Path, url: str, t: str, milvus: str, procs: list[subprocess.Popen]) -> None:
+    proc = _vts_run(job, procs)
+    want = _source(url, t)
+    _eventually("the resumed run to catch up", lambda: _target(milvus, t) == want)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(60) == 0, (job.parent / "run.log").read_text()
+    assert cli.main(["verify", str(job), "--full"]) == 0
+
+
+def test_killed_during_the_snapshot_then_resumed_ends_equal(
+    pg_logical: Any, lite_server: str, tmp_path: Path, processes: list[subprocess.Popen]
+) -> None:
+    url = pg_logical.url
+    t = _table(url, 3000)
+    job = _job(tmp_path / "job.yaml", url, t, lite_server, batch_size=200)
+    _killed(_crashing(job, "", 1000, processes), job)  # the stream split starts after the snapshot: not this one
+    assert fetch(url, f"SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'vts_{t}%'") == [(1,)]
+    execute(url, f"UPDATE {t} SET title = 'while down' WHERE id % 100 = 0", f"DELETE FROM {t} WHERE id % 7 = 0")
+    execute(url, f"INSERT INTO {t} VALUES (5000, 'late', '[1,1,1,1]')")
+    _resume_until_equal(job, url, t, lite_server, processes)
+
+
+def test_killed_while_streaming_then_resumed_ends_equal(
+    pg_logical: Any, lite_server: str, tmp_path: Path, processes: list[subprocess.Popen]
+) -> None:
+    url = pg_logical.url
+    t = _table(url, 100)
+    job = _job(tmp_path / "job.yaml", url, t, lite_server)
+    proc = _crashing(job, "/changes", 30, processes)
+    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 100)
+    for i in range(1, 61):  # one transaction each: the stream dies part-way through them
+        execute(url, f"UPDATE {t} SET title = 'v{i}', emb = '[{i},0,0,0]' WHERE id = {i}")
+        if proc.poll() is not None:
+            break
+    _killed(proc, job)
+    execute(url, f"DELETE FROM {t} WHERE id > 90", f"INSERT INTO {t} VALUES (500, 'after', '[5,5,5,5]')")
+    _resume_until_equal(job, url, t, lite_server, processes)
