@@ -340,3 +340,26 @@ def test_killed_while_streaming_then_resumed_ends_equal(
     _killed(proc, job)
     execute(url, f"DELETE FROM {t} WHERE id > 90", f"INSERT INTO {t} VALUES (500, 'after', '[5,5,5,5]')")
     _resume_until_equal(job, url, t, lite_server, processes)
+
+
+def test_buffered_changes_are_sent_after_the_flush_interval_not_only_at_the_checkpoint(
+    pg_logical: Any, lite_server: str, tmp_path: Path, streaming: Callable[[Path], Running]
+) -> None:
+    url = pg_logical.url
+    t = _table(url, 3)
+    job = write_job(
+        tmp_path / "job.yaml",
+        {
+            "env": {"job.mode": "STREAMING", "checkpoint": {"path": str(tmp_path / "cp"), "interval": 600}},
+            "source": {"Pgvector": {"url": url, "table": t, "poll_interval": 0.1}},
+            "sink": {
+                "Milvus": {"url": lite_server, "sink.buffer-flush.max-rows": 10000, "sink.buffer-flush.interval": 0.2}
+            },
+        },
+    )
+    streaming(job)
+    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 3)  # a finished split flushes
+    started = time.monotonic()
+    execute(url, f"INSERT INTO {t} VALUES (4, 'soon', '[4,4,4,4]')")
+    _eventually("the insert", lambda: 4 in _target(lite_server, t), timeout=30)
+    assert time.monotonic() - started < 30  # long before the 600 s checkpoint would have flushed it
