@@ -177,7 +177,12 @@ def main() -> None:
         vts = Path(sys.executable).with_name("vts")
         log = (work / "vts.log").open("w")
         t0 = time.time()
-        proc = subprocess.Popen([str(vts), "run", str(job), "--quiet"], stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(
+            [str(vts), "--log-level", "DEBUG", "run", str(job), "--quiet"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         c = client_for(milvus)
         rows = max(args.rows, args.burst + 1)
         while True:
@@ -196,6 +201,7 @@ def main() -> None:
             print(json.dumps(result), flush=True)
         out["burst"] = burst(pg.url, milvus, args.burst)
         print(json.dumps(out, indent=2))
+        print(f"vts's log: {work / 'vts.log'}")
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

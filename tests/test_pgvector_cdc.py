@@ -363,3 +363,13 @@ def test_buffered_changes_are_sent_after_the_flush_interval_not_only_at_the_chec
     execute(url, f"INSERT INTO {t} VALUES (4, 'soon', '[4,4,4,4]')")
     _eventually("the insert", lambda: 4 in _target(lite_server, t), timeout=30)
     assert time.monotonic() - started < 30  # long before the 600 s checkpoint would have flushed it
+
+
+def test_job_mode_streaming_makes_the_kafka_and_pgvector_sources_stream() -> None:
+    sink = "sink: {Milvus: {url: ./x.db}}"
+    for source in (
+        "Kafka: {bootstrap_servers: 127.0.0.1:9, topics: [t], primary_key: id}",
+        "Pgvector: {url: 'postgresql://u@127.0.0.1/db', table: items}",
+    ):
+        assert not config.parse(f"source: {{{source}}}\n{sink}").source.unbounded()
+        assert config.parse(f"env: {{job.mode: STREAMING}}\nsource: {{{source}}}\n{sink}").source.unbounded()

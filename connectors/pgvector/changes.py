@@ -21,6 +21,7 @@ stream has caught up.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -36,6 +37,7 @@ from connectors.pgvector.wire import BatchBuilder
 from vts.connector import OP_COLUMN, OP_DELETE, OP_UPSERT
 from vts.schema import TableSchema
 
+log = logging.getLogger("vts")
 _PEEK = (
     "SELECT lsn::text, data FROM pg_logical_slot_peek_binary_changes("
     "%s, %s::pg_lsn, NULL, 'proto_version', '1', 'publication_names', %s)"
@@ -49,12 +51,27 @@ def read_changes(
     keys = [k["name"] for k in spec["key"]]
     with connect(options, f"stream the changes of '{table.name}'", writable=True) as conn:
         while True:
+            started = time.monotonic()
             try:
-                upto, txns = _poll(conn, spec)
+                polled = _poll(conn, spec)
+                if polled is None:  # the driver is advancing the slot this very moment; look again
+                    time.sleep(options.poll_interval)
+                    continue
+                upto, txns = polled
                 if at is not None:
                     txns = [t for t in txns if t.end_lsn > at]
                 latest = _latest_ops(txns, spec["oid"], keys)
+                decoded = time.monotonic()
                 batch = _batch(conn, options, spec, table, latest)
+                if txns:
+                    log.debug(
+                        "%s: %d transaction(s), %d key(s): decoded in %.2fs, rows read back in %.2fs",
+                        table.name,
+                        len(txns),
+                        len(latest),
+                        decoded - started,
+                        time.monotonic() - decoded,
+                    )
             except PgvectorError:
                 raise
             except Exception as exc:
@@ -72,14 +89,14 @@ def read_changes(
                 time.sleep(options.poll_interval)
 
 
-def _poll(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transaction]]:
-    """The slot's committed transactions up to the current WAL position, and that position."""
+def _poll(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transaction]] | None:
+    """The slot's committed transactions up to the current WAL position, and that position; None when busy."""
     from psycopg import errors as pge
 
     try:
         return peek(conn, spec)
-    except pge.ObjectInUse:  # the driver is advancing the slot this very moment; look again next time
-        return 0, []
+    except pge.ObjectInUse:
+        return None
 
 
 def peek(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transaction]]:
