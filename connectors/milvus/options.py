@@ -77,8 +77,7 @@ class MilvusSinkOptions(ConnectionOptions):
         ge=1,
         le=100_000,
         validation_alias=AliasChoices("batch_size", "sink.buffer-flush.max-rows"),
-        description="Rows per Insert/Upsert call: rows are sent once this many are buffered "
-        "(Flink's sink.buffer-flush.max-rows).",
+        description="Rows per Insert/Upsert call.",  # also sink.buffer-flush.max-rows, as the Flink sink names it
     )
     buffer_flush_interval: float | None = Field(
         None,

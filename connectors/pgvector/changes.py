@@ -105,11 +105,11 @@ def peek(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transactio
 
     # flushed, not written: the slot decodes no further than the flushed WAL, so nothing before `upto` is missed
     upto = conn.execute("SELECT pg_current_wal_flush_lsn()::text").fetchone()[0]
-    decoder, txns = pgoutput.Decoder(), []
+    decoder, txns = pgoutput.Decoder(keys_only=True), []
     try:
         with conn.cursor() as cur:
             for _, data in cur.execute(_PEEK, [spec["slot"], upto, spec["publication"]]):
-                txn = decoder.feed(bytes(data))
+                txn = decoder.feed(data)
                 if txn is not None:
                     txns.append(txn)
     except pge.UndefinedObject:

@@ -74,12 +74,22 @@ def lsn_int(text: str) -> int:
     return (int(hi, 16) << 32) | int(lo, 16)
 
 
-class Decoder:
-    """Feeds on messages in slot order; collects whole transactions (the slot only holds committed ones)."""
+SKIPPED = object()
+"""A column value the decoder was asked not to decode (``Decoder(keys_only=True)``)."""
 
-    def __init__(self) -> None:
+
+class Decoder:
+    """Feeds on messages in slot order; collects whole transactions (the slot only holds committed ones).
+
+    ``keys_only`` decodes only the replica identity's columns (the primary key) and leaves the others
+    :data:`SKIPPED`: vts reads rows back from the table, and decoding a 768-d vector's text costs more
+    than reading it back.
+    """
+
+    def __init__(self, keys_only: bool = False) -> None:
         self.relations: dict[int, RelationInfo] = {}
         self._open: Transaction | None = None
+        self.keys_only = keys_only
 
     def feed(self, data: bytes) -> Transaction | None:
         """Decode one message; return the transaction it commits, if it is a Commit."""
@@ -133,7 +143,7 @@ class Decoder:
         pos, old, new = 5, None, None
         while pos < len(data):
             tag = data[pos : pos + 1]
-            values, pos = _tuple(data, pos + 1, rel.columns)
+            values, pos = _tuple(data, pos + 1, rel.columns, set(rel.key) if self.keys_only else None)
             if tag == b"N":
                 new = values
             else:  # K (key columns only) or O (the whole old row)
@@ -147,7 +157,7 @@ def _cstring(data: bytes, pos: int) -> tuple[str, int]:
     return data[pos:end].decode(), end + 1
 
 
-def _tuple(data: bytes, pos: int, columns: tuple[str, ...]) -> tuple[dict[str, object], int]:
+def _tuple(data: bytes, pos: int, columns: tuple[str, ...], wanted: set[str] | None) -> tuple[dict[str, object], int]:
     n = struct.unpack_from(">h", data, pos)[0]
     pos += 2
     out: dict[str, object] = {}
@@ -160,7 +170,8 @@ def _tuple(data: bytes, pos: int, columns: tuple[str, ...]) -> tuple[dict[str, o
             value = UNCHANGED
         else:  # t (text); b (binary) is only sent when asked for with the 'binary' option, which vts never sets
             length = struct.unpack_from(">i", data, pos)[0]
-            value = bytes(data[pos + 4 : pos + 4 + length]).decode()
+            keep = wanted is None or columns[i] in wanted
+            value = data[pos + 4 : pos + 4 + length].decode() if keep else SKIPPED
             pos += 4 + length
         out[columns[i]] = value
     return out, pos
