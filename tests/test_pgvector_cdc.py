@@ -373,3 +373,30 @@ def test_job_mode_streaming_makes_the_kafka_and_pgvector_sources_stream() -> Non
     ):
         assert not config.parse(f"source: {{{source}}}\n{sink}").source.unbounded()
         assert config.parse(f"env: {{job.mode: STREAMING}}\nsource: {{{source}}}\n{sink}").source.unbounded()
+
+
+def test_cutover_abandon_drops_the_slot_and_the_next_run_starts_over_from_a_new_snapshot(
+    pg_logical: Any,
+    lite_server: str,
+    tmp_path: Path,
+    streaming: Callable[[Path], Running],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = pg_logical.url
+    t = _table(url, 10)
+    job = _job(tmp_path / "job.yaml", url, t, lite_server)
+    run = streaming(job)
+    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 10)
+    run.stop()
+    slot = f"SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '{'vts_' + t}%'"
+    assert fetch(url, slot) == [(1,)]
+
+    assert cli.main(["cutover", "--abandon", str(job)]) == 0
+    assert fetch(url, slot) == [(0,)]
+    assert not _status(job, capsys)["found"]  # the checkpoint is forgotten too
+
+    execute(url, f"UPDATE {t} SET title = 'after abandon' WHERE id = 1")
+    streaming(job)
+    want = _source(url, t)
+    _eventually("the new snapshot", lambda: _target(lite_server, t) == want)
+    assert fetch(url, slot) == [(1,)]
