@@ -182,8 +182,9 @@ def _parser() -> argparse.ArgumentParser:
         help="where a running or interrupted run stands: splits, rows, a stream's lag; changes nothing",
         description=_wrap(
             "Read the job's checkpoint (never write it) and print each split's state, rows written and "
-            "rejected, the time since its last checkpoint and, where the source can tell (Kafka), how many "
-            "records are still ahead of it. Works beside a running job, from another shell."
+            "rejected, the time since its last checkpoint and, where the source can tell (Kafka; a PostgreSQL "
+            "replication slot: changes, WAL bytes, last commit applied, lag in seconds), how many records are "
+            "still ahead of it. Works beside a running job, from another shell."
         ),
         epilog=_epilog(
             ("vts status job.yaml", "the table"),
