@@ -400,3 +400,14 @@ def test_cutover_abandon_drops_the_slot_and_the_next_run_starts_over_from_a_new_
     want = _source(url, t)
     _eventually("the new snapshot", lambda: _target(lite_server, t) == want)
     assert fetch(url, slot) == [(1,)]
+
+
+def test_check_of_a_streaming_job_passes_the_preflight_and_creates_no_slot(
+    pg_logical: Any, lite_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    t = _table(pg_logical.url, 3)
+    job = _job(tmp_path / "job.yaml", pg_logical.url, t, lite_server)
+    assert cli.main(["check", str(job)]) == 0
+    assert f"{t}/changes" in capsys.readouterr().out  # the stream split, after the snapshot's
+    assert fetch(pg_logical.url, f"SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'vts_{t}%'") == [(0,)]
+    assert fetch(pg_logical.url, f"SELECT count(*) FROM pg_publication WHERE pubname LIKE 'vts_{t}%'") == [(0,)]
