@@ -16,7 +16,8 @@ is snapshotted by ``vts run`` (streaming), then:
 - burst: one UPDATE of ``--burst`` rows (one transaction), then the time
   until Milvus holds all of them (counted by their new title).
 
-    python benchmarks/bench_pgvector_cdc.py --rows 10000 --rates 100,300,1000 --seconds 10 --burst 10000
+    python benchmarks/bench_pgvector_cdc.py --rows 10000 --rates 100,200,400 --seconds 8 --burst 10000
+    unshare --net sh -c 'ip link set lo up; python benchmarks/bench_pgvector_cdc.py --target 235 ...'
 """
 
 from __future__ import annotations
@@ -153,12 +154,26 @@ def main() -> None:
     ap.add_argument("--rates", default="100,300,1000")
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--burst", type=int, default=10_000)
+    ap.add_argument(
+        "--target",
+        choices=["lite", "235"],
+        default="lite",
+        help="milvus-lite server, or Milvus 2.3.5 standalone (run inside unshare --net: it binds every interface)",
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="vts-cdc-bench-"))
     pg = PostgresServer(settings={"wal_level": "logical", "max_replication_slots": "4", "max_wal_senders": "4"})
     pg.start()
-    lite = LiteServer(work)
-    milvus = lite.ensure()
+    if args.target == "235":
+        from tests.services import milvus_standalone as ms
+
+        if not ms.in_private_netns():
+            sys.exit("Milvus 2.3.5 binds every interface: run this inside unshare --net (see the README)")
+        lite = ms.MilvusStandalone().start()
+        milvus = lite.uri
+    else:
+        lite = LiteServer(work)
+        milvus = lite.ensure()
     proc = None
     try:
         load(pg.url, max(args.rows, args.burst + 1))
@@ -192,7 +207,13 @@ def main() -> None:
                     break
             time.sleep(0.2)
         c.close()
-        out: dict = {"rows": rows, "dim": DIM, "snapshot_s": round(time.time() - t0, 1), "sustained": []}
+        out: dict = {
+            "target": args.target,
+            "rows": rows,
+            "dim": DIM,
+            "snapshot_s": round(time.time() - t0, 1),
+            "sustained": [],
+        }
         seq = 0
         for rate in [int(r) for r in args.rates.split(",")]:
             result, seq = sustained(pg.url, milvus, rate, args.seconds, seq)
