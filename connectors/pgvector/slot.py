@@ -77,6 +77,12 @@ def preflight(conn: Any, o: PgvectorOptions, rel: Relation) -> list[str]:
         )
     if mine is not None:
         _check_own(o, mine, conn)
+    if _publishes(conn, o.publication(), rel) is False:
+        raise PgvectorError(
+            Code.CDC_UNSUPPORTED,
+            f"publication '{o.publication()}' exists but does not publish '{o.table}'",
+            hint=f"ALTER PUBLICATION {o.publication()} ADD TABLE {o.table}; or give the job another 'publication_name'",
+        )
     notes = []
     keep = conn.execute("SHOW max_slot_wal_keep_size").fetchone()[0] if version >= 130000 else "-1"
     if keep not in ("-1", "-1MB"):
@@ -85,6 +91,16 @@ def preflight(conn: Any, o: PgvectorOptions, rel: Relation) -> list[str]:
             "and must start again with --fresh"
         )
     return notes
+
+
+def _publishes(conn: Any, pub: str, rel: Relation) -> bool | None:
+    """Whether publication ``pub`` publishes the table; None when there is no such publication."""
+    row = conn.execute(
+        "SELECT p.puballtables OR EXISTS (SELECT 1 FROM pg_publication_rel r WHERE r.prpubid = p.oid "
+        "AND r.prrelid = %s) FROM pg_publication p WHERE p.pubname = %s",
+        [rel.oid, pub],
+    ).fetchone()
+    return None if row is None else bool(row[0])
 
 
 def _slot(conn: Any, name: str) -> dict[str, Any] | None:
@@ -119,23 +135,9 @@ def ensure(conn: Any, o: PgvectorOptions, rel: Relation, resuming: bool) -> None
     from psycopg import sql
 
     pub = o.publication()
-    found = conn.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [pub]).fetchone()
-    if found is None:
+    if _publishes(conn, pub, rel) is None:
         conn.execute(sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(pub), sql.SQL(rel.source_sql)))
         log.info("created publication %s for %s", pub, o.table)
-    elif (
-        not conn.execute(
-            "SELECT 1 FROM pg_publication_rel WHERE prpubid = (SELECT oid FROM pg_publication WHERE pubname = %s) "
-            "AND prrelid = %s",
-            [pub, rel.oid],
-        ).fetchone()
-        and not conn.execute("SELECT puballtables FROM pg_publication WHERE pubname = %s", [pub]).fetchone()[0]
-    ):
-        raise PgvectorError(
-            Code.CDC_UNSUPPORTED,
-            f"publication '{pub}' exists but does not publish '{o.table}'",
-            hint=f"ALTER PUBLICATION {pub} ADD TABLE {o.table}; or give the job another 'publication_name'",
-        )
     slot = _slot(conn, o.slot())
     if resuming:
         if slot is None:
