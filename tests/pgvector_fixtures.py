@@ -37,6 +37,22 @@ def pg_url(pg: PostgresServer) -> str:
     return pg.url
 
 
+LOGICAL = {"wal_level": "logical", "max_replication_slots": "8", "max_wal_senders": "8"}
+
+
+@pytest.fixture(scope="session")
+def pg_logical() -> Iterator[PostgresServer]:
+    """A second PostgreSQL, with logical decoding on, for change data capture (the other one has it off)."""
+    try:
+        server = PostgresServer(settings=LOGICAL).start()
+    except (RuntimeError, ImportError) as exc:
+        pytest.fail(f"cannot start PostgreSQL ({exc}); run: bash tests/services/install_postgres.sh")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def execute(url: str, *statements: str | tuple[str, Any]) -> None:
     """Run statements in one transaction."""
     with psycopg.connect(url) as conn:

@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from vts import __version__, config, engine, hocon, listing, registry, secrets, verify
+from vts import __version__, config, cutover, engine, hocon, listing, registry, secrets, verify
 from vts import status as job_status
 from vts.errors import ConfigError, ExitCode, JobFileError, UnknownConnectorError, VtsError
 from vts.progress import RunView, summary
@@ -182,8 +182,9 @@ def _parser() -> argparse.ArgumentParser:
         help="where a running or interrupted run stands: splits, rows, a stream's lag; changes nothing",
         description=_wrap(
             "Read the job's checkpoint (never write it) and print each split's state, rows written and "
-            "rejected, the time since its last checkpoint and, where the source can tell (Kafka), how many "
-            "records are still ahead of it. Works beside a running job, from another shell."
+            "rejected, the time since its last checkpoint and, where the source can tell (Kafka; a PostgreSQL "
+            "replication slot: changes, WAL bytes, last commit applied, lag in seconds), how many records are "
+            "still ahead of it. Works beside a running job, from another shell."
         ),
         epilog=_epilog(
             ("vts status job.yaml", "the table"),
@@ -195,6 +196,28 @@ def _parser() -> argparse.ArgumentParser:
     _variables_argument(stat)
     stat.add_argument("--json", action="store_true", help="print JSON instead of a table")
     stat.set_defaults(func=cmd_status)
+
+    cut = sub.add_parser(
+        "cutover",
+        help="end a streaming job: wait until it caught up, verify, then drop the source's replication slot",
+        description=_wrap(
+            "Beside the running 'vts run' of a streaming job, once the application writes to Milvus: wait "
+            "until the run's checkpoint is level with the source, compare every row (vts verify --full) and, "
+            "only if the target equals the source, drop the replication slot and publication vts created "
+            "(then stop the run). Exit 0 only when the target equals the source."
+        ),
+        epilog=_epilog(
+            ("vts cutover job.yaml", "wait (as long as it takes), verify, release"),
+            ("vts cutover --deadline 300 job.yaml", "give up (exit 1, nothing dropped) after 5 minutes"),
+            ("vts cutover --abandon job.yaml", "drop the slot now and forget the checkpoint; no verify"),
+        ),
+        formatter_class=help_format,
+    )
+    cut.add_argument("job", help="path to the job file (YAML, or VTS's HOCON .conf)")
+    _variables_argument(cut)
+    cut.add_argument("--deadline", type=float, metavar="S", help="seconds to wait for the run to catch up")
+    cut.add_argument("--abandon", action="store_true", help="drop the slot without waiting or verifying")
+    cut.set_defaults(func=cmd_cutover)
 
     conv = sub.add_parser(
         "convert",
@@ -247,7 +270,7 @@ def _load(args: argparse.Namespace) -> config.Job:
 def cmd_status(args: argparse.Namespace, out: Console, err: Console) -> int:
     st = job_status.status(_load(args))
     if args.json:
-        out.print_json(json.dumps(job_status.as_json(st)))
+        out.print_json(json.dumps(job_status.as_json(st), default=str))
         return int(ExitCode.OK)
     if not st.found:
         out.print(
@@ -262,10 +285,32 @@ def cmd_status(args: argparse.Namespace, out: Console, err: Console) -> int:
         ago = "" if s.seconds_since_checkpoint is None else f"{s.seconds_since_checkpoint:,.0f} s ago"
         table.add_row(s.split_id, s.table, s.state, f"{s.rows_written:,}", f"{s.rows_rejected:,}", behind, ago)
     out.print(table)
+    for s in st.splits:
+        if s.last_commit is not None:  # a CDC stream: what "behind" (WAL bytes) means in time
+            at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(s.last_commit))
+            lag = s.lag_seconds
+            out.print(
+                f"{s.split_id}: last change applied was committed at {at}"
+                + ("" if lag is None else f"; lag {lag:,.1f} s")
+                + (f", {s.lag['wal_bytes']:,} bytes of WAL" if "wal_bytes" in s.lag else "")
+            )
     if st.backlog is not None:
         out.print(f"{st.backlog:,} record(s) behind the source in all")
     for note in st.notes:
         out.print(note)
+    return int(ExitCode.OK)
+
+
+def cmd_cutover(args: argparse.Namespace, out: Console, err: Console) -> int:
+    job = _load(args)
+    if args.abandon:
+        dropped = cutover.abandon(job)
+        out.print("abandoned: dropped " + (", ".join(dropped) or "nothing (already gone)") + "; checkpoint forgotten")
+        return int(ExitCode.OK)
+    cutover.wait_level(job, args.deadline, said=lambda line: err.print(line, highlight=False))
+    _verify(job, True, 0, out)  # raises TargetDiffers (nothing dropped) when they differ
+    dropped = cutover.release(job)
+    out.print("cut over: dropped " + (", ".join(dropped) or "nothing (already gone)") + "; stop the vts run now")
     return int(ExitCode.OK)
 
 

@@ -48,7 +48,12 @@ class CheckpointOptions(Options):
 
 class EnvOptions(Options):
     parallelism: int = Field(1, ge=1, le=1024, description="Splits read and written at once.")
-    job_mode: Literal["BATCH"] = Field("BATCH", alias="job.mode", description="Only BATCH is supported.")
+    job_mode: Literal["BATCH", "STREAMING"] = Field(
+        "BATCH",
+        alias="job.mode",
+        description="BATCH: copy what the source holds, then end. STREAMING: keep applying the source's changes "
+        "until stopped (Kafka, Pgvector change data capture).",
+    )
     checkpoint: CheckpointOptions = Field(default_factory=CheckpointOptions, description="Resume after a failure.")
     # Retry options are named <what>_attempts/_backoff/_max_backoff/_jitter everywhere (vts.retry); VTS's
     # names stay valid as aliases.
@@ -146,6 +151,8 @@ def build(raw: dict[str, Any], path: Path | None = None) -> Job:
 
     env = _validate(EnvOptions, raw.get("env") or {}, "env")
     source = _connector("source", raw["source"], "source")
+    if env.job_mode == "STREAMING":
+        source = source.streaming()
     sink = _connector("sink", raw["sink"], "sink")
     transforms_raw = raw.get("transform") or []
     if not isinstance(transforms_raw, list):

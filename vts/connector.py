@@ -232,6 +232,50 @@ class Source(Connector):
         """
         return False
 
+    def streaming(self) -> Source:
+        """Driver: this source set up for ``env: {job.mode: STREAMING}`` (its :meth:`unbounded` then says True).
+
+        Called once when the job is loaded. A source that reads a changelog
+        (Kafka, PostgreSQL CDC) returns a copy with its streaming options
+        set; the default refuses with a coded error, before anything is
+        contacted.
+        """
+        from vts.errors import ConfigError
+
+        raise ConfigError(
+            f"the {self.name} source cannot stream (job.mode: STREAMING)",
+            hint="use job.mode: BATCH, or a source that can stream (Kafka, Pgvector)",
+        )
+
+    def phase(self, split: Split) -> int:
+        """Driver: the splits of a phase start once every split of the earlier phases has finished.
+
+        A change-data-capture source puts its stream split after the
+        snapshot's splits, so no change is overwritten by an older snapshot
+        read of its row. The default (0 for every split) runs them all at once.
+        """
+        return 0
+
+    def prepare(self, splits: list[Split], resuming: bool) -> list[str]:
+        """Driver, in ``vts run`` only: after every check and save mode passed, before any split reads.
+
+        A source that needs something on its service for the reads (a
+        replication slot and publication) creates or reuses it here —
+        ``resuming`` says whether the checkpoint's positions rely on what a
+        previous run created — and returns lines saying what it did. The
+        checks that can refuse the job run earlier, in :meth:`plan`, so
+        ``vts check`` runs them too. The default does nothing.
+        """
+        return []
+
+    def release(self) -> list[str]:
+        """Driver: drop what :meth:`prepare` created (``vts cutover``, ``vts run --fresh``); say what was dropped.
+
+        Called when the job will never resume (a cutover, an abandoned
+        stream) or starts afresh. The default has nothing to drop.
+        """
+        return []
+
     def acknowledge(self, split: Split, position: Position) -> None:
         """Driver: everything of ``split`` before ``position`` is durable in the sink and in the checkpoint.
 
@@ -263,6 +307,13 @@ class Source(Connector):
         (``None``: not started). Answer only for the splits the service can
         tell (a Kafka partition: its high watermark minus the position); the
         default knows none. Read-only: it must not move any committed offset.
+        """
+        return {}
+
+    def lag(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, dict[str, Any]]:
+        """Driver: more of what ``vts status`` shows per split, as JSON (a CDC stream's WAL bytes behind).
+
+        Same rules as :meth:`backlog` (read-only, any process); the default adds nothing.
         """
         return {}
 

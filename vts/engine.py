@@ -14,7 +14,10 @@ when ``RunOptions.stop`` is set: the executor drains (every split flushes
 and checkpoints), and the run ends *stopped* — no commit, no ``finish``, the
 checkpoint kept — so the next run resumes where this one stopped. After
 each saved checkpoint the driver acknowledges the split's position to the
-source (:meth:`Source.acknowledge`: a Kafka group's offsets).
+source (:meth:`Source.acknowledge`: a Kafka group's offsets). Splits run in
+the source's phases (:meth:`Source.phase`: a CDC stream after its snapshot),
+each phase once the earlier ones finished; the source's ``prepare`` (a
+replication slot) runs after the save modes, before the first split.
 """
 
 from __future__ import annotations
@@ -194,6 +197,8 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     executor = options.executor or executor_for(job.env)
     executor.preflight(pipe)
     actions = _save_modes(job, sink_plan, resuming=resuming, apply=True)
+    for line in source.prepare(list(p.splits), resuming):
+        log.info("%s", line)
     if not resuming:
         checkpoint.start(list(p.splits), p.splits.state)
 
@@ -218,26 +223,35 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     try:
         observer.planned(result)
         by_name = {t.name: t for t in p.source_tables}
-        tasks = [
-            SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan, records[s.id])
-            for s in p.splits
-            if not records[s.id].done
-        ]
+        phases: dict[int, list[SplitTask]] = {}
+        for s in p.splits:
+            if not records[s.id].done:
+                task = SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan, records[s.id])
+                phases.setdefault(source.phase(s), []).append(task)
         env = job.env
-        # a streaming split never ends, so each one needs its own worker, whatever env.parallelism says
-        parallelism = max(env.parallelism, len(tasks)) if source.unbounded() else env.parallelism
-        settings = RunSettings(
-            parallelism, env.checkpoint.interval, env.split_retry, Path(env.dead_letter_path), sink.max_error_rows()
-        )
-        log.info("running %d split(s) with parallelism %d", len(tasks), parallelism)
         splits = {s.id: s for s in p.splits}
         with _draining_on(options.stop, executor):
-            for event in executor.run(pipe, tasks, settings):
-                stats.apply(event)
-                if isinstance(event, Checkpointed | Finished):
-                    records[event.split_id] = event.record
-                    checkpoint.save(event.split_id, event.record)
-                    _acknowledge(source, splits[event.split_id], event.record.position)
+            for _, tasks in sorted(phases.items()):
+                if options.stop is not None and options.stop.is_set():
+                    break
+                # a streaming split never ends, so each one needs its own worker, whatever env.parallelism says
+                parallelism = max(env.parallelism, len(tasks)) if source.unbounded() else env.parallelism
+                settings = RunSettings(
+                    parallelism,
+                    env.checkpoint.interval,
+                    env.split_retry,
+                    Path(env.dead_letter_path),
+                    sink.max_error_rows(),
+                )
+                log.info("running %d split(s) with parallelism %d", len(tasks), parallelism)
+                for event in executor.run(pipe, tasks, settings):
+                    stats.apply(event)
+                    if isinstance(event, Checkpointed | Finished):
+                        records[event.split_id] = event.record
+                        checkpoint.save(event.split_id, event.record)
+                        _acknowledge(source, splits[event.split_id], event.record.position)
+                if not all(records[t.split.id].done for t in tasks):  # drained: later phases wait for the next run
+                    break
         stats.copied = time.monotonic()
         if not all(records[s.id].done for s in p.splits):  # drained: the checkpoint says where to go on
             result.stopped = True

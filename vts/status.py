@@ -26,8 +26,20 @@ class SplitStatus:
     state: str  # done | in progress | waiting
     rows_written: int
     rows_rejected: int
-    backlog: int | None  # records after the checkpointed position, when the source can tell
+    backlog: int | None  # records (a PostgreSQL slot: WAL bytes) after the checkpointed position, when known
     seconds_since_checkpoint: float | None
+    position: Any = None  # the checkpointed position (JSON), e.g. a CDC stream's LSN and last commit time
+    last_commit: float | None = None  # a CDC stream: when the last change applied was committed (epoch seconds)
+    lag: dict[str, Any] = field(default_factory=dict)  # more the source tells (Source.lag: WAL bytes behind)
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """0 when nothing is behind; else at most this long since the last change applied was committed."""
+        if self.backlog is None:
+            return None
+        if self.backlog == 0:
+            return 0.0
+        return None if self.last_commit is None else max(0.0, time.time() - self.last_commit)
 
 
 @dataclass
@@ -54,9 +66,12 @@ def status(job: Job) -> JobStatus:
     records = {s.id: checkpoint.record(s.id) for s in splits}
     open_splits = [s for s in splits if not records[s.id].done]
     backlog: dict[str, int] = {}
+    lag: dict[str, dict[str, Any]] = {}
     if open_splits:
+        positions = {s.id: records[s.id].position for s in open_splits}
         try:
-            backlog = job.source.backlog(open_splits, {s.id: records[s.id].position for s in open_splits})
+            backlog = job.source.backlog(open_splits, positions)
+            lag = job.source.lag(open_splits, positions)
         except Exception as exc:  # status is a report: a source it cannot reach leaves the lag blank
             out.notes.append(f"the source's backlog is unknown: {str(exc).splitlines()[0]}")
     now = time.time()
@@ -72,6 +87,9 @@ def status(job: Job) -> JobStatus:
                 r.rows_rejected,
                 None if r.done else backlog.get(s.id),
                 None if saved is None else max(0.0, now - float(saved)),
+                r.position,
+                r.position.get("committed_at") if isinstance(r.position, dict) else None,
+                lag.get(s.id, {}),
             )
         )
     return out
@@ -82,6 +100,6 @@ def as_json(st: JobStatus) -> dict[str, Any]:
         "checkpoint": st.checkpoint,
         "found": st.found,
         "backlog": st.backlog,
-        "splits": [s.__dict__ for s in st.splits],
+        "splits": [{**s.__dict__, "lag_seconds": s.lag_seconds} for s in st.splits],
         "notes": st.notes,
     }

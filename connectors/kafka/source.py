@@ -85,6 +85,9 @@ class KafkaSource(Source):
         else:
             yield from read_partition(self.options, table, split.spec, position)
 
+    def streaming(self) -> KafkaSource:
+        return KafkaSource(self.options.model_copy(update={"mode": "streaming"}))
+
     def unbounded(self) -> bool:
         return self.options.mode == "streaming"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from connectors.milvus.bulk.config import BulkWriterConfig
 from connectors.milvus.connection import ConnectionOptions
@@ -72,7 +72,20 @@ class MilvusSinkOptions(ConnectionOptions):
         description="upsert (default) makes a re-run replace rows by primary key instead of doubling them; "
         "insert is faster on some servers. Auto-id targets always insert.",
     )
-    batch_size: int = Field(1000, ge=1, le=100_000, description="Rows per Insert/Upsert call.")
+    batch_size: int = Field(
+        1000,
+        ge=1,
+        le=100_000,
+        validation_alias=AliasChoices("batch_size", "sink.buffer-flush.max-rows"),
+        description="Rows per Insert/Upsert call.",  # also sink.buffer-flush.max-rows, as the Flink sink names it
+    )
+    buffer_flush_interval: float | None = Field(
+        None,
+        gt=0,
+        validation_alias=AliasChoices("buffer_flush_interval", "sink.buffer-flush.interval"),
+        description="Seconds a buffered row may wait before it is sent, however few are buffered (Flink's "
+        "sink.buffer-flush.interval); default: until batch_size rows or the next checkpoint (env checkpoint.interval).",
+    )
     rate_limit_backoff: float = Field(
         60.0, ge=0, description="Seconds to wait after 'rate limit exceeded' before retrying with half the batch."
     )

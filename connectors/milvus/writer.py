@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from time import sleep
 from typing import Any
 
@@ -58,6 +59,7 @@ class BufferBatchWriter(SinkWriter):
         self._streak = 0
         self._buffer: list[dict[str, Any]] = []
         self._sent = 0  # rows the server accepted since the last flush
+        self._buffered_at = 0.0  # when the oldest buffered row arrived
         self._upsert = opts.write_mode == "upsert" and not target.primary.auto_id
         self._call = client.upsert if self._upsert else client.insert
         self.sizes_used: list[int] = []  # batch sizes sent, for reports and tests
@@ -65,6 +67,15 @@ class BufferBatchWriter(SinkWriter):
             ensure_partition(client, target.name, partition)
 
     def write(self, batch: pa.RecordBatch) -> None:
+        self._apply(batch)
+        interval = self.opts.buffer_flush_interval
+        # a stream's few rows must not wait for batch_size; a streaming reader's empty batches come on time
+        if self._buffer and interval is not None and time.monotonic() - self._buffered_at >= interval:
+            while self._buffer:
+                chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
+                self._send(chunk)
+
+    def _apply(self, batch: pa.RecordBatch) -> None:
         if OP_COLUMN not in batch.schema.names:
             self._write_rows(batch)
             return
@@ -106,6 +117,8 @@ class BufferBatchWriter(SinkWriter):
         converted = convert_batch(batch, self.target)
         if converted.rejected:
             self.ctx.rejects.add(converted.rejected, converted.reasons)
+        if converted.rows and not self._buffer:
+            self._buffered_at = time.monotonic()
         self._buffer.extend(converted.rows)
         while len(self._buffer) >= self.batch_size:
             chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]

@@ -10,8 +10,9 @@ from connectors.pgvector.options import PgvectorOptions
 
 
 @contextmanager
-def connect(options: PgvectorOptions, what: str = "connect to PostgreSQL") -> Iterator:
-    """A read-only connection; every psycopg failure becomes a PGVECTOR error."""
+def connect(options: PgvectorOptions, what: str = "connect to PostgreSQL", writable: bool = False) -> Iterator:
+    """A read-only connection (``writable``: one that may manage a replication slot and publication);
+    every psycopg failure on connecting becomes a PGVECTOR error."""
     import psycopg
 
     kw = options.conninfo()
@@ -21,7 +22,10 @@ def connect(options: PgvectorOptions, what: str = "connect to PostgreSQL") -> It
     except psycopg.Error as exc:
         raise wrap(exc, f"cannot {what} at {options.server_label()}") from None
     try:
-        conn.read_only = True
+        if not writable:
+            conn.read_only = True
+        else:
+            conn.autocommit = True
         yield conn
     finally:
         conn.close()

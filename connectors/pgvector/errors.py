@@ -1,4 +1,4 @@
-"""PGVECTOR-01..10, and the one place that maps psycopg exceptions to them."""
+"""PGVECTOR-01..17, and the one place that maps psycopg exceptions to them."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ class Code(Enum):
     MIXED_DIMENSIONS = (8, ExitCode.SCHEMA)
     READ_FAILED = (9, ExitCode.FAILED)
     STATE_ERROR = (10, ExitCode.FAILED)
+    # change data capture (job.mode STREAMING): preflight refusals, then a slot lost between runs
+    NOT_LOGICAL = (11, ExitCode.INVALID_CONFIG)
+    NO_REPLICATION_RIGHT = (12, ExitCode.CONNECTION)
+    NO_PRIMARY_KEY = (13, ExitCode.SCHEMA)
+    NO_FREE_SLOT = (14, ExitCode.INVALID_CONFIG)
+    SERVER_TOO_OLD = (15, ExitCode.INVALID_CONFIG)
+    CDC_UNSUPPORTED = (16, ExitCode.INVALID_CONFIG)
+    SLOT_LOST = (17, ExitCode.FAILED)
 
 
 class PgvectorError(CatalogError):

@@ -48,6 +48,25 @@ class PgvectorOptions(Options):
     sslcert: str | None = Field(None, description="Client certificate file.")
     sslkey: str | None = Field(None, description="Client private key file.")
     connect_timeout: int = Field(10, ge=1, le=600, description="Seconds to wait for a connection.")
+    mode: Literal["batch", "streaming"] = Field(
+        "batch",
+        description="batch: copy the table once. streaming (also set by env job.mode: STREAMING): change data "
+        "capture, a snapshot then the table's changes from a logical replication slot until stopped.",
+    )
+    slot_name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9_]{1,63}$",
+        description="Replication slot of a streaming run (created by vts); default: vts_<table>_<hash of server, "
+        "database and table>, the same on every run.",
+    )
+    publication_name: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9_]{1,63}$",
+        description="Publication of a streaming run (created by vts, FOR TABLE the table); default: the slot's name.",
+    )
+    poll_interval: float = Field(
+        1.0, gt=0, le=60, description="Seconds a streaming reader waits between two looks at its slot when idle."
+    )
 
     @field_validator("primary_key", mode="before")
     @classmethod
@@ -76,7 +95,26 @@ class PgvectorOptions(Options):
             raise ValueError("set either 'url' or host/port/user/database, not both")
         if self.primary_key is not None and not self.primary_key:
             raise ValueError("'primary_key' must name at least one column")
+        if self.mode == "streaming" and (self.query or self.incremental_column or self.primary_key):
+            raise ValueError(
+                "streaming reads a table's changes by its primary key: set 'table', "
+                "not 'query', 'incremental_column' or 'primary_key'"
+            )
         return self
+
+    def slot(self) -> str:
+        """The replication slot's name: the option, or one derived from the server, database and table."""
+        if self.slot_name:
+            return self.slot_name
+        import hashlib
+        import re
+
+        digest = hashlib.sha256(f"{self.server_label()}|{self.table}".encode()).hexdigest()[:8]
+        stem = re.sub(r"[^a-z0-9_]", "_", (self.table or "").lower())[:40]
+        return f"vts_{stem}_{digest}"
+
+    def publication(self) -> str:
+        return self.publication_name or self.slot()
 
     def conninfo(self) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect`` (the password stays a secret until here)."""

@@ -5,23 +5,34 @@ incremental window, cuts key ranges and returns the window's end as the
 plan's state, which the checkpoint keeps; :meth:`finish` saves that mark
 once the sink has committed (also for a resumed run, which never plans). Workers: :meth:`read` streams
 binary COPY into Arrow (see ``reader.py`` and ``wire.py``).
+
+Streaming (``mode: streaming`` or ``job.mode: STREAMING``) is change data
+capture: :meth:`plan` runs the preflight (``slot.py``) and adds one stream
+split after the snapshot's key-range splits (a later :meth:`phase`);
+:meth:`prepare` creates the publication and the slot before the snapshot
+is read; the stream split applies the slot's changes (``changes.py``) and
+:meth:`acknowledge` advances the slot to each checkpointed position.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
 
-from connectors.pgvector import catalog, splits
+from connectors.pgvector import catalog, slot, splits
 from connectors.pgvector import state as marks_file
+from connectors.pgvector.changes import pending, read_changes
 from connectors.pgvector.connection import connect
-from connectors.pgvector.errors import wrap
+from connectors.pgvector.errors import Code, PgvectorError, wrap
 from connectors.pgvector.options import PgvectorOptions
 from connectors.pgvector.reader import read_split
 from vts.connector import Position, Source, Split, SplitPlan
 from vts.schema import TableSchema
+
+log = logging.getLogger("vts")
 
 
 class PgvectorSource(Source):
@@ -61,7 +72,33 @@ class PgvectorSource(Source):
                     if not isinstance(exc, psycopg.Error):
                         raise
                     raise wrap(exc, "planning splits failed", where=table.name) from None
+        if self.options.mode == "streaming" and incremental:
+            out.append(self._stream_split(rel, tables[0], out))
         return SplitPlan(tuple(out), {"marks": marks} if marks else {})
+
+    def _stream_split(self, rel: catalog.Relation, table: TableSchema, snapshot: list[Split]) -> Split:
+        """The preflight (nothing is created yet), then the split that applies the slot's changes."""
+        o = self.options
+        with connect(o, "check logical replication") as conn:
+            for note in slot.preflight(conn, o, rel):
+                log.warning("%s", note)
+        if splits.mode_of(rel) != "key":
+            raise PgvectorError(
+                Code.CDC_UNSUPPORTED,
+                f"the primary key of '{o.table}' has a type vts cannot match changes by "
+                f"(supported: {', '.join(sorted(catalog.SPLITTABLE_KEY_TYPES))})",
+                hint="stream a table keyed by integers, text, uuid or dates, or use job.mode: BATCH",
+            )
+        spec = {
+            "mode": "changes",
+            "slot": o.slot(),
+            "publication": o.publication(),
+            "oid": rel.oid,
+            "source": rel.source_sql,
+            "conditions": [o.where] if o.where else [],
+            "key": snapshot[0].spec["key"],
+        }
+        return Split(f"{table.name}/changes", table.name, None, 0, spec)
 
     def _plan_table(
         self, conn: Any, rel: catalog.Relation, table: TableSchema, parallelism: int, conditions: list[str]
@@ -118,7 +155,56 @@ class PgvectorSource(Source):
     def read(
         self, split: Split, table: TableSchema, position: Position = None
     ) -> Iterator[tuple[pa.RecordBatch, Position]]:
+        if split.spec["mode"] == "changes":
+            return read_changes(self.options, split.spec, table, position)
         return read_split(self.options, split.spec, table, position)
+
+    def streaming(self) -> PgvectorSource:
+        return PgvectorSource(PgvectorOptions.model_validate({**dict(self.options), "mode": "streaming"}))
+
+    def unbounded(self) -> bool:
+        return self.options.mode == "streaming"
+
+    def phase(self, split: Split) -> int:
+        # a snapshot split written after a change of its row would undo the change
+        return 1 if split.spec["mode"] == "changes" else 0
+
+    def prepare(self, splits: list[Split], resuming: bool) -> list[str]:
+        stream = [s for s in splits if s.spec["mode"] == "changes"]
+        if not stream:
+            return []
+        with connect(self.options, "create the replication slot", writable=True) as conn:
+            rel = catalog.discover(conn, self.options)
+            slot.ensure(conn, self.options, rel, resuming)
+        return [f"streaming the changes of {self.options.table} from replication slot {self.options.slot()}"]
+
+    def release(self) -> list[str]:
+        if self.options.mode != "streaming":
+            return []
+        with connect(self.options, "drop the replication slot", writable=True) as conn:
+            return slot.drop(conn, self.options)
+
+    def acknowledge(self, split: Split, position: Position) -> None:
+        if split.spec["mode"] == "changes" and position is not None:
+            with connect(self.options, "advance the replication slot", writable=True) as conn:
+                slot.advance(conn, split.spec["slot"], position["lsn"])
+
+    def backlog(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, int]:
+        stream = [s for s in splits if s.spec["mode"] == "changes"]
+        if not stream:
+            return {}
+        with connect(self.options, "count the changes behind", writable=True) as conn:
+            return {s.id: pending(conn, s.spec, positions.get(s.id)) for s in stream}
+
+    def lag(self, splits: list[Split], positions: dict[str, Position]) -> dict[str, dict[str, Any]]:
+        stream = [s for s in splits if s.spec["mode"] == "changes"]
+        if not stream:
+            return {}
+        with connect(self.options, "measure the replication lag") as conn:
+            return {
+                s.id: {"wal_bytes": slot.lag_bytes(conn, (positions.get(s.id) or {}).get("lsn"), s.spec["slot"])}
+                for s in stream
+            }
 
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
         if state.get("marks"):

@@ -65,8 +65,10 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self, version: int | None = None) -> None:
+    def __init__(self, version: int | None = None, settings: dict[str, str] | None = None) -> None:
+        """``settings``: more ``-c name=value`` server settings (``wal_level=logical`` for CDC tests)."""
         self.bin = pg_bin_dir(version)
+        self.settings = dict(settings or {})
         self.port = 0
         self.dir: Path | None = None
         self.proc: subprocess.Popen[bytes] | None = None
@@ -120,6 +122,8 @@ class PostgresServer:
             "-c", "max_connections=50",
             "-c", "shared_buffers=256MB",
         ]  # fmt: skip
+        for name, value in self.settings.items():
+            server += ["-c", f"{name}={value}"]
         self.proc = subprocess.Popen(
             self._cmd(*server),
             stdout=log,
