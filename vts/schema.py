@@ -58,6 +58,19 @@ class LType(StrEnum):
 
 SPARSE_ARROW = pa.struct([pa.field("indices", pa.list_(pa.uint32())), pa.field("values", pa.list_(pa.float32()))])
 
+# Arrow integers as vts integers: unsigned ones take the next wider type, so every value fits; uint64 has none
+# wider and reads as BIGINT (a value past 2**63-1 is the reading connector's coded error)
+ARROW_INTEGERS: dict[pa.DataType, LType] = {
+    pa.int8(): LType.TINYINT,
+    pa.int16(): LType.SMALLINT,
+    pa.int32(): LType.INT,
+    pa.int64(): LType.BIGINT,
+    pa.uint8(): LType.SMALLINT,
+    pa.uint16(): LType.INT,
+    pa.uint32(): LType.BIGINT,
+    pa.uint64(): LType.BIGINT,
+}
+
 _SCALAR_ARROW: dict[LType, pa.DataType] = {
     LType.BOOLEAN: pa.bool_(),
     LType.TINYINT: pa.int8(),

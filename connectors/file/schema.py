@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.file.errors import Code, FileSourceError
-from vts.schema import Field, LType
+from vts.schema import ARROW_INTEGERS, Field, LType
 
 log = logging.getLogger("vts.file")
 
@@ -54,24 +54,11 @@ MILVUS_NAMES: dict[str, LType] = {
     "Timestamptz": LType.TIMESTAMP_TZ,
 }
 
-_INTS = {
-    pa.int8(): LType.TINYINT,
-    pa.int16(): LType.SMALLINT,
-    pa.int32(): LType.INT,
-    pa.int64(): LType.BIGINT,
-    pa.uint8(): LType.SMALLINT,
-    pa.uint16(): LType.INT,
-    pa.uint32(): LType.BIGINT,
-}
-
-
 def _scalar(t: pa.DataType) -> LType | None:
     if pa.types.is_boolean(t):
         return LType.BOOLEAN
-    if t in _INTS:
-        return _INTS[t]
-    if pa.types.is_uint64(t):
-        return LType.BIGINT  # values past 2**63 fail the cast on read with a coded error
+    if t in ARROW_INTEGERS:
+        return ARROW_INTEGERS[t]  # uint64 values past 2**63 fail the cast on read with a coded error
     if pa.types.is_float16(t) or pa.types.is_float32(t):
         return LType.FLOAT
     if pa.types.is_float64(t):
