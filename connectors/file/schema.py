@@ -54,6 +54,7 @@ MILVUS_NAMES: dict[str, LType] = {
     "Timestamptz": LType.TIMESTAMP_TZ,
 }
 
+
 def _scalar(t: pa.DataType) -> LType | None:
     if pa.types.is_boolean(t):
         return LType.BOOLEAN

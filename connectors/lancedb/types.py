@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from connectors.lancedb.errors import Code, LanceDBError
 from vts.schema import ARROW_INTEGERS, Field, LType
 
+
 def field_for(f: pa.Field, table: str) -> Field:
     """The vts field of one Arrow column (vectors are never nullable: Milvus vector fields cannot be)."""
     t = f.type
