@@ -18,9 +18,9 @@ import pytest
 from connectors.milvus.bulk.parquet import Converter
 from connectors.milvus.rows import convert_batch
 from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.validate import META, validate
+from connectors.milvus.validate import validate
 from tests.milvus_bad_rows import CASES, TARGET, bad_rows
-from vts.schema import SPARSE_ARROW
+from vts.schema import DYNAMIC_FIELD, SPARSE_ARROW
 
 
 def _target(*fields: TargetField, dynamic: bool = False) -> TargetCollection:
@@ -63,10 +63,10 @@ def _normal(row: dict[str, Any], target: TargetCollection) -> dict[str, Any]:
     """A source row, an insert row or a staged row, in one form: lists, {index: weight}, parsed JSON."""
     dtypes = {f.name: f.dtype for f in target.fields}
     out: dict[str, Any] = {}
-    meta = row.get(META)
+    meta = row.get(DYNAMIC_FIELD)
     meta = dict(orjson.loads(meta) if isinstance(meta, str) else meta or {})
     for key, value in row.items():
-        if key == META:
+        if key == DYNAMIC_FIELD:
             continue
         if key not in dtypes:  # the insert path spreads $meta's keys into the row
             meta[key] = value
@@ -79,7 +79,7 @@ def _normal(row: dict[str, Any], target: TargetCollection) -> dict[str, Any]:
             value = orjson.loads(value)
         out[key] = value
     if target.enable_dynamic_field:
-        out[META] = meta  # an empty or null $meta: {} on every path
+        out[DYNAMIC_FIELD] = meta  # an empty or null $meta: {} on every path
     return out
 
 

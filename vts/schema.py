@@ -56,6 +56,10 @@ class LType(StrEnum):
         return self in (LType.TINYINT, LType.SMALLINT, LType.INT, LType.BIGINT)
 
 
+# The column of JSON objects whose keys a source keeps outside its declared fields (Milvus's dynamic field; a
+# Chroma, Pinecone or Qdrant source's metadata); a sink with dynamic fields spreads its keys into each row.
+DYNAMIC_FIELD = "$meta"
+
 SPARSE_ARROW = pa.struct([pa.field("indices", pa.list_(pa.uint32())), pa.field("values", pa.list_(pa.float32()))])
 
 # Arrow integers as vts integers: unsigned ones take the next wider type, so every value fits; uint64 has none

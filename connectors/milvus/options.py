@@ -6,29 +6,11 @@ from pydantic import Field, field_validator, model_validator
 
 from connectors.milvus.bulk.config import BulkWriterConfig
 from connectors.milvus.connection import ConnectionOptions
+from connectors.milvus.types import DISPLAY_NAMES
 from vts.connector import Options
 from vts.savemode import DataSaveMode, SchemaSaveMode
 
-MILVUS_TYPES = [
-    "Bool",
-    "Int8",
-    "Int16",
-    "Int32",
-    "Int64",
-    "Float",
-    "Double",
-    "VarChar",
-    "JSON",
-    "Array",
-    "FloatVector",
-    "BinaryVector",
-    "Float16Vector",
-    "BFloat16Vector",
-    "Int8Vector",
-    "SparseFloatVector",
-    "Geometry",
-    "Timestamptz",
-]
+MILVUS_TYPES = list(DISPLAY_NAMES)  # field_schema's data_type and element_type names
 
 
 class IndexOptions(Options):

@@ -16,7 +16,7 @@ from connectors.milvus.target import TargetCollection
 from connectors.milvus.writer import BufferBatchWriter
 from vts import secrets
 from vts.connector import Sink, SinkWriter, Split, WriteContext
-from vts.schema import TableSchema
+from vts.schema import DYNAMIC_FIELD, TableSchema
 from vts.stage import Stage
 
 log = logging.getLogger("vts.milvus")
@@ -126,7 +126,7 @@ class MilvusSink(Sink):
         rows = [_mapping_row(f) for f in target.fields]
         rows += [(name, "(dynamic)", "dynamic key") for name in target.dynamic_sources]
         if target.enable_dynamic_field:
-            rows.append(("$meta", "(dynamic field)", "its keys become dynamic keys"))
+            rows.append((DYNAMIC_FIELD, "(dynamic field)", "its keys become dynamic keys"))
         return rows
 
     def describe_plan(self, plan: MilvusPlan) -> list[str]:
