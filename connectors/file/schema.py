@@ -29,30 +29,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.file.errors import Code, FileSourceError
+from connectors.milvus.types import MilvusType
 from vts.schema import ARROW_INTEGERS, Field, LType
 
 log = logging.getLogger("vts.file")
 
-MILVUS_NAMES: dict[str, LType] = {
-    "Bool": LType.BOOLEAN,
-    "Int8": LType.TINYINT,
-    "Int16": LType.SMALLINT,
-    "Int32": LType.INT,
-    "Int64": LType.BIGINT,
-    "Float": LType.FLOAT,
-    "Double": LType.DOUBLE,
-    "VarChar": LType.STRING,
-    "JSON": LType.JSON,
-    "Array": LType.ARRAY,
-    "FloatVector": LType.FLOAT_VECTOR,
-    "BinaryVector": LType.BINARY_VECTOR,
-    "Float16Vector": LType.FLOAT16_VECTOR,
-    "BFloat16Vector": LType.BFLOAT16_VECTOR,
-    "Int8Vector": LType.INT8_VECTOR,
-    "SparseFloatVector": LType.SPARSE_FLOAT_VECTOR,
-    "Geometry": LType.GEOMETRY,
-    "Timestamptz": LType.TIMESTAMP_TZ,
-}
+# field_schema names a Milvus type; the file is read as the vts type a Milvus field of that type reads as
+MILVUS_NAMES: dict[str, LType] = {t.display: t.spec.reads_as for t in MilvusType}
 
 
 def _scalar(t: pa.DataType) -> LType | None:
