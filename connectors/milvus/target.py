@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.milvus.types import MilvusType
 from vts.schema import IndexSpec, LType
+
+if TYPE_CHECKING:
+    from connectors.milvus.connection import ServerInfo
 
 
 @dataclass(frozen=True)
@@ -129,3 +132,11 @@ class TargetCollection:
                 kwargs["index_name"] = spec.name
             params.add_index(spec.field, **kwargs)
         return params
+
+
+@dataclass(frozen=True)
+class MilvusPlan:
+    """What the Milvus sink plans on the driver and every writer gets: the server and the target collections."""
+
+    server: ServerInfo
+    targets: dict[str, TargetCollection]  # by source table name

@@ -8,9 +8,8 @@ from typing import Any
 import pyarrow as pa
 
 from connectors.milvus.rows import convert_batch
-from connectors.milvus.sink import MilvusPlan
 from connectors.milvus.splits import KEY_PAGE, count, key_literal, pages, whole_filter
-from connectors.milvus.target import TargetCollection
+from connectors.milvus.target import MilvusPlan, TargetCollection
 from connectors.milvus.types import MilvusType
 
 FETCH = 1000
