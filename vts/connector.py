@@ -106,6 +106,11 @@ def option_names(name: str, info: FieldInfo) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """An options model's fields by every key a job file may use for them (aliases included)."""
+    return {key: info for name, info in model.model_fields.items() for key in option_names(name, info)}
+
+
 def _numeric(annotation: Any) -> bool:
     args = typing.get_args(annotation) or (annotation,)
     return any(a in (int, float) for a in args) and bool not in args
