@@ -63,7 +63,7 @@ def fill(path: Path, rows: int) -> None:
 def side_read(src: Path, work: Path, parallelism: int) -> dict:
     from pymilvus import MilvusClient
 
-    from connectors.milvus.splits import pages
+    from connectors.milvus.query import pages
 
     c = MilvusClient(str(src))
     c.load_collection("bench")
@@ -75,7 +75,7 @@ def side_read(src: Path, work: Path, parallelism: int) -> dict:
 def side_write(src: Path, work: Path, parallelism: int) -> dict:
     from pymilvus import MilvusClient
 
-    from connectors.milvus.splits import pages
+    from connectors.milvus.query import pages
 
     reader = MilvusClient(str(src))
     reader.load_collection("bench")
@@ -97,7 +97,7 @@ def side_write(src: Path, work: Path, parallelism: int) -> dict:
 def side_copy(src: Path, work: Path, parallelism: int) -> dict:
     from pymilvus import MilvusClient
 
-    from connectors.milvus.splits import pages
+    from connectors.milvus.query import pages
 
     t0 = time.perf_counter()
     reader = MilvusClient(str(src))

@@ -14,7 +14,7 @@ import pytest
 from connectors.milvus.bulk.parquet import parquet_schema
 from connectors.milvus.catalog import MilvusCatalog
 from connectors.milvus.options import MILVUS_TYPES, MilvusSinkOptions
-from connectors.milvus.rows import convert_batch
+from connectors.milvus.rows import insert_rows
 from connectors.milvus.target import TargetCollection, TargetField
 from connectors.milvus.types import MilvusType
 from tests.conftest import client_for
@@ -105,7 +105,7 @@ def test_every_member_has_sample_rows() -> None:
 @pytest.mark.parametrize("t", list(MilvusType), ids=str)
 def test_a_value_written_compares_equal_as_returned_and_stages_in_its_parquet_type(t: MilvusType) -> None:
     target, batch, _ = _collection("c", t)
-    rows = convert_batch(batch, target)
+    rows = insert_rows(batch, target)
     assert not rows.reasons  # the validator passes every sample
     field = target.fields[-1]
     for row in rows.rows:  # as Milvus returns it: JSON parsed, everything else as sent
@@ -130,7 +130,7 @@ def test_every_lite_type_inserts_reads_back_and_compares_equal(t: MilvusType, li
         if catalog.exists(name):
             catalog.drop(name)
         catalog.create(name)
-        written = convert_batch(batch, target).rows
+        written = insert_rows(batch, target).rows
         client.insert(name, written)
         client.load_collection(name)
         got = sorted(client.query(name, filter="id > 0", output_fields=["id", "x"], consistency_level="Strong"),

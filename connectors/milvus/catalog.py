@@ -15,7 +15,7 @@ from connectors.milvus import lite
 from connectors.milvus.connection import check_lite_folder, connect
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.splits import every_key
+from connectors.milvus.query import every_key
 from connectors.milvus.target import TargetCollection
 from connectors.milvus.types import MilvusType
 from connectors.milvus.writer import ensure_partition

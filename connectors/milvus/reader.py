@@ -20,8 +20,9 @@ import orjson
 import pyarrow as pa
 
 from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from connectors.milvus.query import page
 from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.milvus.splits import page
+from connectors.milvus.splits import KeyRange
 from connectors.milvus.types import MilvusType
 from vts.connector import Split
 from vts.schema import DYNAMIC_FIELD, Field, TableSchema
@@ -32,32 +33,39 @@ log = logging.getLogger("vts.milvus")
 def read_split(
     client: Any, opts: MilvusSourceOptions, split: Split, table: TableSchema, position: Any
 ) -> Iterator[tuple[pa.RecordBatch, Any]]:
-    pk = split.spec["pk"]
+    keys = KeyRange.from_json(split.spec)
     names = [f.name for f in table.fields if f.name != DYNAMIC_FIELD and not f.params.get("function_output")]
     output = [*names, DYNAMIC_FIELD] if table.enable_dynamic_field else names
-    last = position if position is not None else split.spec["lo"]
+    last = position if position is not None else keys.lo
     while True:
-        rows = _page(client, opts, split, table.name, output, last)
+        rows = _page(client, opts, split, keys, table.name, output, last)
         if not rows:
             return
         try:
             batch = to_batch(rows, table, names)
         except Exception as exc:
             raise wrap(exc, Code.READ_DATA_FAIL, f"reading {split.id}") from None
-        last = rows[-1][pk]
+        last = rows[-1][keys.pk]
         yield batch, last
 
 
 def _page(
-    client: Any, opts: MilvusSourceOptions, split: Split, collection: str, output: list[str], after: Any
+    client: Any,
+    opts: MilvusSourceOptions,
+    split: Split,
+    keys: KeyRange,
+    collection: str,
+    output: list[str],
+    after: Any,
 ) -> list[dict[str, Any]]:
     """One page after ``after``, retried while the server rate-limits it."""
-    spec = split.spec
     policy = opts.rate_limit_retry
 
     def query() -> list[dict[str, Any]]:
-        pk, varchar, hi = spec["pk"], spec["varchar"], spec["hi"]
-        return page(client, collection, split.partition, pk, varchar, after, hi, opts.filter, output, opts.batch_size)
+        return page(
+            client, collection, split.partition, keys.pk, keys.varchar, after, keys.hi, opts.filter, output,
+            opts.batch_size,
+        )  # fmt: skip
 
     def on_retry(exc: BaseException, attempt: int, wait: float) -> None:
         log.warning("split %s: rate limited, retry %d/%d in %.0fs", split.id, attempt, policy.attempts, wait)

@@ -22,13 +22,13 @@ from vts.schema import DYNAMIC_FIELD
 
 
 @dataclass
-class Converted:
+class InsertRows:
     rows: list[dict[str, Any]]
     rejected: list[dict[str, Any]]  # the source rows, as Python values
     reasons: list[str]
 
 
-def convert_batch(batch: pa.RecordBatch, target: TargetCollection) -> Converted:
+def insert_rows(batch: pa.RecordBatch, target: TargetCollection) -> InsertRows:
     verdict = validate(batch, target)
     good = verdict.good_rows(batch)
     columns = {f.name: _column(_plain(good.column(f.source)), f) for f in target.fields if f.source is not None}
@@ -51,7 +51,7 @@ def convert_batch(batch: pa.RecordBatch, target: TargetCollection) -> Converted:
             if col[i] is not None:
                 row[key] = col[i]
         rows.append(row)
-    return Converted(rows, verdict.rejected_rows(batch), verdict.reasons)
+    return InsertRows(rows, verdict.rejected_rows(batch), verdict.reasons)
 
 
 def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:

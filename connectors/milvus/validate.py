@@ -1,7 +1,7 @@
 """Which source rows Milvus would refuse, and why: one verdict for both write paths.
 
-The insert path (``rows.convert_batch``) and the bulk path
-(``bulk.parquet.Converter``) both call :func:`validate` first and convert only
+The insert path (``rows.insert_rows``) and the bulk path
+(``bulk.parquet.ParquetBatches``) both call :func:`validate` first and convert only
 the good rows, so a row is refused with the same reason whichever path a job
 takes. A refused row sent on would fail a whole insert call, or a whole
 import job long after the row was staged.

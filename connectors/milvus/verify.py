@@ -7,8 +7,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.milvus.rows import convert_batch
-from connectors.milvus.splits import KEY_PAGE, count, key_literal, pages, whole_filter
+from connectors.milvus.query import KEY_PAGE, count, key_literal, pages, whole_filter
+from connectors.milvus.rows import insert_rows
 from connectors.milvus.target import MilvusPlan, TargetCollection
 from connectors.milvus.types import MilvusType
 
@@ -48,7 +48,7 @@ class MilvusVerifier:
             yield [row[pk.name] for row in page]
 
     def expected(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
-        return convert_batch(batch, self._target(table)).rows
+        return insert_rows(batch, self._target(table)).rows
 
     def fetch(self, table: str, keys: list[Any]) -> dict[Any, dict[str, Any]]:
         t = self._target(table)

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
 from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.rows import convert_batch
+from connectors.milvus.rows import insert_rows
 from connectors.milvus.target import TargetCollection
 from vts.connector import OP_COLUMN, OP_DELETE, Flushed, SinkWriter, Split, WriteContext
 
@@ -103,10 +103,10 @@ class BufferBatchWriter(SinkWriter):
         self._sent += len(keys)
 
     def _write_rows(self, batch: pa.RecordBatch) -> None:
-        converted = convert_batch(batch, self.target)
-        if converted.rejected:
-            self.ctx.rejects.add(converted.rejected, converted.reasons)
-        self._buffer.extend(converted.rows)
+        inserted = insert_rows(batch, self.target)
+        if inserted.rejected:
+            self.ctx.rejects.add(inserted.rejected, inserted.reasons)
+        self._buffer.extend(inserted.rows)
         while len(self._buffer) >= self.batch_size:
             chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             self._send(chunk)

@@ -62,28 +62,28 @@ def parquet_schema(target: TargetCollection) -> pa.Schema:
 
 
 @dataclass
-class Prepared:
+class StagedBatch:
     batch: pa.RecordBatch  # in the Parquet layout, good rows only
     rejected: list[dict]  # source rows as Python values
     reasons: list[str]
 
 
-class Converter:
-    """Converts source batches of one target collection (reused for every batch of a split)."""
+class ParquetBatches:
+    """Source batches of one target collection -> its Parquet layout (reused for every batch of a split)."""
 
     def __init__(self, target: TargetCollection) -> None:
         self.target = target
         self.fields = staged_fields(target)
         self.schema = parquet_schema(target)
 
-    def convert(self, batch: pa.RecordBatch) -> Prepared:
+    def stage(self, batch: pa.RecordBatch) -> StagedBatch:
         verdict = validate(batch, self.target)
         good = verdict.good_rows(batch)
         columns = [_column(_plain(good.column(f.source)), f) for f in self.fields]
         if self.target.enable_dynamic_field:
             columns.append(_meta(good, self.target))
         out = pa.RecordBatch.from_arrays(columns, schema=self.schema)
-        return Prepared(out, verdict.rejected_rows(batch), verdict.reasons)
+        return StagedBatch(out, verdict.rejected_rows(batch), verdict.reasons)
 
 
 def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
