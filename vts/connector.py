@@ -1,6 +1,6 @@
 """The connector contract: sources, sinks and transforms.
 
-Vocabulary from SeaTunnel/Beam (GUIDE §3). A job runs in two places:
+Vocabulary from SeaTunnel/Beam. A job runs in two places:
 
 - the **driver** (the ``vts`` process, :func:`vts.engine.run`) discovers
   schemas, plans splits, runs the sink's preflight and the save modes, writes

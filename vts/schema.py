@@ -1,6 +1,6 @@
 """vts's logical schema: what a source discovers and a sink converts.
 
-Logical types follow SeaTunnel's (GUIDE §2) so the Milvus mapping reads the
+Logical types follow SeaTunnel's so the Milvus mapping reads the
 same as VTS's. Each type has one Arrow representation (``arrow_type``), which
 is what readers put in their RecordBatches:
 

@@ -1,4 +1,4 @@
-"""Schema converter: vts logical tables -> Milvus target collections (GUIDE §2).
+"""Schema converter: vts logical tables -> Milvus target collections.
 
 Refuses, before any data moves, what the target cannot hold (MILVUS-07 with
 the field's name), judged from the server's version: Milvus Lite has no

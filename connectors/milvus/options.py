@@ -83,7 +83,7 @@ class MilvusSinkOptions(ConnectionOptions):
     bulk_writer_config: BulkWriterConfig | None = Field(
         None,
         description="When set (non-empty), stage Parquet files and call the Import API instead of inserting "
-        "(BulkWriter, docs/bulk_writer.md).",
+        "(BulkWriter; README.md, 'BulkWriter: Parquet staging + Milvus's Import API').",
     )
 
     @field_validator("bulk_writer_config", mode="before")

@@ -1,4 +1,4 @@
-"""The split enumerator of VTS (GUIDE §2), realised as primary-key ranges.
+"""The split enumerator of VTS, realised as primary-key ranges.
 
 Per collection: with a partition key, one split for the collection (Milvus
 routes rows itself); otherwise, with more than one partition, one split per

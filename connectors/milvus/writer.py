@@ -1,4 +1,4 @@
-"""BufferBatchWriter: buffers rows and calls Insert/Upsert in batches (GUIDE §2).
+"""BufferBatchWriter: buffers rows and calls Insert/Upsert in batches.
 
 On "rate limit exceeded" or "received message larger than max" with more
 than 2 rows: halve the batch size (kept for later batches), wait
