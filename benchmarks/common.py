@@ -90,7 +90,7 @@ def count(c: Any, name: str) -> int:
 
 def read_pages(c: Any, name: str, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
     """Every row by primary-key pages (the scalable cursor vts uses too)."""
-    from connectors.milvus.splits import pages
+    from connectors.milvus.query import pages
 
     c.load_collection(name)
     yield from pages(c, name, None, "id", False, None, None, None, ["id", "vector", "title"], batch)

@@ -1,9 +1,8 @@
 """A strict wire-level emulator of an Elasticsearch (8.x, 9.x) or OpenSearch (2.x, 3.x) node, for tests.
 
-No Elasticsearch can run on our machines (GUIDE §4), so the source's tests
+No Elasticsearch can run on our machines, so the source's tests
 drive the real ``elasticsearch`` / ``opensearch-py`` clients against this
-real HTTP server on 127.0.0.1. It is strict where the real servers are
-(GUIDE §5):
+real HTTP server on 127.0.0.1. It is strict where the real servers are:
 
 - Elasticsearch answers every request with ``X-Elastic-Product:
   Elasticsearch`` and checks the compatibility media types: a server of major

@@ -2,8 +2,8 @@
 
 Real HTTP servers on 127.0.0.1, driven by the real ``pinecone`` SDK: one
 control plane (``GET /indexes/{name}``) and one data plane per index (each
-index has its own host, as on Pinecone). Strict where the service is (GUIDE
-§5): the ``Api-Key`` and ``X-Pinecone-Api-Version: 2026-07`` headers on every
+index has its own host, as on Pinecone). Strict where the service is: the
+``Api-Key`` and ``X-Pinecone-Api-Version: 2026-07`` headers on every
 request (a data-plane 401 is text/plain ``Unauthorized``), ``namespace``
 required on ``/vectors/list``, ``limit`` 1..100, opaque pagination tokens
 bound to their namespace and prefix, no ``pagination`` key on the last page,

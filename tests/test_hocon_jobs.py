@@ -198,7 +198,7 @@ def test_vts_pg_to_milvus_example_reads_postgresql_through_its_jdbc_block(
 
 
 def test_vts_qdrant_example_maps_onto_the_qdrant_source() -> None:
-    # No Qdrant server runs here (GUIDE §4): the mapping is what can be checked; the source's own tests read.
+    # No Qdrant server runs here: the mapping is what can be checked; the source's own tests read.
     converted_job = config.build(_converted("vts__seatunnel-examples__qdrant.conf"))
     o = converted_job.source.options
     assert type(converted_job.source).name == "Qdrant"

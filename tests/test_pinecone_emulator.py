@@ -1,4 +1,4 @@
-"""The emulator is strict where Pinecone is (GUIDE §5): raw requests a lenient fake would accept are refused."""
+"""The emulator is strict where Pinecone is: raw requests a lenient fake would accept are refused."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Rows Milvus would refuse are rejected one by one, with the same reason on the insert and the bulk path.
 
-Both converters (``rows.convert_batch`` for Insert/Upsert, ``bulk.parquet.Converter`` for staged Parquet)
+Both converters (``rows.insert_rows`` for Insert/Upsert, ``bulk.parquet.ParquetBatches`` for staged Parquet)
 run the one validator; every test here feeds both and checks they agree on which rows go, why, and what the
 rest become.
 """
@@ -15,12 +15,12 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from connectors.milvus.bulk.parquet import Converter
-from connectors.milvus.rows import convert_batch
+from connectors.milvus.bulk.parquet import ParquetBatches
+from connectors.milvus.rows import insert_rows
 from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.validate import META, validate
+from connectors.milvus.validate import validate
 from tests.milvus_bad_rows import CASES, TARGET, bad_rows
-from vts.schema import SPARSE_ARROW
+from vts.schema import DYNAMIC_FIELD, SPARSE_ARROW
 
 
 def _target(*fields: TargetField, dynamic: bool = False) -> TargetCollection:
@@ -36,8 +36,8 @@ def _batch(**columns: pa.Array) -> pa.RecordBatch:
 
 def _both(batch: pa.RecordBatch, target: TargetCollection) -> dict[int, str]:
     """Run both converters; assert they refuse the same source rows for the same reasons; return them by id."""
-    inserted = convert_batch(batch, target)
-    staged = Converter(target).convert(batch)
+    inserted = insert_rows(batch, target)
+    staged = ParquetBatches(target).stage(batch)
     refused = {r["id"] for r in inserted.rejected}
     source = [r for r in batch.to_pylist() if r["id"] in refused]
     assert repr(inserted.rejected) == repr(staged.rejected) == repr(source)  # the source rows as given (NaN too)
@@ -63,10 +63,10 @@ def _normal(row: dict[str, Any], target: TargetCollection) -> dict[str, Any]:
     """A source row, an insert row or a staged row, in one form: lists, {index: weight}, parsed JSON."""
     dtypes = {f.name: f.dtype for f in target.fields}
     out: dict[str, Any] = {}
-    meta = row.get(META)
+    meta = row.get(DYNAMIC_FIELD)
     meta = dict(orjson.loads(meta) if isinstance(meta, str) else meta or {})
     for key, value in row.items():
-        if key == META:
+        if key == DYNAMIC_FIELD:
             continue
         if key not in dtypes:  # the insert path spreads $meta's keys into the row
             meta[key] = value
@@ -79,14 +79,14 @@ def _normal(row: dict[str, Any], target: TargetCollection) -> dict[str, Any]:
             value = orjson.loads(value)
         out[key] = value
     if target.enable_dynamic_field:
-        out[META] = meta  # an empty or null $meta: {} on every path
+        out[DYNAMIC_FIELD] = meta  # an empty or null $meta: {} on every path
     return out
 
 
 def _values_pass_intact(batch: pa.RecordBatch, target: TargetCollection, refused: set[int]) -> None:
     source = [_normal(r, target) for r in batch.to_pylist() if r["id"] not in refused]
-    inserted = [_normal(r, target) for r in convert_batch(batch, target).rows]
-    staged = [_normal(r, target) for r in Converter(target).convert(batch).batch.to_pylist()]
+    inserted = [_normal(r, target) for r in insert_rows(batch, target).rows]
+    staged = [_normal(r, target) for r in ParquetBatches(target).stage(batch).batch.to_pylist()]
     assert inserted == source
     assert staged == source
 
@@ -206,8 +206,8 @@ def test_byte_vectors_pass_as_their_bytes() -> None:
     batch = _batch(b=pa.array([b"\x01\x02", None, b"\xff\x00"], pa.binary(2)))
     target = _target(TargetField("b", "BINARY_VECTOR", "b", dim=16, nullable=True))
     assert _both(batch, target) == {}
-    assert [r["b"] for r in convert_batch(batch, target).rows] == [b"\x01\x02", None, b"\xff\x00"]
-    staged = Converter(target).convert(batch).batch.column("b").to_pylist()
+    assert [r["b"] for r in insert_rows(batch, target).rows] == [b"\x01\x02", None, b"\xff\x00"]
+    staged = ParquetBatches(target).stage(batch).batch.column("b").to_pylist()
     assert staged == [[1, 2], None, [255, 0]]
 
 
@@ -287,6 +287,6 @@ def test_a_list_of_json_texts_becomes_one_json_array_and_must_parse() -> None:
     reasons = _both(_batch(r=rows), target)
     assert reasons[1].startswith("field 'r': invalid JSON (") and set(reasons) == {1, 2}
     assert reasons[2] == "field 'r': a list of JSON texts holds a null"
-    assert [r["r"] for r in convert_batch(_batch(r=rows), target).rows] == ['[{"a": 1},2]', None]
-    staged = Converter(target).convert(_batch(r=rows)).batch.column("r").to_pylist()
+    assert [r["r"] for r in insert_rows(_batch(r=rows), target).rows] == ['[{"a": 1},2]', None]
+    staged = ParquetBatches(target).stage(_batch(r=rows)).batch.column("r").to_pylist()
     assert staged == ['[{"a": 1},2]', None]

@@ -11,6 +11,11 @@ writer's ``flush`` returned), so a resumed run may write a few rows again
 The file also keeps the split plan and the job's fingerprint: a resumed run
 reuses the plan exactly, and a job file that changed since refuses to
 resume (``--fresh`` starts over).
+
+``schema`` numbers the file's layout (:data:`SCHEMA`). A file without it was
+written before the number existed, in the layout of schema 1, and is read
+as that; a file of a later schema than this vts knows is refused (VTS-08)
+rather than half understood.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from typing import Any
 
 from vts.connector import Position, Split
 from vts.errors import ConfigError, VtsError
+
+SCHEMA = 1  # the layout of the checkpoint file; raise it when a change would mislead an older reader
 
 
 class CheckpointMismatch(ConfigError):
@@ -164,6 +171,13 @@ class Checkpoint:
         text = None if fresh else store.read()
         if text is not None:
             data = decode(text)
+            schema = data.get("schema", 1)
+            if not isinstance(schema, int) or schema > SCHEMA:
+                raise CheckpointMismatch(
+                    f"the checkpoint {cp.path} has layout {schema!r}, and this vts reads layouts up to {SCHEMA}: "
+                    "a newer vts wrote it",
+                    hint="resume with the vts that wrote it, or run with --fresh to start over",
+                )
             if data.get("fingerprint") != fingerprint:
                 raise CheckpointMismatch(
                     f"{job_path} changed since the interrupted run recorded in {cp.path}; "
@@ -220,6 +234,7 @@ class Checkpoint:
 
     def _write(self) -> None:
         data = {
+            "schema": SCHEMA,
             "job": self.job,
             "fingerprint": self.fingerprint,
             "splits": [asdict(s) for s in self.splits or []],

@@ -23,64 +23,16 @@ import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from vts import hocon, registry, secrets
-from vts.connector import Options, Sink, Source, Transform, option_names
+from vts.connector import Sink, Source, Transform, fields_by_key
+from vts.env import EnvOptions
 from vts.envsubst import substitute
 from vts.errors import ConfigError, JobFileError
-from vts.ray_options import RayOptions
-from vts.retry import RetryPolicy
-
-
-class CheckpointOptions(Options):
-    path: str = Field(
-        "./.vts-checkpoints", description="Folder, or s3://bucket/prefix, keeping one checkpoint per job file."
-    )
-    interval: float = Field(
-        5.0, gt=0, description="Seconds between checkpoints of a split (each one flushes the writer)."
-    )
-    s3_endpoint: str | None = Field(None, description="S3 endpoint for an s3:// path (MinIO, ...); AWS when unset.")
-
-
-class EnvOptions(Options):
-    parallelism: int = Field(1, ge=1, le=1024, description="Splits read and written at once.")
-    job_mode: Literal["BATCH", "STREAMING"] = Field(
-        "BATCH",
-        alias="job.mode",
-        description="BATCH: copy what the source holds, then end. STREAMING: keep applying the source's changes "
-        "until stopped (Kafka, Pgvector change data capture).",
-    )
-    checkpoint: CheckpointOptions = Field(default_factory=CheckpointOptions, description="Resume after a failure.")
-    # Retry options are named <what>_attempts/_backoff/_max_backoff/_jitter everywhere (vts.retry); VTS's
-    # names stay valid as aliases.
-    retry_attempts: int = Field(
-        3,
-        ge=0,
-        validation_alias=AliasChoices("retry_attempts", "split_retries"),
-        description="Retries of a split that failed transiently, from its checkpoint; 0: none (VTS: split_retries).",
-    )
-    retry_backoff: float = Field(2.0, ge=0, description="Seconds before the first split retry; doubles each retry.")
-    retry_max_backoff: float = Field(60.0, ge=0, description="Longest wait before a split retry, in seconds.")
-    retry_jitter: float = Field(
-        0.5, ge=0, le=1, description="Each wait is multiplied by a random factor in 1 +- retry_jitter."
-    )
-    dead_letter_path: str = Field(
-        "./vts-dead-letters.jsonl", description="JSONL file receiving rows the sink rejected, with their reasons."
-    )
-    executor: Literal["local", "ray"] = Field(
-        "local", description="Where splits run: 'local' (threads of this process) or 'ray' (tasks on a Ray cluster)."
-    )
-    ray: RayOptions = Field(default_factory=RayOptions, description="The Ray cluster and task sizes (executor: ray).")
-
-    @property
-    def split_retry(self) -> RetryPolicy:
-        """How the engine retries a split that failed transiently."""
-        return RetryPolicy(self.retry_attempts, self.retry_backoff, self.retry_max_backoff, self.retry_jitter)
-
 
 _TOP_KEYS = ("env", "source", "transform", "sink")
 log = logging.getLogger("vts")
@@ -291,14 +243,14 @@ def _fields_at(model: type[BaseModel], loc: list[str | int]) -> dict[str, str] |
     found = _as_model(current)
     if found is None:
         return None
-    return {name: (info.description or "") for name, info in _by_name(found).items()}
+    return {name: (info.description or "") for name, info in fields_by_key(found).items()}
 
 
 def _step(annotation: Any, part: str | int) -> Any:
     """The annotation one ``loc`` part further in: a model's field, a list's item, a map's value."""
     model = _as_model(annotation)
     if model is not None:
-        info = _by_name(model).get(str(part))
+        info = fields_by_key(model).get(str(part))
         return None if info is None else info.annotation
     origin, args = typing.get_origin(annotation), typing.get_args(annotation)
     if origin in (list, tuple, set, frozenset) and args and isinstance(part, int):
@@ -321,11 +273,6 @@ def _as_model(annotation: Any) -> type[BaseModel] | None:
             if found is not None:
                 return found
     return None
-
-
-def _by_name(model: type[BaseModel]) -> dict[str, Any]:
-    """Fields by every key a job file may use for them (aliases included)."""
-    return {key: info for name, info in model.model_fields.items() for key in option_names(name, info)}
 
 
 def _suggest(name: str, valid: Any) -> str:

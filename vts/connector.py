@@ -1,6 +1,6 @@
 """The connector contract: sources, sinks and transforms.
 
-Vocabulary from SeaTunnel/Beam (GUIDE §3). A job runs in two places:
+Vocabulary from SeaTunnel/Beam. A job runs in two places:
 
 - the **driver** (the ``vts`` process, :func:`vts.engine.run`) discovers
   schemas, plans splits, runs the sink's preflight and the save modes, writes
@@ -104,6 +104,11 @@ def option_names(name: str, info: FieldInfo) -> list[str]:
     elif isinstance(alias, str):
         names.append(alias)
     return list(dict.fromkeys(names))
+
+
+def fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """An options model's fields by every key a job file may use for them (aliases included)."""
+    return {key: info for name, info in model.model_fields.items() for key in option_names(name, info)}
 
 
 def _numeric(annotation: Any) -> bool:

@@ -34,8 +34,9 @@ from typing import Any
 
 from vts import savemode
 from vts.checkpoint import Checkpoint
-from vts.config import EnvOptions, Job
+from vts.config import Job
 from vts.connector import SplitPlan
+from vts.env import EnvOptions
 from vts.errors import VtsError
 from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
 from vts.schema import TableSchema

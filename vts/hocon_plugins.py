@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from vts import registry, typenames
+from vts.connector import fields_by_key
+from vts.env import CheckpointOptions, EnvOptions
 from vts.errors import ConfigError, UnknownConnectorError
 
 Warn = Callable[[str], None]
@@ -282,9 +284,7 @@ def _unmapped(section: str, name: str) -> Plugin:
 
 def _known_options(model: type, label: str, opts: dict[str, Any], path: str, warn: Warn) -> dict[str, Any]:
     """The options ``model`` has (read literally, then as dotted paths); a warning for each other key."""
-    from vts.config import _by_name
-
-    fields = _by_name(model)
+    fields = fields_by_key(model)
     out: dict[str, Any] = {}
     for key, info in fields.items():
         found, value = _take(opts, key)
@@ -322,8 +322,6 @@ def _is_list(annotation: Any) -> bool:
 
 
 def _env(env: dict[str, Any], warn: Warn) -> dict[str, Any]:
-    from vts.config import CheckpointOptions, EnvOptions
-
     opts = dict(env)
     for key in ("shade.identifier", "shade.options"):
         _take(opts, key)

@@ -1,6 +1,6 @@
 """Save modes: what happens to a target before rows are written, decided in one table.
 
-VTS's two options (GUIDE §2), read by the engine for every sink through its
+VTS's two options, read by the engine for every sink through its
 :class:`~vts.connector.TargetCatalog`:
 
 =============================  ============  ===========================================

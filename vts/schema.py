@@ -1,6 +1,6 @@
 """vts's logical schema: what a source discovers and a sink converts.
 
-Logical types follow SeaTunnel's (GUIDE §2) so the Milvus mapping reads the
+Logical types follow SeaTunnel's so the Milvus mapping reads the
 same as VTS's. Each type has one Arrow representation (``arrow_type``), which
 is what readers put in their RecordBatches:
 
@@ -56,7 +56,24 @@ class LType(StrEnum):
         return self in (LType.TINYINT, LType.SMALLINT, LType.INT, LType.BIGINT)
 
 
+# The column of JSON objects whose keys a source keeps outside its declared fields (Milvus's dynamic field; a
+# Chroma, Pinecone or Qdrant source's metadata); a sink with dynamic fields spreads its keys into each row.
+DYNAMIC_FIELD = "$meta"
+
 SPARSE_ARROW = pa.struct([pa.field("indices", pa.list_(pa.uint32())), pa.field("values", pa.list_(pa.float32()))])
+
+# Arrow integers as vts integers: unsigned ones take the next wider type, so every value fits; uint64 has none
+# wider and reads as BIGINT (a value past 2**63-1 is the reading connector's coded error)
+ARROW_INTEGERS: dict[pa.DataType, LType] = {
+    pa.int8(): LType.TINYINT,
+    pa.int16(): LType.SMALLINT,
+    pa.int32(): LType.INT,
+    pa.int64(): LType.BIGINT,
+    pa.uint8(): LType.SMALLINT,
+    pa.uint16(): LType.INT,
+    pa.uint32(): LType.BIGINT,
+    pa.uint64(): LType.BIGINT,
+}
 
 _SCALAR_ARROW: dict[LType, pa.DataType] = {
     LType.BOOLEAN: pa.bool_(),

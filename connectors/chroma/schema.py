@@ -16,9 +16,9 @@ from typing import Any
 from connectors.chroma.client import call, collection
 from connectors.chroma.errors import ChromaError, Code
 from connectors.chroma.options import ChromaOptions
-from vts.schema import Field, IndexSpec, LType, TableSchema
+from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
-ID, EMBEDDING, DOCUMENT, META = "id", "embedding", "document", "$meta"
+ID, EMBEDDING, DOCUMENT, META = "id", "embedding", "document", DYNAMIC_FIELD
 COLUMNS = (ID, EMBEDDING, DOCUMENT)
 METRICS = {"cosine": "COSINE", "l2": "L2", "ip": "IP"}
 

@@ -29,49 +29,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.file.errors import Code, FileSourceError
-from vts.schema import Field, LType
+from connectors.milvus.types import MilvusType
+from vts.schema import ARROW_INTEGERS, Field, LType
 
 log = logging.getLogger("vts.file")
 
-MILVUS_NAMES: dict[str, LType] = {
-    "Bool": LType.BOOLEAN,
-    "Int8": LType.TINYINT,
-    "Int16": LType.SMALLINT,
-    "Int32": LType.INT,
-    "Int64": LType.BIGINT,
-    "Float": LType.FLOAT,
-    "Double": LType.DOUBLE,
-    "VarChar": LType.STRING,
-    "JSON": LType.JSON,
-    "Array": LType.ARRAY,
-    "FloatVector": LType.FLOAT_VECTOR,
-    "BinaryVector": LType.BINARY_VECTOR,
-    "Float16Vector": LType.FLOAT16_VECTOR,
-    "BFloat16Vector": LType.BFLOAT16_VECTOR,
-    "Int8Vector": LType.INT8_VECTOR,
-    "SparseFloatVector": LType.SPARSE_FLOAT_VECTOR,
-    "Geometry": LType.GEOMETRY,
-    "Timestamptz": LType.TIMESTAMP_TZ,
-}
-
-_INTS = {
-    pa.int8(): LType.TINYINT,
-    pa.int16(): LType.SMALLINT,
-    pa.int32(): LType.INT,
-    pa.int64(): LType.BIGINT,
-    pa.uint8(): LType.SMALLINT,
-    pa.uint16(): LType.INT,
-    pa.uint32(): LType.BIGINT,
-}
+# field_schema names a Milvus type; the file is read as the vts type a Milvus field of that type reads as
+MILVUS_NAMES: dict[str, LType] = {t.display: t.spec.reads_as for t in MilvusType}
 
 
 def _scalar(t: pa.DataType) -> LType | None:
     if pa.types.is_boolean(t):
         return LType.BOOLEAN
-    if t in _INTS:
-        return _INTS[t]
-    if pa.types.is_uint64(t):
-        return LType.BIGINT  # values past 2**63 fail the cast on read with a coded error
+    if t in ARROW_INTEGERS:
+        return ARROW_INTEGERS[t]  # uint64 values past 2**63 fail the cast on read with a coded error
     if pa.types.is_float16(t) or pa.types.is_float32(t):
         return LType.FLOAT
     if pa.types.is_float64(t):

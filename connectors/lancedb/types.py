@@ -30,18 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.lancedb.errors import Code, LanceDBError
-from vts.schema import Field, LType
-
-_INTS = {
-    pa.int8(): LType.TINYINT,
-    pa.int16(): LType.SMALLINT,
-    pa.int32(): LType.INT,
-    pa.int64(): LType.BIGINT,
-    pa.uint8(): LType.SMALLINT,
-    pa.uint16(): LType.INT,
-    pa.uint32(): LType.BIGINT,
-    pa.uint64(): LType.BIGINT,
-}
+from vts.schema import ARROW_INTEGERS, Field, LType
 
 
 def field_for(f: pa.Field, table: str) -> Field:
@@ -81,8 +70,8 @@ def _scalar(t: pa.DataType) -> tuple[LType | None, LType | None]:
         return _scalar(t.value_type)
     if pa.types.is_boolean(t):
         return LType.BOOLEAN, None
-    if t in _INTS:
-        return _INTS[t], None
+    if t in ARROW_INTEGERS:
+        return ARROW_INTEGERS[t], None
     if pa.types.is_float16(t) or pa.types.is_float32(t):
         return LType.FLOAT, None
     if pa.types.is_float64(t):

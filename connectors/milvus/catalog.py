@@ -15,8 +15,9 @@ from connectors.milvus import lite
 from connectors.milvus.connection import check_lite_folder, connect
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.splits import every_key
+from connectors.milvus.query import every_key
 from connectors.milvus.target import TargetCollection
+from connectors.milvus.types import MilvusType
 from connectors.milvus.writer import ensure_partition
 from vts.connector import TargetCatalog
 
@@ -78,7 +79,7 @@ class MilvusCatalog(TargetCatalog):
     def delete_rows(self, target: str) -> None:
         t = self._by_name[target]
         count_rows(self.client, target)  # loads the collection: delete by expression needs it
-        expr = every_key(t.primary.name, t.primary.dtype == "VARCHAR")
+        expr = every_key(t.primary.name, t.primary.dtype is MilvusType.VARCHAR)
         _call(self.client.delete, Code.WRITE_DATA_FAIL, f"deleting rows of {target}", target, filter=expr)
         left = count_rows(self.client, target)
         if left:

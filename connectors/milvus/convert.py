@@ -1,4 +1,4 @@
-"""Schema converter: vts logical tables -> Milvus target collections (GUIDE §2).
+"""Schema converter: vts logical tables -> Milvus target collections.
 
 Refuses, before any data moves, what the target cannot hold (MILVUS-07 with
 the field's name), judged from the server's version: Milvus Lite has no
@@ -14,54 +14,11 @@ from connectors.milvus.connection import ServerInfo
 from connectors.milvus.errors import Code, MilvusError
 from connectors.milvus.options import FieldSchemaOption, MilvusSinkOptions
 from connectors.milvus.target import TargetCollection, TargetField
-from vts.schema import Field, IndexSpec, LType, TableSchema
-
-META = "$meta"
+from connectors.milvus.types import MilvusType
+from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.milvus")
 
-TYPE_MAP: dict[LType, str] = {
-    LType.BOOLEAN: "BOOL",
-    LType.TINYINT: "INT8",
-    LType.SMALLINT: "INT16",
-    LType.INT: "INT32",
-    LType.BIGINT: "INT64",
-    LType.FLOAT: "FLOAT",
-    LType.DOUBLE: "DOUBLE",
-    LType.DECIMAL: "DOUBLE",
-    LType.STRING: "VARCHAR",
-    LType.JSON: "JSON",
-    LType.MAP: "JSON",
-    LType.ROW: "JSON",
-    LType.ARRAY: "ARRAY",
-    LType.FLOAT_VECTOR: "FLOAT_VECTOR",
-    LType.BINARY_VECTOR: "BINARY_VECTOR",
-    LType.FLOAT16_VECTOR: "FLOAT16_VECTOR",
-    LType.BFLOAT16_VECTOR: "BFLOAT16_VECTOR",
-    LType.INT8_VECTOR: "INT8_VECTOR",
-    LType.SPARSE_FLOAT_VECTOR: "SPARSE_FLOAT_VECTOR",
-    LType.TIMESTAMP: "TIMESTAMPTZ",
-    LType.TIMESTAMP_TZ: "TIMESTAMPTZ",
-    LType.GEOMETRY: "GEOMETRY",
-    LType.DATE: "VARCHAR",
-    LType.TIME: "VARCHAR",
-}
-_NAME_TO_DTYPE = {
-    "Bool": "BOOL", "Int8": "INT8", "Int16": "INT16", "Int32": "INT32", "Int64": "INT64", "Float": "FLOAT",
-    "Double": "DOUBLE", "VarChar": "VARCHAR", "JSON": "JSON", "Array": "ARRAY", "FloatVector": "FLOAT_VECTOR",
-    "BinaryVector": "BINARY_VECTOR", "Float16Vector": "FLOAT16_VECTOR", "BFloat16Vector": "BFLOAT16_VECTOR",
-    "Int8Vector": "INT8_VECTOR", "SparseFloatVector": "SPARSE_FLOAT_VECTOR", "Geometry": "GEOMETRY",
-    "Timestamptz": "TIMESTAMPTZ",
-}  # fmt: skip
-ARRAY_ELEMENTS = {"BOOL", "INT8", "INT16", "INT32", "INT64", "FLOAT", "DOUBLE", "VARCHAR"}
-VECTOR_DTYPES = {
-    "FLOAT_VECTOR",
-    "BINARY_VECTOR",
-    "FLOAT16_VECTOR",
-    "BFLOAT16_VECTOR",
-    "INT8_VECTOR",
-    "SPARSE_FLOAT_VECTOR",
-}
 DATE_TIME_LENGTH = 50
 AUTO_ID_NAMES = ("id", "_auto_id")
 INDEX_DEFAULTS: dict[str, dict[str, int]] = {
@@ -106,34 +63,34 @@ def _from_source(table: TableSchema, opts: MilvusSinkOptions) -> list[TargetFiel
     if len(pks) != 1:
         taken = set(table.names)
         key = next((n for n in AUTO_ID_NAMES if n not in taken), "_vts_auto_id")
-        out.append(TargetField(key, "INT64", None, is_primary=True, auto_id=True))
+        out.append(TargetField(key, MilvusType.INT64, None, is_primary=True, auto_id=True))
     for f in table.fields:
-        if f.name == META:
+        if f.name == DYNAMIC_FIELD:
             continue  # dynamic keys: rows.py spreads them into each row
         out.append(_field(f, opts, primary=len(pks) == 1 and f.primary_key))
     return out
 
 
 def _field(f: Field, opts: MilvusSinkOptions, primary: bool) -> TargetField:
-    if f.type not in TYPE_MAP:
+    dtype = MilvusType.made_from_ltype(f.type)
+    if dtype is None:
         raise _unsupported(f.name, f"type {f.type} has no Milvus equivalent")
-    dtype = TYPE_MAP[f.type]
     max_length = None
     if primary:
         if f.type.is_integer:
-            dtype = "INT64"
+            dtype = MilvusType.INT64
         elif f.type == LType.STRING:
-            dtype = "VARCHAR"
+            dtype = MilvusType.VARCHAR
         else:
             raise _unsupported(f.name, f"a primary key of type {f.type} (Milvus keys are Int64 or VarChar)")
     element = None
-    if dtype == "VARCHAR":
+    if dtype is MilvusType.VARCHAR:
         max_length = (
             DATE_TIME_LENGTH if f.type in (LType.DATE, LType.TIME) else (f.max_length or opts.default_max_length)
         )
-    if dtype == "ARRAY":
+    if dtype is MilvusType.ARRAY:
         element = _element(f)
-        if element == "VARCHAR":
+        if element is MilvusType.VARCHAR:
             max_length = f.max_length or opts.default_max_length
     return TargetField(
         name=f.name,
@@ -147,14 +104,14 @@ def _field(f: Field, opts: MilvusSinkOptions, primary: bool) -> TargetField:
         max_length=max_length,
         dim=f.dimension if f.type.is_vector else None,
         element_type=element,
-        max_capacity=f.max_capacity or 4096 if dtype == "ARRAY" else None,
+        max_capacity=f.max_capacity or 4096 if dtype is MilvusType.ARRAY else None,
         is_partition_key=f.partition_key,
         description=f.description,
         params={k: v for k, v in f.params.items() if k in ("enable_analyzer", "analyzer_params", "enable_match")},
     )
 
 
-def _element(f: Field) -> str:
+def _element(f: Field) -> MilvusType:
     et = f.element_type
     if et == LType.ROW:
         raise _unsupported(
@@ -162,10 +119,10 @@ def _element(f: Field) -> str:
             "ARRAY<ROW> (Milvus Struct arrays are not supported by vts yet)",
             hint=f"map it to JSON with field_schema: {{field_name: {f.name}, data_type: JSON}}",
         )
-    dtype = TYPE_MAP.get(et) if et else None  # type: ignore[arg-type]
-    if dtype not in ARRAY_ELEMENTS:
+    dtype = MilvusType.made_from_ltype(et) if et else None
+    if dtype is None or not dtype.spec.element:
         raise _unsupported(f.name, f"ARRAY of {et} (Milvus arrays hold Bool, integers, Float, Double or VarChar)")
-    return dtype  # type: ignore[return-value]
+    return dtype
 
 
 def _from_field_schema(table: TableSchema, opts: MilvusSinkOptions) -> tuple[list[TargetField], list[str]]:
@@ -186,18 +143,22 @@ def _from_field_schema(table: TableSchema, opts: MilvusSinkOptions) -> tuple[lis
 
 
 def _field_from_option(fs: FieldSchemaOption, src: Field | None, opts: MilvusSinkOptions) -> TargetField:
-    dtype = _NAME_TO_DTYPE[fs.data_type]
-    element = _NAME_TO_DTYPE[fs.element_type] if fs.element_type else None
-    if dtype == "ARRAY" and element not in ARRAY_ELEMENTS:
+    dtype = MilvusType.from_display(fs.data_type)
+    element = MilvusType.from_display(fs.element_type) if fs.element_type else None
+    if dtype is MilvusType.ARRAY and (element is None or not element.spec.element):
         raise _unsupported(
             fs.field_name, f"Array needs element_type one of Bool, Int*, Float, Double, VarChar, got {fs.element_type}"
         )
-    if dtype in VECTOR_DTYPES and dtype != "SPARSE_FLOAT_VECTOR" and not (fs.dimension or (src and src.dimension)):
+    if (
+        dtype.is_vector
+        and dtype is not MilvusType.SPARSE_FLOAT_VECTOR
+        and not (fs.dimension or (src and src.dimension))
+    ):
         raise MilvusError(Code.INVALID_PARAM, f"field_schema '{fs.field_name}': {fs.data_type} needs 'dimension'")
     params = {
         k: getattr(fs, k) for k in ("enable_analyzer", "analyzer_params", "enable_match") if getattr(fs, k) is not None
     }
-    needs_length = dtype == "VARCHAR" or element == "VARCHAR"
+    needs_length = MilvusType.VARCHAR in (dtype, element)
     return TargetField(
         name=fs.field_name,
         dtype=dtype,
@@ -210,9 +171,9 @@ def _field_from_option(fs: FieldSchemaOption, src: Field | None, opts: MilvusSin
         max_length=(fs.max_length or (src.max_length if src else None) or opts.default_max_length)
         if needs_length
         else None,
-        dim=fs.dimension or (src.dimension if src else None) if dtype in VECTOR_DTYPES else None,
+        dim=fs.dimension or (src.dimension if src else None) if dtype.is_vector else None,
         element_type=element,
-        max_capacity=fs.max_capacity if dtype == "ARRAY" else None,
+        max_capacity=fs.max_capacity if dtype is MilvusType.ARRAY else None,
         is_partition_key=fs.is_partition_key,
         params=params,
     )
@@ -227,22 +188,18 @@ def _indexes(fields: list[TargetField], table: TableSchema, opts: MilvusSinkOpti
         origin = f.source or f.name  # function outputs have no source column but keep their index
         if f.name in opts.indexes:
             o = opts.indexes[f.name]
-            out.append(IndexSpec(f.name, o.index_type, o.metric_type or _default_metric(f.dtype), dict(o.params)))
+            out.append(IndexSpec(f.name, o.index_type, o.metric_type or f.dtype.spec.metric, dict(o.params)))
         elif origin in from_source:
             src = from_source[origin]
             # Milvus Lite describes indexes without their build params; servers refuse HNSW/IVF without them
             params = {**INDEX_DEFAULTS.get(src.index_type, {}), **src.params}
             out.append(IndexSpec(f.name, src.index_type, src.metric_type, params, src.name))
-        elif f.dtype in VECTOR_DTYPES:
+        elif f.dtype.is_vector:
             o = opts.index
-            sparse_auto = f.dtype == "SPARSE_FLOAT_VECTOR" and o.index_type == "AUTOINDEX"
+            sparse_auto = f.dtype is MilvusType.SPARSE_FLOAT_VECTOR and o.index_type == "AUTOINDEX"
             index_type = "SPARSE_INVERTED_INDEX" if sparse_auto else o.index_type
-            out.append(IndexSpec(f.name, index_type, o.metric_type or _default_metric(f.dtype), dict(o.params)))
+            out.append(IndexSpec(f.name, index_type, o.metric_type or f.dtype.spec.metric, dict(o.params)))
     return tuple(out)
-
-
-def _default_metric(dtype: str) -> str:
-    return {"BINARY_VECTOR": "HAMMING", "SPARSE_FLOAT_VECTOR": "IP"}.get(dtype, "COSINE")
 
 
 def check_supported(target: TargetCollection, server: ServerInfo) -> None:
@@ -250,18 +207,10 @@ def check_supported(target: TargetCollection, server: ServerInfo) -> None:
     if sum(f.is_primary for f in target.fields) != 1:
         raise MilvusError(Code.INVALID_PARAM, f"collection {target.name} needs exactly one primary key")
     old = server.major_minor < (2, 4)
-    vectors = [f for f in target.fields if f.dtype in VECTOR_DTYPES]
+    vectors = [f for f in target.fields if f.dtype.is_vector]
     for f in target.fields:
-        why = None
-        if server.lite and f.dtype in ("BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR", "INT8_VECTOR"):
-            why = f"{f.dtype} is not supported by Milvus Lite"
-        elif f.dtype == "INT8_VECTOR" and server.major_minor < (2, 6):
-            why = "INT8_VECTOR needs Milvus 2.6+"
-        elif f.dtype in ("GEOMETRY", "TIMESTAMPTZ") and server.major_minor < (2, 6):
-            why = f"{f.dtype} needs Milvus 2.6+"
-        elif old and f.dtype in ("SPARSE_FLOAT_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"):
-            why = f"{f.dtype} needs Milvus 2.4+"
-        elif old and (f.nullable or f.default is not None):
+        why = f.dtype.refusal(server.lite, server.major_minor)
+        if why is None and old and (f.nullable or f.default is not None):
             why = "nullable fields and default values need Milvus 2.4+"
         if why:
             raise _unsupported(f.name, f"{why} (target runs {server.version})", collection=target.name)

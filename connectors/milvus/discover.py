@@ -13,32 +13,11 @@ import json
 from typing import Any
 
 from connectors.milvus.errors import Code, MilvusError, wrap
-from vts.schema import Field, IndexSpec, LType, TableSchema
+from connectors.milvus.types import MilvusType
+from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
-FROM_MILVUS: dict[str, LType] = {
-    "BOOL": LType.BOOLEAN,
-    "INT8": LType.TINYINT,
-    "INT16": LType.SMALLINT,
-    "INT32": LType.INT,
-    "INT64": LType.BIGINT,
-    "FLOAT": LType.FLOAT,
-    "DOUBLE": LType.DOUBLE,
-    "VARCHAR": LType.STRING,
-    "STRING": LType.STRING,
-    "JSON": LType.JSON,
-    "ARRAY": LType.ARRAY,
-    "FLOAT_VECTOR": LType.FLOAT_VECTOR,
-    "BINARY_VECTOR": LType.BINARY_VECTOR,
-    "FLOAT16_VECTOR": LType.FLOAT16_VECTOR,
-    "BFLOAT16_VECTOR": LType.BFLOAT16_VECTOR,
-    "INT8_VECTOR": LType.INT8_VECTOR,
-    "SPARSE_FLOAT_VECTOR": LType.SPARSE_FLOAT_VECTOR,
-    "GEOMETRY": LType.GEOMETRY,
-    "TIMESTAMPTZ": LType.TIMESTAMP_TZ,
-}
 _CONSISTENCY = {0: "Strong", 1: "Session", 2: "Bounded", 3: "Eventually", 4: "Customized"}
 ANALYZER_KEYS = ("enable_analyzer", "analyzer_params", "enable_match")
-META = "$meta"
 
 
 def describe(client: Any, collection: str) -> TableSchema:
@@ -67,7 +46,7 @@ def describe(client: Any, collection: str) -> TableSchema:
     if desc.get("properties"):
         properties["collection_properties"] = dict(desc["properties"])
     if desc.get("enable_dynamic_field"):
-        fields = (*fields, Field(META, LType.JSON, nullable=True, description="dynamic fields"))
+        fields = (*fields, Field(DYNAMIC_FIELD, LType.JSON, nullable=True, description="dynamic fields"))
     return TableSchema(
         name=collection,
         fields=fields,
@@ -81,7 +60,8 @@ def describe(client: Any, collection: str) -> TableSchema:
 
 def _field(collection: str, f: dict[str, Any], function_output: bool) -> Field:
     kind = f["type"].name
-    if kind not in FROM_MILVUS:
+    milvus_type = MilvusType.named(kind)
+    if milvus_type is None:
         raise MilvusError(
             Code.NOT_SUPPORT_TYPE,
             f"field '{f['name']}' of collection '{collection}' has type {kind}, which vts cannot read yet",
@@ -103,7 +83,7 @@ def _field(collection: str, f: dict[str, Any], function_output: bool) -> Field:
     default = f.get("default_value")
     return Field(
         name=f["name"],
-        type=FROM_MILVUS[kind],
+        type=milvus_type.spec.reads_as,
         nullable=bool(f.get("nullable")),
         default=_default(default) if default is not None else None,
         primary_key=bool(f.get("is_primary")),
@@ -111,11 +91,16 @@ def _field(collection: str, f: dict[str, Any], function_output: bool) -> Field:
         partition_key=bool(f.get("is_partition_key")),
         max_length=_int(params.get("max_length")),
         dimension=_int(params.get("dim")),
-        element_type=FROM_MILVUS.get(element.name) if element is not None else None,
+        element_type=_reads_as(element.name) if element is not None else None,
         max_capacity=_int(params.get("max_capacity")),
         description=f.get("description", ""),
         params=extra,
     )
+
+
+def _reads_as(name: str) -> LType | None:
+    milvus_type = MilvusType.named(name)
+    return milvus_type.spec.reads_as if milvus_type else None
 
 
 def _default(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""MILVUS-01..28, VTS's catalogue (GUIDE §2), and the one place that maps
+"""MILVUS-01..28, VTS's catalogue, and the one place that maps
 pymilvus/gRPC exceptions to it."""
 
 from __future__ import annotations

@@ -6,29 +6,11 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from connectors.milvus.bulk.config import BulkWriterConfig
 from connectors.milvus.connection import ConnectionOptions
+from connectors.milvus.types import DISPLAY_NAMES
 from vts.connector import Options
 from vts.savemode import DataSaveMode, SchemaSaveMode
 
-MILVUS_TYPES = [
-    "Bool",
-    "Int8",
-    "Int16",
-    "Int32",
-    "Int64",
-    "Float",
-    "Double",
-    "VarChar",
-    "JSON",
-    "Array",
-    "FloatVector",
-    "BinaryVector",
-    "Float16Vector",
-    "BFloat16Vector",
-    "Int8Vector",
-    "SparseFloatVector",
-    "Geometry",
-    "Timestamptz",
-]
+MILVUS_TYPES = list(DISPLAY_NAMES)  # field_schema's data_type and element_type names
 
 
 class IndexOptions(Options):
@@ -114,7 +96,7 @@ class MilvusSinkOptions(ConnectionOptions):
     bulk_writer_config: BulkWriterConfig | None = Field(
         None,
         description="When set (non-empty), stage Parquet files and call the Import API instead of inserting "
-        "(BulkWriter, docs/bulk_writer.md).",
+        "(BulkWriter; README.md, 'BulkWriter: Parquet staging + Milvus's Import API').",
     )
 
     @field_validator("bulk_writer_config", mode="before")

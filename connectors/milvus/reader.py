@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime
 from time import sleep
 from typing import Any
 
-import numpy as np
 import orjson
 import pyarrow as pa
 
-from connectors.milvus.discover import META
 from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from connectors.milvus.query import page
 from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.milvus.splits import page
+from connectors.milvus.splits import KeyRange
+from connectors.milvus.types import MilvusType
 from vts.connector import Split
-from vts.schema import Field, LType, TableSchema
+from vts.schema import DYNAMIC_FIELD, Field, TableSchema
 
 log = logging.getLogger("vts.milvus")
 
@@ -34,32 +33,39 @@ log = logging.getLogger("vts.milvus")
 def read_split(
     client: Any, opts: MilvusSourceOptions, split: Split, table: TableSchema, position: Any
 ) -> Iterator[tuple[pa.RecordBatch, Any]]:
-    pk = split.spec["pk"]
-    names = [f.name for f in table.fields if f.name != META and not f.params.get("function_output")]
-    output = [*names, "$meta"] if table.enable_dynamic_field else names
-    last = position if position is not None else split.spec["lo"]
+    keys = KeyRange.from_json(split.spec)
+    names = [f.name for f in table.fields if f.name != DYNAMIC_FIELD and not f.params.get("function_output")]
+    output = [*names, DYNAMIC_FIELD] if table.enable_dynamic_field else names
+    last = position if position is not None else keys.lo
     while True:
-        rows = _page(client, opts, split, table.name, output, last)
+        rows = _page(client, opts, split, keys, table.name, output, last)
         if not rows:
             return
         try:
             batch = to_batch(rows, table, names)
         except Exception as exc:
             raise wrap(exc, Code.READ_DATA_FAIL, f"reading {split.id}") from None
-        last = rows[-1][pk]
+        last = rows[-1][keys.pk]
         yield batch, last
 
 
 def _page(
-    client: Any, opts: MilvusSourceOptions, split: Split, collection: str, output: list[str], after: Any
+    client: Any,
+    opts: MilvusSourceOptions,
+    split: Split,
+    keys: KeyRange,
+    collection: str,
+    output: list[str],
+    after: Any,
 ) -> list[dict[str, Any]]:
     """One page after ``after``, retried while the server rate-limits it."""
-    spec = split.spec
     policy = opts.rate_limit_retry
 
     def query() -> list[dict[str, Any]]:
-        pk, varchar, hi = spec["pk"], spec["varchar"], spec["hi"]
-        return page(client, collection, split.partition, pk, varchar, after, hi, opts.filter, output, opts.batch_size)
+        return page(
+            client, collection, split.partition, keys.pk, keys.varchar, after, keys.hi, opts.filter, output,
+            opts.batch_size,
+        )  # fmt: skip
 
     def on_retry(exc: BaseException, attempt: int, wait: float) -> None:
         log.warning("split %s: rate limited, retry %d/%d in %.0fs", split.id, attempt, policy.attempts, wait)
@@ -90,7 +96,7 @@ def to_batch(rows: list[dict[str, Any]], table: TableSchema, names: list[str]) -
     for f in table.fields:
         if f.params.get("function_output"):
             arrays.append(pa.nulls(len(rows), f.arrow_type()))  # recomputed by the target's function
-        elif f.name == META:
+        elif f.name == DYNAMIC_FIELD:
             arrays.append(pa.array([_meta(r, known) for r in rows], pa.string()))
         else:
             arrays.append(_column([r.get(f.name) for r in rows], f))
@@ -99,42 +105,11 @@ def to_batch(rows: list[dict[str, Any]], table: TableSchema, names: list[str]) -
 
 def _meta(row: dict[str, Any], known: set[str]) -> str | None:
     extra = {k: v for k, v in row.items() if k not in known}
-    if "$meta" in extra and isinstance(extra["$meta"], dict):
-        extra.update(extra.pop("$meta"))
+    if isinstance(extra.get(DYNAMIC_FIELD), dict):
+        extra.update(extra.pop(DYNAMIC_FIELD))
     return orjson.dumps(extra).decode() if extra else None
 
 
 def _column(values: list[Any], f: Field) -> pa.Array:
-    t = f.type
-    typ = f.arrow_type()
-    if t == LType.FLOAT_VECTOR or t == LType.INT8_VECTOR:
-        if all(v is not None for v in values):
-            dtype = np.float32 if t == LType.FLOAT_VECTOR else np.int8
-            flat = np.asarray(values, dtype=dtype).reshape(-1) if values else np.empty(0, dtype)
-            return pa.FixedSizeListArray.from_arrays(pa.array(flat), f.dimension)
-        return pa.array([None if v is None else list(v) for v in values], typ)
-    if t in (LType.BINARY_VECTOR, LType.FLOAT16_VECTOR, LType.BFLOAT16_VECTOR):
-        return pa.array([_bytes(v) for v in values], typ)
-    if t == LType.SPARSE_FLOAT_VECTOR:
-        return pa.array(
-            [
-                None if v is None else {"indices": [int(k) for k in v], "values": [float(x) for x in v.values()]}
-                for v in values
-            ],
-            typ,
-        )
-    if t == LType.JSON:
-        return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], typ)
-    if t == LType.TIMESTAMP_TZ:
-        return pa.array(
-            [None if v is None else datetime.fromisoformat(str(v).replace("Z", "+00:00")) for v in values], typ
-        )
-    return pa.array(values, typ)
-
-
-def _bytes(v: Any) -> bytes | None:
-    if v is None:
-        return None
-    if isinstance(v, list):  # pymilvus returns byte vectors wrapped in a one-item list
-        v = v[0]
-    return bytes(v)
+    milvus_type = MilvusType.read_as(f.type)
+    return milvus_type.spec.decode(values, f) if milvus_type else pa.array(values, f.arrow_type())

@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus import bulk, lite
+from connectors.milvus import lite
+from connectors.milvus.bulk.commit import import_staged
+from connectors.milvus.bulk.preflight import preflight
+from connectors.milvus.bulk.writer import StagingWriter
 from connectors.milvus.catalog import MilvusCatalog
 from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, lite_file_bound, server_info
 from connectors.milvus.convert import convert
 from connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
-from connectors.milvus.target import TargetCollection
+from connectors.milvus.target import MilvusPlan
+from connectors.milvus.verify import MilvusVerifier
 from connectors.milvus.writer import BufferBatchWriter
 from vts import secrets
 from vts.connector import Sink, SinkWriter, Split, WriteContext
-from vts.schema import TableSchema
+from vts.schema import DYNAMIC_FIELD, TableSchema
 from vts.stage import Stage
 
 log = logging.getLogger("vts.milvus")
-
-
-@dataclass(frozen=True)
-class MilvusPlan:
-    server: ServerInfo
-    targets: dict[str, TargetCollection]  # by source table name
 
 
 class MilvusSink(Sink):
@@ -56,7 +53,7 @@ class MilvusSink(Sink):
     def preflight(self, plan: MilvusPlan) -> list[str]:
         if not self.options.bulk_writer_config:
             return []
-        return bulk.preflight(self.options, plan)
+        return preflight(self.options, plan)
 
     def catalog(self, plan: MilvusPlan) -> MilvusCatalog:
         return MilvusCatalog(self.options, plan.targets)
@@ -98,7 +95,7 @@ class MilvusSink(Sink):
         target = plan.targets[split.table]
         partition = self.options.partition_name or (None if target.has_partition_key else split.partition)
         if self.options.bulk_writer_config:
-            return bulk.open_writer(self.options, plan, target, split, partition, ctx)
+            return StagingWriter(self.options.bulk_writer_config, target, split, partition, ctx)
         client = connect(self.options)
         try:
             return BufferBatchWriter(client, self.options, target, split, partition, ctx)
@@ -111,14 +108,12 @@ class MilvusSink(Sink):
         return {source: f"collection {t.name} at {where}" for source, t in plan.targets.items()}
 
     def verifier(self, plan: MilvusPlan) -> Any:
-        from connectors.milvus.verify import MilvusVerifier
-
         return MilvusVerifier(connect(self.options), plan)
 
     def commit(self, plan: MilvusPlan, infos: list[Any], journal: Any = None) -> int | None:
         """BulkWriter: import the staged files once; returns the rows the server reports imported."""
         if self.options.bulk_writer_config:
-            return bulk.commit(self.options, plan, infos, journal)
+            return import_staged(self.options, plan, infos, journal)
         return None
 
     def field_mapping(self, plan: MilvusPlan, table: str) -> list[tuple[str | None, str, str]]:
@@ -126,7 +121,7 @@ class MilvusSink(Sink):
         rows = [_mapping_row(f) for f in target.fields]
         rows += [(name, "(dynamic)", "dynamic key") for name in target.dynamic_sources]
         if target.enable_dynamic_field:
-            rows.append(("$meta", "(dynamic field)", "its keys become dynamic keys"))
+            rows.append((DYNAMIC_FIELD, "(dynamic field)", "its keys become dynamic keys"))
         return rows
 
     def describe_plan(self, plan: MilvusPlan) -> list[str]:

@@ -13,7 +13,7 @@ from connectors.milvus.discover import describe
 from connectors.milvus.errors import Code, MilvusError, wrap
 from connectors.milvus.reader import read_split
 from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.milvus.splits import plan_table
+from connectors.milvus.splits import table_splits
 from vts.connector import Position, Source, Split
 from vts.schema import TableSchema
 
@@ -103,7 +103,7 @@ class MilvusSource(Source):
         client = connect(self.options)
         try:
             return [
-                s for t in tables for s in plan_table(client, t, self.options.partitions, pieces, self.options.filter)
+                s for t in tables for s in table_splits(client, t, self.options.partitions, pieces, self.options.filter)
             ]
         finally:
             client.close()

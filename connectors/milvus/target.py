@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from connectors.milvus.types import MilvusType
 from vts.schema import IndexSpec, LType
+
+if TYPE_CHECKING:
+    from connectors.milvus.connection import ServerInfo
 
 
 @dataclass(frozen=True)
 class TargetField:
     name: str
-    dtype: str  # pymilvus DataType member name: INT64, VARCHAR, FLOAT_VECTOR...
+    dtype: MilvusType
     source: str | None  # source column feeding it; None for a generated auto-id key
     source_type: LType | None = None
     is_primary: bool = False
@@ -20,17 +24,24 @@ class TargetField:
     default: Any = None
     max_length: int | None = None
     dim: int | None = None
-    element_type: str | None = None
+    element_type: MilvusType | None = None
     max_capacity: int | None = None
     is_partition_key: bool = False
     description: str = ""
     params: dict[str, Any] = field(default_factory=dict)  # enable_analyzer, analyzer_params, ...
 
+    def __post_init__(self) -> None:
+        # a field read back from JSON (the Parquet sink's manifest) or written by hand names its types
+        object.__setattr__(self, "dtype", MilvusType(self.dtype))
+        if self.element_type is not None:
+            object.__setattr__(self, "element_type", MilvusType(self.element_type))
+
     def describe(self) -> str:
-        bits = [self.dtype]
+        bits = [self.dtype.value]
         for key in ("dim", "max_length", "element_type", "max_capacity"):
-            if getattr(self, key) is not None:
-                bits.append(f"{key}={getattr(self, key)}")
+            value = getattr(self, key)
+            if value is not None:
+                bits.append(f"{key}={value.value if isinstance(value, MilvusType) else value}")
         flags = [
             name
             for name, on in (
@@ -70,7 +81,7 @@ class TargetCollection:
         return any(f.is_partition_key for f in self.fields)
 
     def pymilvus_schema(self):  # -> CollectionSchema
-        from pymilvus import DataType, Function, FunctionType, MilvusClient
+        from pymilvus import Function, FunctionType, MilvusClient
 
         schema = MilvusClient.create_schema(
             auto_id=self.primary.auto_id,
@@ -87,15 +98,15 @@ class TargetCollection:
                 kwargs["default_value"] = f.default
             if f.max_length is not None:
                 kwargs["max_length"] = f.max_length
-            if f.dim is not None and f.dtype != "SPARSE_FLOAT_VECTOR":
+            if f.dim is not None and f.dtype is not MilvusType.SPARSE_FLOAT_VECTOR:
                 kwargs["dim"] = f.dim
             if f.element_type is not None:
-                kwargs["element_type"] = DataType[f.element_type]
+                kwargs["element_type"] = f.element_type.datatype()
                 kwargs["max_capacity"] = f.max_capacity or 4096
             if f.is_partition_key:
                 kwargs["is_partition_key"] = True
             kwargs.update(f.params)
-            schema.add_field(f.name, DataType[f.dtype], **kwargs)
+            schema.add_field(f.name, f.dtype.datatype(), **kwargs)
         for fn in self.functions:
             schema.add_function(
                 Function(
@@ -121,3 +132,11 @@ class TargetCollection:
                 kwargs["index_name"] = spec.name
             params.add_index(spec.field, **kwargs)
         return params
+
+
+@dataclass(frozen=True)
+class MilvusPlan:
+    """What the Milvus sink plans on the driver and every writer gets: the server and the target collections."""
+
+    server: ServerInfo
+    targets: dict[str, TargetCollection]  # by source table name

@@ -1,7 +1,7 @@
 """Which source rows Milvus would refuse, and why: one verdict for both write paths.
 
-The insert path (``rows.convert_batch``) and the bulk path
-(``bulk.parquet.Converter``) both call :func:`validate` first and convert only
+The insert path (``rows.insert_rows``) and the bulk path
+(``bulk.parquet.ParquetBatches``) both call :func:`validate` first and convert only
 the good rows, so a row is refused with the same reason whichever path a job
 takes. A refused row sent on would fail a whole insert call, or a whole
 import job long after the row was staged.
@@ -50,14 +50,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.milvus.target import TargetCollection, TargetField
+from connectors.milvus.types import MilvusType as T
+from vts.schema import DYNAMIC_FIELD
 
-META = "$meta"
 SPARSE_INDEX_MAX = 2**32 - 2  # Milvus keeps 2^32-1 for itself and refuses it
 INT_RANGES = {
-    "INT8": (-(2**7), 2**7 - 1),
-    "INT16": (-(2**15), 2**15 - 1),
-    "INT32": (-(2**31), 2**31 - 1),
-    "INT64": (-(2**63), 2**63 - 1),  # only a uint64 source can leave it
+    T.INT8: (-(2**7), 2**7 - 1),
+    T.INT16: (-(2**15), 2**15 - 1),
+    T.INT32: (-(2**31), 2**31 - 1),
+    T.INT64: (-(2**63), 2**63 - 1),  # only a uint64 source can leave it
 }
 
 Reason = str | Callable[[int], str]  # the text, or a function of the row number for texts that quote the row
@@ -88,10 +89,10 @@ def validate(batch: pa.RecordBatch, target: TargetCollection) -> Verdict:
         if f.source not in batch.schema.names:
             raise KeyError(f"source column '{f.source}' for field '{f.name}' is missing from the batch")
         _check_field(_plain(batch.column(f.source)), f, found.reject)
-    if target.enable_dynamic_field and META in batch.schema.names:
-        meta = _plain(batch.column(META))
+    if target.enable_dynamic_field and DYNAMIC_FIELD in batch.schema.names:
+        meta = _plain(batch.column(DYNAMIC_FIELD))
         if _is_text(meta.type):
-            _check_json(meta, META, found.reject, objects_only=True)
+            _check_json(meta, DYNAMIC_FIELD, found.reject, objects_only=True)
     return found.verdict()
 
 
@@ -168,12 +169,12 @@ def _elements(arr: pa.Array) -> tuple[pa.Array, Callable[[np.ndarray], np.ndarra
     return pc.list_flatten(arr), lambda at: pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)[at]
 
 
-def _too_wide(values: pa.Array, dtype: str) -> np.ndarray | None:
+def _too_wide(values: pa.Array, dtype: T) -> np.ndarray | None:
     """Integers outside ``dtype``'s range (nulls are not), or None when the source type cannot hold any."""
     t = values.type
     if not pa.types.is_integer(t):
         return None
-    bits = int(dtype[3:])
+    bits = int(dtype.value[3:])
     if t.bit_width < bits or (t.bit_width == bits and pa.types.is_signed_integer(t)):
         return None
     lo, hi = INT_RANGES[dtype]
@@ -204,10 +205,10 @@ def _dense_vector(arr: pa.Array, f: TargetField, reject: Reject) -> None:
     valid = ~_nulls(arr)
     if values.null_count:
         reject(_rows(len(arr), row_of(np.flatnonzero(_nulls(values)))) & valid, _why(f, "vector holds a null element"))
-    if f.dtype == "INT8_VECTOR" and pa.types.is_int8(values.type):
+    if f.dtype is T.INT8_VECTOR and pa.types.is_int8(values.type):
         return
     x = values.to_numpy(zero_copy_only=False)  # a null element reads as NaN
-    if f.dtype == "FLOAT_VECTOR":
+    if f.dtype is T.FLOAT_VECTOR:
         if not np.issubdtype(x.dtype, np.floating):
             return
         with np.errstate(over="ignore", invalid="ignore"):
@@ -226,7 +227,7 @@ def _dense_vector(arr: pa.Array, f: TargetField, reject: Reject) -> None:
 
 def _byte_vector(arr: pa.Array, f: TargetField, reject: Reject) -> None:
     dim = f.dim or 0
-    width = dim // 8 if f.dtype == "BINARY_VECTOR" else 2 * dim
+    width = dim // 8 if f.dtype is T.BINARY_VECTOR else 2 * dim
 
     def needs(got: int) -> str:
         return _why(f, f"{got} bytes, dimension {dim} needs {width}")
@@ -246,7 +247,7 @@ def _byte_vector(arr: pa.Array, f: TargetField, reject: Reject) -> None:
     valid = ~_nulls(arr)
     if lengths is not None:
         reject(valid & (lengths != width), lambda i: needs(int(lengths[i])))
-    if f.dtype != "BINARY_VECTOR":
+    if f.dtype is not T.BINARY_VECTOR:
         _half_floats(arr, f, valid if lengths is None else valid & (lengths == width), width, reject)
 
 
@@ -262,7 +263,7 @@ def _half_floats(arr: pa.Array, f: TargetField, rows: np.ndarray, width: int, re
         start = fixed.offset * width
         data = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)[start : start + len(fixed) * width]
     bits = np.ascontiguousarray(data).view("<u2").reshape(len(picked), width // 2)
-    exponent = 0x7C00 if f.dtype == "FLOAT16_VECTOR" else 0x7F80
+    exponent = 0x7C00 if f.dtype is T.FLOAT16_VECTOR else 0x7F80
     special = ((bits & exponent) == exponent).any(axis=1)
     if special.any():
         reject(_rows(len(arr), np.flatnonzero(rows)[special]), _why(f, "vector holds NaN or infinity"))
@@ -319,7 +320,7 @@ def _float(arr: pa.Array, f: TargetField, reject: Reject) -> None:
         x = arr.to_numpy(zero_copy_only=False)
         reject(~np.isfinite(x) & ~_nulls(arr), lambda i: _why(f, f"{arr[i].as_py()} is not a finite number"))
     narrow = pa.types.is_float16(t) or pa.types.is_float32(t)
-    if f.dtype == "FLOAT" and not narrow and (pa.types.is_floating(t) or pa.types.is_decimal(t)):
+    if f.dtype is T.FLOAT and not narrow and (pa.types.is_floating(t) or pa.types.is_decimal(t)):
         wide = pc.cast(arr, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         with np.errstate(over="ignore"):
             overflow = np.isfinite(wide) & ~np.isfinite(wide.astype(np.float32))
@@ -380,7 +381,7 @@ def _array(arr: pa.Array, f: TargetField, reject: Reject) -> None:
     parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
     if flat.null_count:
         reject(_rows(n, parents[_nulls(flat)]), _why(f, "arrays cannot hold null elements"))
-    if f.element_type == "VARCHAR" and f.max_length:
+    if f.element_type is T.VARCHAR and f.max_length:
         text = flat if _is_text(flat.type) else pc.cast(flat, pa.string())
         over = _counts(pc.binary_length(text)) > f.max_length
         if over.any():
@@ -390,20 +391,20 @@ def _array(arr: pa.Array, f: TargetField, reject: Reject) -> None:
         reject(_rows(n, parents[wrong]), _why(f, f"an element is out of range for {f.element_type}"))
 
 
-_CHECKS: dict[str, Callable[[pa.Array, TargetField, Reject], None]] = {
-    "FLOAT_VECTOR": _dense_vector,
-    "INT8_VECTOR": _dense_vector,
-    "BINARY_VECTOR": _byte_vector,
-    "FLOAT16_VECTOR": _byte_vector,
-    "BFLOAT16_VECTOR": _byte_vector,
-    "SPARSE_FLOAT_VECTOR": _sparse,
-    "FLOAT": _float,
-    "DOUBLE": _float,
-    "INT8": _integer,
-    "INT16": _integer,
-    "INT32": _integer,
-    "INT64": _integer,
-    "VARCHAR": _varchar,
-    "JSON": _json,
-    "ARRAY": _array,
+_CHECKS: dict[T, Callable[[pa.Array, TargetField, Reject], None]] = {
+    T.FLOAT_VECTOR: _dense_vector,
+    T.INT8_VECTOR: _dense_vector,
+    T.BINARY_VECTOR: _byte_vector,
+    T.FLOAT16_VECTOR: _byte_vector,
+    T.BFLOAT16_VECTOR: _byte_vector,
+    T.SPARSE_FLOAT_VECTOR: _sparse,
+    T.FLOAT: _float,
+    T.DOUBLE: _float,
+    T.INT8: _integer,
+    T.INT16: _integer,
+    T.INT32: _integer,
+    T.INT64: _integer,
+    T.VARCHAR: _varchar,
+    T.JSON: _json,
+    T.ARRAY: _array,
 }

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
-import numpy as np
-import orjson
 import pyarrow as pa
 
-from connectors.milvus.rows import convert_batch
-from connectors.milvus.sink import MilvusPlan
-from connectors.milvus.splits import KEY_PAGE, count, key_literal, pages, whole_filter
-from connectors.milvus.target import TargetCollection
+from connectors.milvus.query import KEY_PAGE, count, key_literal, pages, whole_filter
+from connectors.milvus.rows import insert_rows
+from connectors.milvus.target import MilvusPlan, TargetCollection
+from connectors.milvus.types import MilvusType
 
 FETCH = 1000
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", re.I)
 
 
 class MilvusVerifier:
@@ -41,22 +36,24 @@ class MilvusVerifier:
     def count(self, table: str, partition: str | None) -> int:
         t = self._target(table)
         pk = t.primary
-        return count(self.client, t.name, partition, whole_filter(pk.name, pk.dtype == "VARCHAR", partition, None))
+        return count(
+            self.client, t.name, partition, whole_filter(pk.name, pk.dtype is MilvusType.VARCHAR, partition, None)
+        )
 
     def keys(self, table: str) -> Iterator[list[Any]]:
         t = self._target(table)
         pk = t.primary
-        varchar = pk.dtype == "VARCHAR"
+        varchar = pk.dtype is MilvusType.VARCHAR
         for page in pages(self.client, t.name, None, pk.name, varchar, None, None, None, [pk.name], KEY_PAGE):
             yield [row[pk.name] for row in page]
 
     def expected(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
-        return convert_batch(batch, self._target(table)).rows
+        return insert_rows(batch, self._target(table)).rows
 
     def fetch(self, table: str, keys: list[Any]) -> dict[Any, dict[str, Any]]:
         t = self._target(table)
         pk = t.primary
-        varchar = pk.dtype == "VARCHAR"
+        varchar = pk.dtype is MilvusType.VARCHAR
         out: dict[Any, dict[str, Any]] = {}
         for i in range(0, len(keys), FETCH):
             chunk = keys[i : i + FETCH]
@@ -73,29 +70,7 @@ class MilvusVerifier:
             want = f.default
         if want is None or got is None:
             return want is None and got is None
-        kind = f.dtype
-        if kind in ("FLOAT_VECTOR", "INT8_VECTOR"):
-            return bool(np.array_equal(np.asarray(want, np.float32), np.asarray(got, np.float32)))
-        if kind in ("FLOAT16_VECTOR", "BFLOAT16_VECTOR", "BINARY_VECTOR"):
-            return _bytes(want) == _bytes(got)
-        if kind == "SPARSE_FLOAT_VECTOR":
-            return {int(k): np.float32(v) for k, v in want.items()} == {int(k): np.float32(v) for k, v in got.items()}
-        if kind == "JSON":
-            return (orjson.loads(want) if isinstance(want, str) else want) == got
-        if kind == "FLOAT":
-            return bool(np.float32(want) == np.float32(got))
-        if kind == "TIMESTAMPTZ":
-            return _instant(want) == _instant(got)
-        if kind == "GEOMETRY":
-            return (
-                _NUMBER.findall(str(want)) == _NUMBER.findall(str(got))
-                and str(want).split("(")[0].strip() == str(got).split("(")[0].strip()
-            )
-        if kind == "ARRAY":
-            if f.element_type == "FLOAT":
-                return np.array_equal(np.asarray(want, np.float32), np.asarray(got, np.float32))
-            return list(want) == list(got)
-        return want == got
+        return f.dtype.spec.same(want, got, f)
 
     def close(self) -> None:
         self.client.close()
@@ -103,13 +78,3 @@ class MilvusVerifier:
 
 def _plain(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else value
-
-
-def _bytes(value: Any) -> bytes:
-    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], bytes):
-        value = value[0]
-    return bytes(value) if not hasattr(value, "tobytes") else value.tobytes()
-
-
-def _instant(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))

@@ -1,4 +1,4 @@
-"""BufferBatchWriter: buffers rows and calls Insert/Upsert in batches (GUIDE §2).
+"""BufferBatchWriter: buffers rows and calls Insert/Upsert in batches.
 
 On "rate limit exceeded" or "received message larger than max" with more
 than 2 rows: halve the batch size (kept for later batches), wait
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
 from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.rows import convert_batch
+from connectors.milvus.rows import insert_rows
 from connectors.milvus.target import TargetCollection
 from vts.connector import OP_COLUMN, OP_DELETE, Flushed, SinkWriter, Split, WriteContext
 
@@ -114,12 +114,12 @@ class BufferBatchWriter(SinkWriter):
         self._sent += len(keys)
 
     def _write_rows(self, batch: pa.RecordBatch) -> None:
-        converted = convert_batch(batch, self.target)
-        if converted.rejected:
-            self.ctx.rejects.add(converted.rejected, converted.reasons)
-        if converted.rows and not self._buffer:
+        inserted = insert_rows(batch, self.target)
+        if inserted.rejected:
+            self.ctx.rejects.add(inserted.rejected, inserted.reasons)
+        if inserted.rows and not self._buffer:
             self._buffered_at = time.monotonic()
-        self._buffer.extend(converted.rows)
+        self._buffer.extend(inserted.rows)
         while len(self._buffer) >= self.batch_size:
             chunk, self._buffer = self._buffer[: self.batch_size], self._buffer[self.batch_size :]
             self._send(chunk)

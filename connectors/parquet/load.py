@@ -7,7 +7,7 @@
 For each collection folder with a finished manifest (``_vts_collection.json``
 listing its files): create the collection as the manifest describes it (the
 Milvus sink's save modes decide what happens to an existing one), then hand
-exactly the listed files to :func:`connectors.milvus.bulk.commit`, which
+exactly the listed files to :func:`connectors.milvus.bulk.commit.import_staged`, which
 submits Milvus's Import API (gRPC bulk insert on 2.3, REST on 2.4+), waits,
 and fails with MILVUS-26/27/28 as a bulk migration does. The Milvus server
 must be able to read the files at the paths given (a folder it mounts) —
@@ -22,13 +22,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus import bulk
+from connectors.milvus.bulk.commit import import_staged
 from connectors.milvus.bulk.config import BulkWriterConfig
 from connectors.milvus.catalog import MilvusCatalog
 from connectors.milvus.connection import connect, server_info
 from connectors.milvus.convert import check_supported
 from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.sink import MilvusPlan
+from connectors.milvus.target import MilvusPlan
 from connectors.parquet import manifest
 from connectors.parquet.errors import Code, ParquetSinkError
 from vts import savemode
@@ -114,7 +114,7 @@ def load(folder: Path, opts: MilvusSinkOptions, poll_interval: float = 2.0) -> i
             catalog.prepare_writes(name)
     finally:
         catalog.close()
-    return bulk.commit(opts, MilvusPlan(server, targets), infos)
+    return import_staged(opts, MilvusPlan(server, targets), infos)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,9 +17,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connectors.milvus.target import TargetCollection
-from connectors.milvus.validate import META
 from connectors.milvus.verify import MilvusVerifier
 from connectors.parquet.manifest import parquet_files
+from vts.schema import DYNAMIC_FIELD
 
 
 class ParquetVerifier(MilvusVerifier):
@@ -67,7 +67,7 @@ def _as_milvus_returns(row: dict[str, Any], target: TargetCollection) -> dict[st
         elif f.dtype == "SPARSE_FLOAT_VECTOR":
             sparse = orjson.loads(value)
             row[f.name] = dict(zip(sparse["indices"], sparse["values"]))
-    meta = row.pop(META, None)
+    meta = row.pop(DYNAMIC_FIELD, None)
     if meta:
         row.update(orjson.loads(meta))
     return row

@@ -39,11 +39,12 @@ from typing import Any
 from connectors.pinecone.errors import Code, PineconeError
 from connectors.pinecone.index import DEFAULT, IndexInfo
 from connectors.pinecone.options import NamespaceMode, PineconeSourceOptions
-from vts.schema import Field, IndexSpec, LType, TableSchema
+from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.pinecone")
 
-ID, VALUES, SPARSE, NAMESPACE, META = "id", "values", "sparse_values", "namespace", "$meta"
+ID, VALUES, SPARSE, NAMESPACE = "id", "values", "sparse_values", "namespace"
+META = DYNAMIC_FIELD
 ID_LENGTH = 512
 TEXT_LENGTH = 65_535
 NAMESPACE_LENGTH = 512

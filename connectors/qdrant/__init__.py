@@ -1,1 +1,1 @@
-"""Qdrant source: server (REST/gRPC) or local-mode folder -> vts tables. See docs/qdrant.md."""
+"""Qdrant source: server (REST/gRPC) or local-mode folder -> vts tables. See README.md, "Qdrant source"."""

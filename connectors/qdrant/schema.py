@@ -29,11 +29,11 @@ from connectors.qdrant import splits
 from connectors.qdrant.client import Handle
 from connectors.qdrant.errors import Code, QdrantError
 from connectors.qdrant.options import QdrantSourceOptions
-from vts.schema import Field, IndexSpec, LType, TableSchema
+from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.qdrant")
 
-META = "$meta"
+META = DYNAMIC_FIELD
 ID = "id"
 UNNAMED = "vector"
 UUID_LENGTH = 36

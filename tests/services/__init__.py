@@ -1,4 +1,4 @@
-"""Real services that the test suite starts itself (see GUIDE.md section 4)."""
+"""Real services that the test suite starts itself."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Azurite's Blob service on 127.0.0.1 for tests (GUIDE §4).
+"""Azurite's Blob service on 127.0.0.1 for tests.
 
 Install with ``bash tests/services/install_azurite.sh`` (npm, project-local
 ``.azurite`` folder). The server keeps everything in memory, listens on a free

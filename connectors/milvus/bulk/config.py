@@ -1,7 +1,7 @@
 """``bulk_writer_config``: VTS's keys for the BulkWriter, plus what the Import API needs.
 
 A non-empty ``bulk_writer_config`` on the Milvus sink switches it from
-Insert/Upsert batches to Parquet staging + the Import API (docs/bulk_writer.md).
+Insert/Upsert batches to Parquet staging + the Import API (README.md, "BulkWriter: Parquet staging + Milvus's Import API").
 """
 
 from __future__ import annotations

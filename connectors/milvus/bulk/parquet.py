@@ -30,33 +30,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.validate import META, validate
-
-_SCALARS: dict[str, pa.DataType] = {
-    "BOOL": pa.bool_(),
-    "INT8": pa.int8(),
-    "INT16": pa.int16(),
-    "INT32": pa.int32(),
-    "INT64": pa.int64(),
-    "FLOAT": pa.float32(),
-    "DOUBLE": pa.float64(),
-    "VARCHAR": pa.string(),
-    "JSON": pa.string(),
-    "GEOMETRY": pa.string(),
-    "TIMESTAMPTZ": pa.string(),
-    "SPARSE_FLOAT_VECTOR": pa.string(),
-    "FLOAT_VECTOR": pa.list_(pa.float32()),
-    "BINARY_VECTOR": pa.list_(pa.uint8()),
-    "FLOAT16_VECTOR": pa.list_(pa.uint8()),
-    "BFLOAT16_VECTOR": pa.list_(pa.uint8()),
-    "INT8_VECTOR": pa.list_(pa.int8()),
-}
+from connectors.milvus.types import MilvusType
+from connectors.milvus.validate import validate
+from vts.schema import DYNAMIC_FIELD
 
 
 def staged_fields(target: TargetCollection) -> list[TargetField]:
@@ -68,41 +49,41 @@ def staged_fields(target: TargetCollection) -> list[TargetField]:
 def parquet_schema(target: TargetCollection) -> pa.Schema:
     fields = []
     for f in staged_fields(target):
-        if f.dtype == "ARRAY":
-            typ = pa.list_(_SCALARS[f.element_type or "INT64"])
-        elif f.dtype in _SCALARS:
-            typ = _SCALARS[f.dtype]
+        if f.dtype is MilvusType.ARRAY:
+            typ = pa.list_((f.element_type or MilvusType.INT64).parquet)
+        elif f.dtype.parquet is not None:
+            typ = f.dtype.parquet
         else:
             raise ValueError(f"field '{f.name}': Milvus type {f.dtype} cannot be bulk imported from Parquet")
         fields.append(pa.field(f.name, typ, nullable=True))
     if target.enable_dynamic_field:
-        fields.append(pa.field(META, pa.string(), nullable=True))
+        fields.append(pa.field(DYNAMIC_FIELD, pa.string(), nullable=True))
     return pa.schema(fields)
 
 
 @dataclass
-class Prepared:
+class StagedBatch:
     batch: pa.RecordBatch  # in the Parquet layout, good rows only
     rejected: list[dict]  # source rows as Python values
     reasons: list[str]
 
 
-class Converter:
-    """Converts source batches of one target collection (reused for every batch of a split)."""
+class ParquetBatches:
+    """Source batches of one target collection -> its Parquet layout (reused for every batch of a split)."""
 
     def __init__(self, target: TargetCollection) -> None:
         self.target = target
         self.fields = staged_fields(target)
         self.schema = parquet_schema(target)
 
-    def convert(self, batch: pa.RecordBatch) -> Prepared:
+    def stage(self, batch: pa.RecordBatch) -> StagedBatch:
         verdict = validate(batch, self.target)
         good = verdict.good_rows(batch)
         columns = [_column(_plain(good.column(f.source)), f) for f in self.fields]
         if self.target.enable_dynamic_field:
             columns.append(_meta(good, self.target))
         out = pa.RecordBatch.from_arrays(columns, schema=self.schema)
-        return Prepared(out, verdict.rejected_rows(batch), verdict.reasons)
+        return StagedBatch(out, verdict.rejected_rows(batch), verdict.reasons)
 
 
 def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -110,93 +91,7 @@ def _plain(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def _column(arr: pa.Array, f: TargetField) -> pa.Array:
-    dtype = f.dtype
-    if dtype == "FLOAT_VECTOR":
-        return _vector(arr, f.dim or 0, pa.float32())
-    if dtype == "INT8_VECTOR":
-        return _vector(arr, f.dim or 0, pa.int8())
-    if dtype in ("BINARY_VECTOR", "FLOAT16_VECTOR", "BFLOAT16_VECTOR"):
-        return _bytes_vector(arr, (f.dim or 0) // 8 if dtype == "BINARY_VECTOR" else 2 * (f.dim or 0))
-    if dtype == "SPARSE_FLOAT_VECTOR":
-        return _sparse(arr)
-    if dtype == "JSON":
-        return _json(arr)
-    if dtype == "ARRAY":
-        return pc.cast(arr, pa.list_(_SCALARS[f.element_type or "INT64"]))
-    if dtype == "TIMESTAMPTZ":
-        return _timestamp(arr)
-    return pc.cast(arr, _SCALARS[dtype])
-
-
-def _offsets(n: int, width: int) -> pa.Array:
-    return pa.array(np.arange(0, (n + 1) * width, width, dtype=np.int32))
-
-
-def _null_mask(arr: pa.Array) -> pa.Array | None:
-    return arr.is_null() if arr.null_count else None
-
-
-def _vector(arr: pa.Array, dim: int, value_type: pa.DataType) -> pa.Array:
-    """Every good row has ``dim`` elements (validated); a null vector stays null."""
-    if not pa.types.is_fixed_size_list(arr.type):
-        return pc.cast(arr, pa.list_(value_type))
-    # fixed-size rows: the values are already laid out row after row, only the offsets are new
-    filled = arr.fill_null(pa.scalar([0] * dim, arr.type)) if arr.null_count else arr
-    values = pc.cast(filled.flatten(), value_type)
-    return pa.ListArray.from_arrays(_offsets(len(arr), dim), values, mask=_null_mask(arr))
-
-
-def _bytes_vector(arr: pa.Array, width: int) -> pa.Array:
-    """Raw bytes -> list<uint8>; every good row has ``width`` bytes (validated)."""
-    n = len(arr)
-    if not n:  # e.g. every row refused for a fixed width other than `width`
-        return pa.array([], pa.list_(pa.uint8()))
-    if not pa.types.is_fixed_size_binary(arr.type):
-        return _bytes_vector(pc.cast(pc.cast(arr, pa.binary()), pa.binary(width)), width)
-    data = np.frombuffer(arr.buffers()[1], dtype=np.uint8)[arr.offset * width : (arr.offset + n) * width]
-    return pa.ListArray.from_arrays(_offsets(n, width), pa.array(data, pa.uint8()), mask=_null_mask(arr))
-
-
-def _json_numbers(values: pa.Array) -> pa.Array:
-    """list<number> -> 'a,b,c' strings (Arrow prints floats in shortest round-trip form)."""
-    texts = pc.cast(values.values if isinstance(values, pa.ListArray) else pc.list_flatten(values), pa.string())
-    as_lists = pa.ListArray.from_arrays(values.offsets, texts)
-    return pc.binary_join(as_lists, ",")
-
-
-def _sparse(arr: pa.Array) -> pa.Array:
-    """-> ``{"indices": [...], "values": [...]}`` texts (null sparse vectors never get here: validated)."""
-    if pa.types.is_map(arr.type):  # map<uint32, float32>
-        indices = pa.ListArray.from_arrays(arr.offsets, arr.keys)
-        values = pa.ListArray.from_arrays(arr.offsets, arr.items)
-    else:
-        indices, values = arr.field("indices"), arr.field("values")
-        if arr.offset or indices.offset:  # struct children ignore the parent's slice
-            indices, values = pc.struct_field(arr, "indices"), pc.struct_field(arr, "values")
-    return pc.binary_join_element_wise(
-        '{"indices":[', _json_numbers(indices), '],"values":[', _json_numbers(values), "]}", ""
-    )
-
-
-def _json(arr: pa.Array) -> pa.Array:
-    if pa.types.is_large_string(arr.type):
-        arr = pc.cast(arr, pa.string())
-    if (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)) and pa.types.is_string(arr.type.value_type):
-        # ARRAY<ROW> arrives as a list of JSON texts: one JSON array per row
-        return pc.binary_join_element_wise("[", pc.binary_join(arr, ","), "]", "")
-    if not pa.types.is_string(arr.type):
-        texts = [None if v is None else orjson.dumps(v, default=str).decode() for v in arr.to_pylist()]
-        return pa.array(texts, pa.string())
-    return arr
-
-
-def _timestamp(arr: pa.Array) -> pa.Array:
-    if pa.types.is_timestamp(arr.type):
-        if arr.type.tz is None:
-            arr = pc.assume_timezone(arr, "UTC")
-        text = pc.strftime(arr, format="%Y-%m-%dT%H:%M:%S.%f%z")  # tz-aware: rendered in UTC
-        return text
-    return pc.cast(arr, pa.string())
+    return f.dtype.spec.stage(arr, f)
 
 
 # -- dynamic field ------------------------------------------------------------------------------
@@ -230,8 +125,8 @@ def _meta(batch: pa.RecordBatch, target: TargetCollection) -> pa.Array:
     """The ``$meta`` column: the source's own ``$meta`` object merged with columns kept as dynamic keys."""
     n = batch.num_rows
     pieces: list[pa.Array] = []
-    if META in batch.schema.names:
-        meta = _plain(batch.column(META))
+    if DYNAMIC_FIELD in batch.schema.names:
+        meta = _plain(batch.column(DYNAMIC_FIELD))
         if not pa.types.is_string(meta.type):
             meta = _json_value(meta)
         # '{a}' -> 'a': a string $meta holds a JSON object (validated)

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from connectors.milvus.bulk.config import MB, BulkWriterConfig
 from connectors.milvus.bulk.errors import storage_error
-from connectors.milvus.bulk.parquet import Converter
+from connectors.milvus.bulk.parquet import ParquetBatches
 from connectors.milvus.bulk.storage import Storage, open_storage
 from connectors.milvus.errors import Code, MilvusError
 from connectors.milvus.target import TargetCollection
@@ -74,7 +74,7 @@ class StagingWriter(SinkWriter):
         self.split = split
         self.partition = partition
         self.ctx = ctx
-        self.converter = Converter(target)
+        self.parquet = ParquetBatches(target)
         self.folder = folder_for(cfg, target.name, partition)
         self.stem = split_stem(split.id)
         self.storage: Storage = open_storage(cfg)  # the driver's preflight checked it
@@ -132,10 +132,10 @@ class StagingWriter(SinkWriter):
                 hint="remove 'bulk_writer_config' to write through upserts and deletes",
             )
         self._start()
-        prepared = self.converter.convert(batch)
-        if prepared.rejected:
-            self.ctx.rejects.add(prepared.rejected, prepared.reasons)
-        self._append(prepared.batch)
+        staged = self.parquet.stage(batch)
+        if staged.rejected:
+            self.ctx.rejects.add(staged.rejected, staged.reasons)
+        self._append(staged.batch)
 
     def flush(self) -> Flushed:
         self._start()
@@ -206,7 +206,7 @@ class StagingWriter(SinkWriter):
             return
         if self._file is None:
             self._open_file()
-        table = pa.Table.from_batches(self._buffer, schema=self.converter.schema)
+        table = pa.Table.from_batches(self._buffer, schema=self.parquet.schema)
         try:
             self._file.write_table(table, row_group_size=table.num_rows)  # type: ignore[union-attr]
         except OSError as exc:
@@ -218,7 +218,7 @@ class StagingWriter(SinkWriter):
         os.close(fd)
         self._path = Path(name)
         self._sink = pa.OSFile(name, "wb")
-        self._file = pq.ParquetWriter(self._sink, self.converter.schema, compression="snappy")
+        self._file = pq.ParquetWriter(self._sink, self.parquet.schema, compression="snappy")
         self._file_start = self._next_row or 0
 
     def _close_file(self) -> None:
