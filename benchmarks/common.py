@@ -31,9 +31,9 @@ def datagen_spec(rows: int, collection: str, batch: int = BATCH) -> dict[str, An
 
 def batches(rows: int, batch: int = BATCH) -> Iterator[pa.RecordBatch]:
     """The bench rows, ``batch`` at a time (vts's DataGen, seed 7)."""
-    from connectors.datagen.generate import Generator
-    from connectors.datagen.options import DataGenOptions
-    from connectors.datagen.source import DataGenSource
+    from vts.connectors.datagen.generate import Generator
+    from vts.connectors.datagen.options import DataGenOptions
+    from vts.connectors.datagen.source import DataGenSource
 
     source = DataGenSource(DataGenOptions.model_validate(datagen_spec(rows, "bench", batch)))
     gen = Generator(source.discover()[0], seed=7)
@@ -90,7 +90,7 @@ def count(c: Any, name: str) -> int:
 
 def read_pages(c: Any, name: str, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
     """Every row by primary-key pages (the scalable cursor vts uses too)."""
-    from connectors.milvus.query import pages
+    from vts.connectors.milvus.query import pages
 
     c.load_collection(name)
     yield from pages(c, name, None, "id", False, None, None, None, ["id", "vector", "title"], batch)

@@ -26,15 +26,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.datagen.options import DataGenOptions
-from connectors.datagen.source import DataGenSource
-from connectors.milvus.connection import ServerInfo
-from connectors.milvus.convert import convert
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.sink import MilvusPlan, MilvusSink
 from tests.services.azurite import Azurite, find_azurite
 from tests.services.moto_s3 import MotoS3
 from vts.connector import Resume, SinkWriter, Split, WriteContext
+from vts.connectors.datagen.options import DataGenOptions
+from vts.connectors.datagen.source import DataGenSource
+from vts.connectors.milvus.connection import ServerInfo
+from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.sink import MilvusPlan, MilvusSink
 from vts.rejects import RejectLog, SplitRejects
 
 # -- services -----------------------------------------------------------------------------------

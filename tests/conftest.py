@@ -122,7 +122,7 @@ def run_vts(*args: str, capsys: pytest.CaptureFixture[str] | None = None) -> tup
 
 def client_for(url: str):
     """A client to check results with; vts's connect() reopens a connection the server closed while idle."""
-    from connectors.milvus.connection import ConnectionOptions, connect
+    from vts.connectors.milvus.connection import ConnectionOptions, connect
 
     return connect(ConnectionOptions(url=url))
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.target import TargetCollection, TargetField
 from vts.schema import SPARSE_ARROW
 
 DIM = 4

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from connectors.pinecone.options import PineconeSourceOptions
 from tests.pinecone_emulator import DEFAULT, EmuIndex, Emulator, Record
+from vts.connectors.pinecone.options import PineconeSourceOptions
 
 KEY = "emulator-key"
 _names = iter(range(1_000_000))

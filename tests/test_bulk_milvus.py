@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, datagen, s3, s3_config, source_table, unique  # noqa: F401
 from tests.conftest import client_for, run_vts, write_job
 from tests.services import milvus_standalone as ms
+from vts.connectors.milvus.errors import MilvusError
 from vts.testing.sinks import prepare
 
 ROWS = 100_000

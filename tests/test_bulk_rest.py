@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.milvus.bulk import importer
-from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, StrictImportEndpoint, datagen, unique
 from tests.conftest import run_vts, write_job
+from vts.connectors.milvus.bulk import importer
+from vts.connectors.milvus.errors import MilvusError
 from vts.retry import RetryPolicy
 
 TOKEN = "root:Milvus"

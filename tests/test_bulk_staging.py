@@ -15,12 +15,12 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from botocore.exceptions import ClientError
 
-from connectors.milvus.bulk.config import MB, BulkWriterConfig
-from connectors.milvus.bulk.errors import storage_error
-from connectors.milvus.bulk.storage import STORAGE_RETRY, AzureStorage, S3Storage
-from connectors.milvus.bulk.writer import split_stem
-from connectors.milvus.errors import MilvusError
 from tests.bulk_fixtures import Staged, azurite, datagen, s3, s3_config, source_table, unique  # noqa: F401
+from vts.connectors.milvus.bulk.config import MB, BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import storage_error
+from vts.connectors.milvus.bulk.storage import STORAGE_RETRY, AzureStorage, S3Storage
+from vts.connectors.milvus.bulk.writer import split_stem
+from vts.connectors.milvus.errors import MilvusError
 
 ALL_TYPES = [
     {"name": "id", "type": "BIGINT", "primary_key": True},

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from connectors.chroma.options import ChromaOptions
-from connectors.chroma.source import ChromaSource
 from tests.conftest import client_for, count, free_port, read_all, run_vts, write_job
 from tests.embedded_fixtures import SPACES, build_chroma, chroma_client, stored_embeddings
+from vts.connectors.chroma.options import ChromaOptions
+from vts.connectors.chroma.source import ChromaSource
 from vts.errors import VtsError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,7 +187,7 @@ def test_a_folder_this_process_opened_with_other_settings(tmp_path: Path) -> Non
 def test_chromadb_exceptions_map_to_codes() -> None:
     from chromadb import errors
 
-    from connectors.chroma.errors import wrap
+    from vts.connectors.chroma.errors import wrap
 
     auth = wrap(errors.ChromaAuthError("bad token"), "listing collections", "Chroma server http://h:1")
     assert (auth.code, auth.exit_code, auth.transient) == ("CHROMA-02", 3, False)

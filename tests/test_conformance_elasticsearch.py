@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from connectors.elasticsearch.options import ElasticsearchOptions
-from connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from tests.es_emulator import Emulator
 from tests.es_fixtures import create_es_index, create_os_index, doc_id
 from vts.connector import Source, SplitPlan
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from vts.testing.sources import SourceSuite, read_split, through_checkpoint
 
 ROWS = 400

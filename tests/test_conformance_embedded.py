@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from connectors.chroma.options import ChromaOptions
-from connectors.chroma.source import ChromaSource
-from connectors.lancedb.options import LanceDBOptions
-from connectors.lancedb.source import LanceDBSource
 from tests.conftest import free_port
 from tests.embedded_fixtures import build_chroma, build_lance
 from tests.services.chroma_server import ChromaServer
 from vts.connector import Source
+from vts.connectors.chroma.options import ChromaOptions
+from vts.connectors.chroma.source import ChromaSource
+from vts.connectors.lancedb.options import LanceDBOptions
+from vts.connectors.lancedb.source import LanceDBSource
 from vts.testing.sources import SourceSuite
 
 

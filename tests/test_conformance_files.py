@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from connectors.file.options import FileSourceOptions
-from connectors.file.source import FileSource
-from connectors.vdf.options import VdfSourceOptions
-from connectors.vdf.source import VdfSource
 from tests import file_fixtures as ff
 from tests import vdf_fixtures as vf
 from vts.connector import Source
+from vts.connectors.file.options import FileSourceOptions
+from vts.connectors.file.source import FileSource
+from vts.connectors.vdf.options import VdfSourceOptions
+from vts.connectors.vdf.source import VdfSource
 from vts.testing.sources import SourceSuite
 
 ROWS = 300
@@ -49,7 +49,7 @@ class TestFileParquetConformance(_FileSuite):
 class TestFileJsonlConformance(_FileSuite):
     @pytest.fixture
     def source(self, data: Path, monkeypatch: pytest.MonkeyPatch) -> Source:
-        from connectors.file.formats import jsonl
+        from vts.connectors.file.formats import jsonl
 
         monkeypatch.setattr(jsonl, "BLOCK", 4096)  # byte ranges and reads that cut lines, on small data
         return FileSource(FileSourceOptions(path=str(data / "jsonl" / "a.jsonl"), split_mb=0.01, batch_size=33))

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from connectors.kafka.options import KafkaSourceOptions
-from connectors.kafka.source import KafkaSource
 from tests.conftest import free_port
 from tests.kafka_fixtures import json_rows, produce, source_options, tansu, topic
 from tests.services.tansu import Tansu
 from vts.connector import Source
+from vts.connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.source import KafkaSource
 from vts.testing.sources import SourceSuite
 
 __all__ = ["tansu"]

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.sink import MilvusSink
 from tests.bulk_fixtures import UNREACHABLE_S3
 from tests.conftest import client_for, count
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.sink import MilvusSink
 from vts.testing.sinks import SinkSuite, SinkTarget
 
 
@@ -51,7 +51,7 @@ class MilvusTarget(SinkTarget):
 
 
 def _connect(url: str, token: str) -> Any:
-    from connectors.milvus.connection import ConnectionOptions, connect
+    from vts.connectors.milvus.connection import ConnectionOptions, connect
 
     return connect(ConnectionOptions(url=url, token=token))
 

@@ -8,9 +8,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.parquet.manifest import parquet_files
-from connectors.parquet.options import ParquetSinkOptions
-from connectors.parquet.sink import ParquetSink
+from vts.connectors.parquet.manifest import parquet_files
+from vts.connectors.parquet.options import ParquetSinkOptions
+from vts.connectors.parquet.sink import ParquetSink
 from vts.testing.sinks import SinkSuite, SinkTarget
 
 

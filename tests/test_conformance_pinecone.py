@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from connectors.pinecone.options import PineconeSourceOptions
-from connectors.pinecone.source import PineconeSource
 from tests import pinecone_fixtures
 from tests.pinecone_emulator import DEFAULT, EmuIndex, Emulator, Record
 from tests.pinecone_fixtures import fill, options
 from vts.connector import Source
+from vts.connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone.source import PineconeSource
 from vts.testing.sources import SourceSuite
 
 NAMESPACES = {DEFAULT: 230, "alpha": 170, "beta": 101}

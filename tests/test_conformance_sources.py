@@ -9,20 +9,20 @@ from typing import Any
 import pytest
 from pymilvus import MilvusClient
 
-from connectors.datagen.options import DataGenOptions
-from connectors.datagen.source import DataGenSource
-from connectors.milvus.source import MilvusSource
-from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.pgvector.options import PgvectorOptions
-from connectors.pgvector.source import PgvectorSource
-from connectors.qdrant.options import QdrantSourceOptions
-from connectors.qdrant.source import QdrantSource
 from tests import pgvector_fixtures
 from tests.pgvector_fixtures import execute, unique
 from tests.qdrant_fixtures import Spec, build
 from tests.test_milvus_source import _collection
 from vts import config
 from vts.connector import Source
+from vts.connectors.datagen.options import DataGenOptions
+from vts.connectors.datagen.source import DataGenSource
+from vts.connectors.milvus.source import MilvusSource
+from vts.connectors.milvus.source_options import MilvusSourceOptions
+from vts.connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.source import PgvectorSource
+from vts.connectors.qdrant.options import QdrantSourceOptions
+from vts.connectors.qdrant.source import QdrantSource
 from vts.errors import ConfigError
 from vts.testing.sources import SourceSuite
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from connectors.datagen.options import DataGenOptions
-from connectors.datagen.source import DataGenSource
 from tests.source_conformance import check_source
+from vts.connectors.datagen.options import DataGenOptions
+from vts.connectors.datagen.source import DataGenSource
 
 FIELDS = [
     {"name": "id", "type": "BIGINT", "primary_key": True},

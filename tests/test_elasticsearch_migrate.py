@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from connectors.elasticsearch.values import timestamp
 from tests.conftest import client_for, count, read_all, run_vts, write_job
 from tests.es_emulator import Emulator
 from tests.es_fixtures import ES_MAPPING, create_es_index, create_os_index, doc_id, es_doc, os_doc
+from vts.connectors.elasticsearch.values import timestamp
 
 ROWS = 1000
 FIELDS = [n for n in ES_MAPPING["properties"] if n != "b"]  # Milvus Lite has no binary vectors

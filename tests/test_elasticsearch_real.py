@@ -10,10 +10,10 @@ import uuid
 import numpy as np
 import pytest
 
-from connectors.elasticsearch.options import ElasticsearchOptions
-from connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from tests.es_fixtures import COMPAT8, create_es_index, create_os_index, doc_id, es_doc, os_doc
 from vts.connector import SplitPlan
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from vts.testing.sources import read_split
 
 ROWS = 500

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from elasticsearch import BadRequestError, Elasticsearch
 
-from connectors.elasticsearch.errors import ElasticsearchError
-from connectors.elasticsearch.options import ElasticsearchOptions
-from connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from tests.conftest import run_vts, write_job
 from tests.es_emulator import Emulator
 from tests.es_fixtures import COMPAT8, create_es_index, create_os_index, doc_id
 from vts.connector import Source, SplitPlan
+from vts.connectors.elasticsearch.errors import ElasticsearchError
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from vts.testing.sources import keys_of, read_split
 
 ROWS = 300

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from connectors.elasticsearch import values
+from vts.connectors.elasticsearch import values
 
 
 def test_float_vectors_come_as_arrays_or_big_endian_base64() -> None:

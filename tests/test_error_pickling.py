@@ -18,13 +18,13 @@ from enum import Enum
 
 import pytest
 
-import connectors
 import vts
+import vts.connectors
 from vts.errors import CatalogError, ExitCode, VtsError
 
 
 def _import_everything() -> None:
-    for package in (vts, connectors):
+    for package in (vts, vts.connectors):
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             if not info.name.endswith("__main__"):  # running vts/__main__ would start the CLI
                 importlib.import_module(info.name)
@@ -93,7 +93,7 @@ def test_an_error_survives_a_deep_copy(error: VtsError) -> None:
 
 
 def test_a_raised_error_pickles_with_its_notes_and_stays_raisable() -> None:
-    from connectors.milvus.errors import Code, MilvusError
+    from vts.connectors.milvus.errors import Code, MilvusError
 
     try:
         raise MilvusError(Code.WRITE_DATA_FAIL, "writing 10 row(s)", transient=True) from ValueError("inner")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.parquet.manifest import MANIFEST, parquet_files
 from tests import file_fixtures as ff
 from tests import vdf_fixtures as vf
 from tests.conftest import REPO, client_for, count, run_vts
+from vts.connectors.parquet.manifest import MANIFEST, parquet_files
 from vts.testing.sinks import unique
 
 JOBS = REPO / "jobs"

@@ -8,11 +8,11 @@ import io
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.file.options import FileSourceOptions
-from connectors.file.source import FileSource
 from tests import file_fixtures as ff
 from tests.bulk_fixtures import azurite, s3  # noqa: F401
 from tests.services.azurite import ACCOUNT, ACCOUNT_KEY
+from vts.connectors.file.options import FileSourceOptions
+from vts.connectors.file.source import FileSource
 from vts.errors import VtsError
 from vts.testing.sinks import unique
 from vts.testing.sources import check_source

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from connectors.kafka.errors import KafkaError
-from connectors.kafka.options import KafkaSourceOptions
-from connectors.kafka.source import KafkaSource
 from tests.conftest import client_for, free_port, read_all, run_vts
 from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
 from tests.services.tansu import Tansu
+from vts.connectors.kafka.errors import KafkaError
+from vts.connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.source import KafkaSource
 from vts.errors import ExitCode
 from vts.testing.sources import read_split
 

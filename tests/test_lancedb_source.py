@@ -9,10 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from connectors.lancedb.options import LanceDBOptions
-from connectors.lancedb.source import LanceDBSource
 from tests.conftest import client_for, count, read_all, run_vts, write_job
 from tests.embedded_fixtures import build_lance, lance_table
+from vts.connectors.lancedb.options import LanceDBOptions
+from vts.connectors.lancedb.source import LanceDBSource
 
 REPO = Path(__file__).resolve().parent.parent
 PER_FRAGMENT = 1200

@@ -8,7 +8,7 @@ import decimal
 import pyarrow as pa
 import pytest
 
-from connectors.lancedb import types
+from vts.connectors.lancedb import types
 from vts.errors import VtsError
 from vts.schema import LType
 

@@ -12,13 +12,13 @@ import pytest
 from milvus_lite.server_manager import server_manager_instance
 from rich.console import Console
 
-from connectors.datagen.options import DataGenOptions
-from connectors.datagen.source import DataGenSource
-from connectors.milvus import lite
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.sink import MilvusPlan, MilvusSink
 from tests.conftest import client_for
 from vts.connector import Resume, WriteContext
+from vts.connectors.datagen.options import DataGenOptions
+from vts.connectors.datagen.source import DataGenSource
+from vts.connectors.milvus import lite
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.sink import MilvusPlan, MilvusSink
 from vts.rejects import RejectLog, SplitRejects
 from vts.stage import ConsoleStage
 from vts.testing.sinks import prepare

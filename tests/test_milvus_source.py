@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from pymilvus import DataType, MilvusClient
 
-import connectors.milvus.reader as reader_module
-from connectors.milvus.source import MilvusSource
-from connectors.milvus.source_options import MilvusSourceOptions
+import vts.connectors.milvus.reader as reader_module
 from tests.conftest import run_vts, write_job
 from tests.source_conformance import check_source, keys_of, read_split
+from vts.connectors.milvus.source import MilvusSource
+from vts.connectors.milvus.source_options import MilvusSourceOptions
 
 
 def _collection(c: MilvusClient, name: str, n: int, varchar: bool = False, partitions: tuple[str, ...] = (),

@@ -11,13 +11,13 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from connectors.milvus.bulk.parquet import parquet_schema
-from connectors.milvus.catalog import MilvusCatalog
-from connectors.milvus.options import MILVUS_TYPES, MilvusSinkOptions
-from connectors.milvus.rows import insert_rows
-from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.types import MilvusType
 from tests.conftest import client_for
+from vts.connectors.milvus.bulk.parquet import parquet_schema
+from vts.connectors.milvus.catalog import MilvusCatalog
+from vts.connectors.milvus.options import MILVUS_TYPES, MilvusSinkOptions
+from vts.connectors.milvus.rows import insert_rows
+from vts.connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.types import MilvusType
 from vts.schema import Field, LType
 
 DIM = 4  # vector dimension; a multiple of 8 for binary vectors is given below

@@ -11,19 +11,19 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.file.options import FileSourceOptions
-from connectors.file.source import FileSource
-from connectors.milvus.connection import ConnectionOptions, connect
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.parquet import load
-from connectors.parquet.manifest import MANIFEST, parquet_files
-from connectors.parquet.options import ParquetSinkOptions
-from connectors.parquet.sink import ParquetSink
-from connectors.vdf.options import VdfSourceOptions
-from connectors.vdf.source import VdfSource
 from tests import file_fixtures as ff
 from tests.conftest import client_for, read_all, run_vts, write_job
 from vts import engine
+from vts.connectors.file.options import FileSourceOptions
+from vts.connectors.file.source import FileSource
+from vts.connectors.milvus.connection import ConnectionOptions, connect
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.parquet import load
+from vts.connectors.parquet.manifest import MANIFEST, parquet_files
+from vts.connectors.parquet.options import ParquetSinkOptions
+from vts.connectors.parquet.sink import ParquetSink
+from vts.connectors.vdf.options import VdfSourceOptions
+from vts.connectors.vdf.source import VdfSource
 from vts.errors import VtsError
 from vts.testing.faults import FaultySource
 from vts.testing.jobs import make_job

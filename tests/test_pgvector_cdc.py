@@ -221,7 +221,7 @@ def test_a_scalar_update_keeps_an_out_of_line_vector_then_status_and_cutover_end
 
 
 def test_pgoutput_marks_an_out_of_line_vector_an_update_left_alone_as_unchanged(pg_logical: Any) -> None:
-    from connectors.pgvector import pgoutput
+    from vts.connectors.pgvector import pgoutput
 
     url, t = pg_logical.url, unique("wal")
     execute(

@@ -9,11 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from connectors.pgvector.options import PgvectorOptions
-from connectors.pgvector.source import PgvectorSource
 from tests import pgvector_fixtures
 from tests.pgvector_fixtures import execute, fetch, unique
 from tests.source_conformance import check_source, read_split
+from vts.connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.source import PgvectorSource
 from vts.schema import LType
 
 # the session's PostgreSQL fixtures, made visible to pytest in this module
@@ -97,7 +97,7 @@ def test_conformance_with_a_primary_key(pg_url: str, key_type: str) -> None:
 
 
 def test_conformance_composite_key_and_large_sampled_table(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from connectors.pgvector import splits as splits_mod
+    from vts.connectors.pgvector import splits as splits_mod
 
     monkeypatch.setattr(splits_mod, "FULL_KEY_SCAN_ROWS", 1000)  # force TABLESAMPLE quantiles
     monkeypatch.setattr(splits_mod, "SAMPLE_ROWS", 500)

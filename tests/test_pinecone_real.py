@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from connectors.pinecone.options import PineconeSourceOptions
-from connectors.pinecone.source import PineconeSource
+from vts.connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone.source import PineconeSource
 from vts.testing.sources import check_source
 
 pytestmark = pytest.mark.skipif(
@@ -25,7 +25,7 @@ def test_a_real_index_passes_the_source_checks() -> None:
 
 
 def test_a_wrong_key_is_pinecone_01_on_the_real_service() -> None:
-    from connectors.pinecone.errors import PineconeError
+    from vts.connectors.pinecone.errors import PineconeError
 
     with pytest.raises(PineconeError) as info:
         PineconeSource(PineconeSourceOptions(api_key="wrong", index=os.environ["PINECONE_INDEX"])).discover()

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from connectors.pinecone.errors import PineconeError
-from connectors.pinecone.options import PineconeSourceOptions
-from connectors.pinecone.source import PineconeSource
 from tests import pinecone_fixtures
 from tests.conftest import run_vts, write_job
 from tests.pinecone_emulator import DEFAULT, Emulator, Record
 from tests.pinecone_fixtures import KEY, fill, options, same_dense, same_sparse
+from vts.connectors.pinecone.errors import PineconeError
+from vts.connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone.source import PineconeSource
 from vts.schema import LType, TableSchema
 from vts.testing.sources import check_source, read_split
 

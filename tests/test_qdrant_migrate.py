@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from connectors.qdrant import client as qclient
 from tests.conftest import client_for, count, read_all, run_vts, write_job
 from tests.qdrant_fixtures import Spec, build
+from vts.connectors.qdrant import client as qclient
 
 HALF = 25_000
 SPECS = [Spec("q_ints", HALF), Spec("q_uuids", HALF, ids="uuid")]

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from connectors.qdrant import client as qclient
-from connectors.qdrant.options import QdrantSourceOptions
-from connectors.qdrant.schema import infer_type
-from connectors.qdrant.source import QdrantSource
 from tests.qdrant_fixtures import Spec, build
 from tests.source_conformance import check_source, read_split
+from vts.connectors.qdrant import client as qclient
+from vts.connectors.qdrant.options import QdrantSourceOptions
+from vts.connectors.qdrant.schema import infer_type
+from vts.connectors.qdrant.source import QdrantSource
 from vts.schema import LType
 
 SPECS = [
@@ -160,7 +160,7 @@ def test_manhattan_is_l2_with_warning(odd: Path, caplog: pytest.LogCaptureFixtur
 
 
 def test_multivector_refused_or_json(odd: Path) -> None:
-    from connectors.qdrant.errors import QdrantError
+    from vts.connectors.qdrant.errors import QdrantError
 
     with pytest.raises(QdrantError) as info:
         source(odd, collection_name="multi").discover()

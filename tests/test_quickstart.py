@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from connectors.datagen.generate import Generator
 from tests.conftest import REPO, VTS_BIN, client_for, count, read_all
 from vts import config
+from vts.connectors.datagen.generate import Generator
 
 QUICKSTART = REPO / "jobs" / "quickstart.yaml"
 

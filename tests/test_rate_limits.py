@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from pymilvus.exceptions import MilvusException
 
-import connectors.milvus.sink as sink_module
-import connectors.milvus.writer as writer_module
-from connectors.milvus.connection import connect as real_connect
+import vts.connectors.milvus.sink as sink_module
+import vts.connectors.milvus.writer as writer_module
 from tests.conftest import client_for, read_all, run_vts, write_job
+from vts.connectors.milvus.connection import connect as real_connect
 
 ROWS = 6000
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from pymilvus.exceptions import MilvusException
 
-import connectors.milvus.sink as sink_module
-import connectors.milvus.source as source_module
-from connectors.milvus.connection import connect as real_connect
+import vts.connectors.milvus.sink as sink_module
+import vts.connectors.milvus.source as source_module
 from tests.bulk_fixtures import s3  # noqa: F401
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, kill_when, run_vts, write_job
 from vts import config, engine
+from vts.connectors.milvus.connection import connect as real_connect
 from vts.testing.faults import FaultySink, InjectedFault
 
 ROWS = 200_000
@@ -102,7 +102,7 @@ def test_sigkill_at_five_moments_then_resume_ends_equal_to_the_source(
     verify = subprocess.run([str(VTS_BIN), "verify", "--full", str(job)], capture_output=True, text=True, timeout=600)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert "equal" in verify.stdout and "200,000 (all)" in verify.stdout
-    from connectors.milvus.connection import ConnectionOptions, connect
+    from vts.connectors.milvus.connection import ConnectionOptions, connect
 
     # vts's connect: a server that just turned a connection away ("Too many pings") is asked again
     target = connect(ConnectionOptions(url=url, token=token))

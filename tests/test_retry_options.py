@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.milvus.source_options import MilvusSourceOptions
 from vts import config
+from vts.connectors.milvus.source_options import MilvusSourceOptions
 from vts.errors import ConfigError
 from vts.retry import RetryPolicy
 

@@ -15,11 +15,11 @@ import orjson
 import pyarrow as pa
 import pytest
 
-from connectors.milvus.bulk.parquet import ParquetBatches
-from connectors.milvus.rows import insert_rows
-from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.validate import validate
 from tests.milvus_bad_rows import CASES, TARGET, bad_rows
+from vts.connectors.milvus.bulk.parquet import ParquetBatches
+from vts.connectors.milvus.rows import insert_rows
+from vts.connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.validate import validate
 from vts.schema import DYNAMIC_FIELD, SPARSE_ARROW
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from connectors.milvus.connection import ServerInfo
-from connectors.milvus.convert import convert
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.sink import MilvusPlan, MilvusSink
 from tests.conftest import run_vts, write_job
+from vts.connectors.milvus.connection import ServerInfo
+from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.sink import MilvusPlan, MilvusSink
 from vts.schema import Field, LType, TableSchema
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import connectors.milvus.sink as sink_module
-from connectors.milvus.connection import connect as real_connect
+import vts.connectors.milvus.sink as sink_module
 from tests.conftest import client_for, count, run_vts, write_job
+from vts.connectors.milvus.connection import connect as real_connect
 
 FIELDS = [
     {"name": "id", "type": "BIGINT", "primary_key": True},

@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from pymilvus import MilvusClient
 
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.sink import MilvusSink
 from vts import engine
 from vts.connector import OP_COLUMN, OP_DELETE, OP_UPSERT, Options, Position, Rejected, Source, Split
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.sink import MilvusSink
 from vts.schema import Field, LType, TableSchema
 from vts.testing.jobs import make_job
 

@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from connectors.transforms import embedding_local, embedding_openai
-from connectors.transforms.errors import TransformError
 from tests import embedding_server as servers
 from tests.conftest import client_for, read_all, run_vts
 from tests.transforms_helpers import batches, fields_of, migrate, sink, transform
 from vts import engine
+from vts.connectors.transforms import embedding_local, embedding_openai
+from vts.connectors.transforms.errors import TransformError
 from vts.errors import ExitCode
 from vts.schema import Field, IndexSpec, LType, TableSchema
 from vts.testing.jobs import make_job

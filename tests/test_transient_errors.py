@@ -19,10 +19,10 @@ from psycopg import errors as pge
 from pymilvus.exceptions import MilvusException, MilvusUnavailableException, ParamError
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from connectors.milvus import errors as milvus
-from connectors.pgvector import errors as pgvector
-from connectors.qdrant import errors as qdrant
 from tests.conftest import free_port
+from vts.connectors.milvus import errors as milvus
+from vts.connectors.pgvector import errors as pgvector
+from vts.connectors.qdrant import errors as qdrant
 
 
 class RpcError(grpc.RpcError):
@@ -81,7 +81,7 @@ def test_milvus_errors_a_retry_cannot_cure_are_not_transient(exc: BaseException)
 
 
 def test_a_milvus_server_nothing_listens_for_is_a_transient_connection_error() -> None:
-    from connectors.milvus.connection import ConnectionOptions, connect
+    from vts.connectors.milvus.connection import ConnectionOptions, connect
 
     with pytest.raises(milvus.MilvusError) as info:
         connect(ConnectionOptions(url=f"http://127.0.0.1:{free_port()}", timeout=1))

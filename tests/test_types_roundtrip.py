@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from connectors.datagen.generate import Generator
 from tests.conftest import client_for, read_all, run_vts, write_job
 from vts import config
+from vts.connectors.datagen.generate import Generator
 
 ROWS = 3000
 FIELDS = [

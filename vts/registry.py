@@ -17,8 +17,8 @@ import importlib
 from importlib.metadata import entry_points
 from typing import Literal
 
-from connectors import BUILTIN
 from vts.connector import Sink, Source, Transform
+from vts.connectors import BUILTIN
 from vts.errors import UnknownConnectorError
 
 Kind = Literal["source", "sink", "transform"]

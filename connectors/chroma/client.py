@@ -27,8 +27,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.chroma.errors import ChromaError, Code, wrap
-from connectors.chroma.options import ChromaOptions
+from vts.connectors.chroma.errors import ChromaError, Code, wrap
+from vts.connectors.chroma.options import ChromaOptions
 
 DB_FILE = "chroma.sqlite3"
 

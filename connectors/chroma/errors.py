@@ -6,7 +6,7 @@ for bad arguments, ``ChromaAuthError`` / ``AuthorizationError`` for refused
 credentials, and, when no server answers, ``ValueError("Could not connect to a
 Chroma server...")`` from ``HttpClient`` or an httpx transport error mid-run.
 A folder locked by another process is found before chromadb sees it
-(:mod:`connectors.chroma.client`): chromadb would wait up to 1000 s on it.
+(:mod:`vts.connectors.chroma.client`): chromadb would wait up to 1000 s on it.
 """
 
 from __future__ import annotations

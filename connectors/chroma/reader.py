@@ -24,10 +24,10 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from connectors.chroma.client import call
-from connectors.chroma.errors import ChromaError, Code
-from connectors.chroma.options import ChromaOptions
-from connectors.chroma.schema import COLUMNS, EMBEDDING, META
+from vts.connectors.chroma.client import call
+from vts.connectors.chroma.errors import ChromaError, Code
+from vts.connectors.chroma.options import ChromaOptions
+from vts.connectors.chroma.schema import COLUMNS, EMBEDDING, META
 from vts.schema import TableSchema
 
 INCLUDE = ["embeddings", "documents", "metadatas"]

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.chroma.client import call, collection
-from connectors.chroma.errors import ChromaError, Code
-from connectors.chroma.options import ChromaOptions
+from vts.connectors.chroma.client import call, collection
+from vts.connectors.chroma.errors import ChromaError, Code
+from vts.connectors.chroma.options import ChromaOptions
 from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 ID, EMBEDDING, DOCUMENT, META = "id", "embedding", "document", DYNAMIC_FIELD

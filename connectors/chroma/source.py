@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from connectors.chroma import schema
-from connectors.chroma.client import call, collection, connect
-from connectors.chroma.options import ChromaOptions
-from connectors.chroma.reader import read_split
 from vts.connector import Position, Source, Split
+from vts.connectors.chroma import schema
+from vts.connectors.chroma.client import call, collection, connect
+from vts.connectors.chroma.options import ChromaOptions
+from vts.connectors.chroma.reader import read_split
 from vts.schema import TableSchema
 
 

@@ -5,9 +5,9 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from connectors.datagen.generate import Generator
-from connectors.datagen.options import DataGenOptions
 from vts.connector import Position, Source, Split
+from vts.connectors.datagen.generate import Generator
+from vts.connectors.datagen.options import DataGenOptions
 from vts.schema import Field, TableSchema
 
 

@@ -20,8 +20,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.elasticsearch.errors import Code, ElasticsearchError, wrap
-from connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.errors import Code, ElasticsearchError, wrap
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
 
 log = logging.getLogger("vts.elasticsearch")
 

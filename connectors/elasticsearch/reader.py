@@ -30,11 +30,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from connectors.elasticsearch import values
-from connectors.elasticsearch.client import Wire
-from connectors.elasticsearch.errors import Code, ElasticsearchError
-from connectors.elasticsearch.options import ElasticsearchOptions
-from connectors.elasticsearch.schema import ID, INDEX, source_spec
+from vts.connectors.elasticsearch import values
+from vts.connectors.elasticsearch.client import Wire
+from vts.connectors.elasticsearch.errors import Code, ElasticsearchError
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.schema import ID, INDEX, source_spec
 from vts.schema import Field, LType, TableSchema
 
 log = logging.getLogger("vts.elasticsearch")

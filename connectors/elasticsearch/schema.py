@@ -14,9 +14,9 @@ import logging
 import re
 from typing import Any
 
-from connectors.elasticsearch.client import Wire
-from connectors.elasticsearch.errors import Code, ElasticsearchError
-from connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.client import Wire
+from vts.connectors.elasticsearch.errors import Code, ElasticsearchError
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
 from vts.schema import Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.elasticsearch")

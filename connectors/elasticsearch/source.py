@@ -8,12 +8,12 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from connectors.elasticsearch import schema, splits, values
-from connectors.elasticsearch.client import connect
-from connectors.elasticsearch.errors import Code, ElasticsearchError
-from connectors.elasticsearch.options import ElasticsearchOptions
-from connectors.elasticsearch.reader import Layout, scroll_pages, search_pages
 from vts.connector import Position, Source, Split, SplitPlan
+from vts.connectors.elasticsearch import schema, splits, values
+from vts.connectors.elasticsearch.client import connect
+from vts.connectors.elasticsearch.errors import Code, ElasticsearchError
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.reader import Layout, scroll_pages, search_pages
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts.elasticsearch")

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.elasticsearch import values
-from connectors.elasticsearch.client import Wire
-from connectors.elasticsearch.options import ElasticsearchOptions
-from connectors.elasticsearch.reader import scroll_pages, search_pages
 from vts.connector import Split
+from vts.connectors.elasticsearch import values
+from vts.connectors.elasticsearch.client import Wire
+from vts.connectors.elasticsearch.options import ElasticsearchOptions
+from vts.connectors.elasticsearch.reader import scroll_pages, search_pages
 from vts.schema import LType, TableSchema
 
 VOCABULARY_PAGE = 5000

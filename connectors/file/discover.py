@@ -9,10 +9,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.file import fs as files
-from connectors.file.errors import Code, FileSourceError, wrap
-from connectors.file.formats import Format, by_name
-from connectors.file.schema import apply_overrides, float64_vectors, infer
+from vts.connectors.file import fs as files
+from vts.connectors.file.errors import Code, FileSourceError, wrap
+from vts.connectors.file.formats import Format, by_name
+from vts.connectors.file.schema import apply_overrides, float64_vectors, infer
 from vts.schema import Field, LType, TableSchema
 
 log = logging.getLogger("vts.file")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from connectors.file.errors import Code, FileSourceError, wrap
+from vts.connectors.file.errors import Code, FileSourceError, wrap
 
 _WILD = re.compile(r"[*?\[]")
 

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from connectors.milvus.options import MILVUS_TYPES
 from vts.connector import Options
+from vts.connectors.milvus.options import MILVUS_TYPES
 
 FORMATS = ("parquet", "jsonl", "csv", "npy")
 

@@ -28,8 +28,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.file.errors import Code, FileSourceError
-from connectors.milvus.types import MilvusType
+from vts.connectors.file.errors import Code, FileSourceError
+from vts.connectors.milvus.types import MilvusType
 from vts.schema import ARROW_INTEGERS, Field, LType
 
 log = logging.getLogger("vts.file")

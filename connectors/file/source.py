@@ -5,12 +5,12 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from connectors.file import discover
-from connectors.file.conform import conform
-from connectors.file.errors import FileSourceError, wrap
-from connectors.file.formats import by_name
-from connectors.file.options import FileSourceOptions
 from vts.connector import Position, Source, Split
+from vts.connectors.file import discover
+from vts.connectors.file.conform import conform
+from vts.connectors.file.errors import FileSourceError, wrap
+from vts.connectors.file.formats import by_name
+from vts.connectors.file.options import FileSourceOptions
 from vts.schema import TableSchema
 
 

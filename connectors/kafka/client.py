@@ -10,8 +10,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from connectors.kafka.errors import Code, KafkaError, topic_not_found, wrap
-from connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.errors import Code, KafkaError, topic_not_found, wrap
+from vts.connectors.kafka.options import KafkaSourceOptions
 
 log = logging.getLogger("vts.kafka")
 

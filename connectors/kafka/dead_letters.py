@@ -14,9 +14,9 @@ from typing import Any
 
 from confluent_kafka import KafkaException, Producer
 
-from connectors.kafka import client
-from connectors.kafka.errors import Code, KafkaError, wrap
-from connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka import client
+from vts.connectors.kafka.errors import Code, KafkaError, wrap
+from vts.connectors.kafka.options import KafkaSourceOptions
 
 
 class DeadLetterTopic:

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.options import KafkaSourceOptions
 
 UPSERT, DELETE = "upsert", "delete"
 

@@ -23,13 +23,13 @@ import pyarrow as pa
 from confluent_kafka import KafkaError as ClientError
 from confluent_kafka import KafkaException, TopicPartition
 
-from connectors.kafka import client
-from connectors.kafka.dead_letters import DeadLetterTopic
-from connectors.kafka.decode import Change, Decoder, Undecodable
-from connectors.kafka.errors import Code, KafkaError, wrap
-from connectors.kafka.options import KafkaSourceOptions
-from connectors.kafka.rows import Unconvertible, shape, to_batch
 from vts.connector import OP_COLUMN, OP_DELETE, Position, Rejected
+from vts.connectors.kafka import client
+from vts.connectors.kafka.dead_letters import DeadLetterTopic
+from vts.connectors.kafka.decode import Change, Decoder, Undecodable
+from vts.connectors.kafka.errors import Code, KafkaError, wrap
+from vts.connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.rows import Unconvertible, shape, to_batch
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts.kafka")

@@ -12,8 +12,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.kafka.decode import DELETE, Change
 from vts.connector import OP_COLUMN, OP_DELETE, OP_UPSERT
+from vts.connectors.kafka.decode import DELETE, Change
 from vts.schema import LType, TableSchema
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.kafka.errors import Code, KafkaError
-from connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.errors import Code, KafkaError
+from vts.connectors.kafka.options import KafkaSourceOptions
 from vts.schema import Field, LType, TableSchema
 
 _MAX_STRING = 65535

@@ -6,11 +6,11 @@ from typing import Any
 import pyarrow as pa
 from confluent_kafka import TopicPartition
 
-from connectors.kafka import client, schema
-from connectors.kafka.decode import Decoder, Undecodable
-from connectors.kafka.options import KafkaSourceOptions
-from connectors.kafka.reader import read_compacted, read_partition
 from vts.connector import Position, Rejected, Source, Split
+from vts.connectors.kafka import client, schema
+from vts.connectors.kafka.decode import Decoder, Undecodable
+from vts.connectors.kafka.options import KafkaSourceOptions
+from vts.connectors.kafka.reader import read_compacted, read_partition
 from vts.schema import TableSchema
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from connectors.lancedb.errors import Code, LanceDBError, wrap
-from connectors.lancedb.options import LanceDBOptions
+from vts.connectors.lancedb.errors import Code, LanceDBError, wrap
+from vts.connectors.lancedb.options import LanceDBOptions
 
 
 def table_uris(options: LanceDBOptions) -> dict[str, str]:

@@ -18,11 +18,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.lancedb import types
-from connectors.lancedb.dataset import open_dataset, table_uris
-from connectors.lancedb.errors import Code, LanceDBError, wrap
-from connectors.lancedb.options import LanceDBOptions
 from vts.connector import Position, Source, Split
+from vts.connectors.lancedb import types
+from vts.connectors.lancedb.dataset import open_dataset, table_uris
+from vts.connectors.lancedb.errors import Code, LanceDBError, wrap
+from vts.connectors.lancedb.options import LanceDBOptions
 from vts.schema import Field, IndexSpec, LType, TableSchema
 
 KEY_TYPES = (LType.TINYINT, LType.SMALLINT, LType.INT, LType.BIGINT, LType.STRING)

@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.lancedb.errors import Code, LanceDBError
+from vts.connectors.lancedb.errors import Code, LanceDBError
 from vts.schema import ARROW_INTEGERS, Field, LType
 
 

@@ -11,15 +11,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus import lite
-from connectors.milvus.connection import check_lite_folder, connect
-from connectors.milvus.errors import Code, MilvusError, wrap
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.query import every_key
-from connectors.milvus.target import TargetCollection
-from connectors.milvus.types import MilvusType
-from connectors.milvus.writer import ensure_partition
 from vts.connector import TargetCatalog
+from vts.connectors.milvus import lite
+from vts.connectors.milvus.connection import check_lite_folder, connect
+from vts.connectors.milvus.errors import Code, MilvusError, wrap
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.query import every_key
+from vts.connectors.milvus.target import TargetCollection
+from vts.connectors.milvus.types import MilvusType
+from vts.connectors.milvus.writer import ensure_partition
 
 log = logging.getLogger("vts.milvus")
 

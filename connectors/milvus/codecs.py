@@ -1,9 +1,9 @@
 """How values of each Milvus type move: Arrow -> insert rows, Arrow -> Parquet, query results -> Arrow, and
 whether a value written equals the value read back.
 
-Pure functions of values and the field's parameters; :mod:`connectors.milvus.types` picks them per Milvus
+Pure functions of values and the field's parameters; :mod:`vts.connectors.milvus.types` picks them per Milvus
 type, so no other module dispatches on a type. A function here gets rows the validator passed
-(:mod:`connectors.milvus.validate`): a FloatVector has ``dim`` elements, a sparse vector is not null.
+(:mod:`vts.connectors.milvus.validate`): a FloatVector has ``dim`` elements, a sparse vector is not null.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
-    from connectors.milvus.target import TargetField
+    from vts.connectors.milvus.target import TargetField
     from vts.schema import Field
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e-?\d+)?", re.I)

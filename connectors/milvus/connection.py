@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator
 
-from connectors.milvus.errors import Code, MilvusError, wrap
 from vts.connector import Options
+from vts.connectors.milvus.errors import Code, MilvusError, wrap
 from vts.retry import RetryPolicy
 
 log = logging.getLogger("vts.milvus")

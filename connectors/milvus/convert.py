@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from connectors.milvus.connection import ServerInfo
-from connectors.milvus.errors import Code, MilvusError
-from connectors.milvus.options import FieldSchemaOption, MilvusSinkOptions
-from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.types import MilvusType
+from vts.connectors.milvus.connection import ServerInfo
+from vts.connectors.milvus.errors import Code, MilvusError
+from vts.connectors.milvus.options import FieldSchemaOption, MilvusSinkOptions
+from vts.connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.types import MilvusType
 from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.milvus")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connectors.milvus.errors import Code, MilvusError, wrap
-from connectors.milvus.types import MilvusType
+from vts.connectors.milvus.errors import Code, MilvusError, wrap
+from vts.connectors.milvus.types import MilvusType
 from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 _CONSISTENCY = {0: "Strong", 1: "Session", 2: "Bounded", 3: "Eventually", 4: "Customized"}

@@ -23,7 +23,7 @@ import logging
 import os
 from typing import Any
 
-from connectors.milvus.errors import Code, wrap
+from vts.connectors.milvus.errors import Code, wrap
 
 log = logging.getLogger("vts.milvus")
 

@@ -4,10 +4,10 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.connection import ConnectionOptions
-from connectors.milvus.types import DISPLAY_NAMES
 from vts.connector import Options
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.connection import ConnectionOptions
+from vts.connectors.milvus.types import DISPLAY_NAMES
 from vts.savemode import DataSaveMode, SchemaSaveMode
 
 MILVUS_TYPES = list(DISPLAY_NAMES)  # field_schema's data_type and element_type names

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.milvus.errors import Code, MilvusError, wrap
+from vts.connectors.milvus.errors import Code, MilvusError, wrap
 
 KEY_PAGE = 16384  # the largest page real Milvus serves
 

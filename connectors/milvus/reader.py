@@ -19,12 +19,12 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
-from connectors.milvus.query import page
-from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.milvus.splits import KeyRange
-from connectors.milvus.types import MilvusType
 from vts.connector import Split
+from vts.connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from vts.connectors.milvus.query import page
+from vts.connectors.milvus.source_options import MilvusSourceOptions
+from vts.connectors.milvus.splits import KeyRange
+from vts.connectors.milvus.types import MilvusType
 from vts.schema import DYNAMIC_FIELD, Field, TableSchema
 
 log = logging.getLogger("vts.milvus")

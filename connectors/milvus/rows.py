@@ -1,10 +1,10 @@
 """Arrow batches -> Milvus insert rows.
 
-:func:`~connectors.milvus.validate.validate` first picks out the rows Milvus
+:func:`~vts.connectors.milvus.validate.validate` first picks out the rows Milvus
 would refuse (the same verdict, with the same reasons, as the bulk path), so
 a bad row is rejected with its reason and the rest of the batch is written.
 The good rows are converted column-wise (by each type's insert encoder,
-:mod:`connectors.milvus.types`); rows are assembled once at the end because
+:mod:`vts.connectors.milvus.types`); rows are assembled once at the end because
 that is the payload MilvusClient takes.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.validate import validate
+from vts.connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.validate import validate
 from vts.schema import DYNAMIC_FIELD
 
 

@@ -6,19 +6,19 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus import lite
-from connectors.milvus.bulk.commit import import_staged
-from connectors.milvus.bulk.preflight import preflight
-from connectors.milvus.bulk.writer import StagingWriter
-from connectors.milvus.catalog import MilvusCatalog
-from connectors.milvus.connection import ServerInfo, check_lite_folder, connect, lite_file_bound, server_info
-from connectors.milvus.convert import convert
-from connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
-from connectors.milvus.target import MilvusPlan
-from connectors.milvus.verify import MilvusVerifier
-from connectors.milvus.writer import BufferBatchWriter
 from vts import secrets
 from vts.connector import Sink, SinkWriter, Split, WriteContext
+from vts.connectors.milvus import lite
+from vts.connectors.milvus.bulk.commit import import_staged
+from vts.connectors.milvus.bulk.preflight import preflight
+from vts.connectors.milvus.bulk.writer import StagingWriter
+from vts.connectors.milvus.catalog import MilvusCatalog
+from vts.connectors.milvus.connection import ServerInfo, check_lite_folder, connect, lite_file_bound, server_info
+from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
+from vts.connectors.milvus.target import MilvusPlan
+from vts.connectors.milvus.verify import MilvusVerifier
+from vts.connectors.milvus.writer import BufferBatchWriter
 from vts.schema import DYNAMIC_FIELD, TableSchema
 from vts.stage import Stage
 

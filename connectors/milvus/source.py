@@ -8,13 +8,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.milvus.connection import connect, lite_file_bound
-from connectors.milvus.discover import describe
-from connectors.milvus.errors import Code, MilvusError, wrap
-from connectors.milvus.reader import read_split
-from connectors.milvus.source_options import MilvusSourceOptions
-from connectors.milvus.splits import table_splits
 from vts.connector import Position, Source, Split
+from vts.connectors.milvus.connection import connect, lite_file_bound
+from vts.connectors.milvus.discover import describe
+from vts.connectors.milvus.errors import Code, MilvusError, wrap
+from vts.connectors.milvus.reader import read_split
+from vts.connectors.milvus.source_options import MilvusSourceOptions
+from vts.connectors.milvus.splits import table_splits
 from vts.schema import TableSchema
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import AliasChoices, Field
 
-from connectors.milvus.connection import ConnectionOptions
+from vts.connectors.milvus.connection import ConnectionOptions
 from vts.retry import RetryPolicy
 
 

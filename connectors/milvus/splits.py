@@ -16,8 +16,8 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.milvus.query import KEY_PAGE, count, pages, whole_filter
 from vts.connector import Split
+from vts.connectors.milvus.query import KEY_PAGE, count, pages, whole_filter
 from vts.schema import TableSchema
 
 

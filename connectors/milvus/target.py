@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from connectors.milvus.types import MilvusType
+from vts.connectors.milvus.types import MilvusType
 from vts.schema import IndexSpec, LType
 
 if TYPE_CHECKING:
-    from connectors.milvus.connection import ServerInfo
+    from vts.connectors.milvus.connection import ServerInfo
 
 
 @dataclass(frozen=True)

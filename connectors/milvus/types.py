@@ -17,7 +17,7 @@ metric             the default index metric of a vector type
 =================  ==========================================================================
 
 Adding a Milvus type is adding a member here (and, if Milvus refuses some of its values, a check in
-:mod:`connectors.milvus.validate`); ``tests/test_milvus_types.py`` checks that every member round-trips.
+:mod:`vts.connectors.milvus.validate`); ``tests/test_milvus_types.py`` checks that every member round-trips.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.milvus import codecs as c
+from vts.connectors.milvus import codecs as c
 from vts.schema import LType
 
 

@@ -49,8 +49,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.types import MilvusType as T
+from vts.connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.types import MilvusType as T
 from vts.schema import DYNAMIC_FIELD
 
 SPARSE_INDEX_MAX = 2**32 - 2  # Milvus keeps 2^32-1 for itself and refuses it

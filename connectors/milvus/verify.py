@@ -7,10 +7,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.milvus.query import KEY_PAGE, count, key_literal, pages, whole_filter
-from connectors.milvus.rows import insert_rows
-from connectors.milvus.target import MilvusPlan, TargetCollection
-from connectors.milvus.types import MilvusType
+from vts.connectors.milvus.query import KEY_PAGE, count, key_literal, pages, whole_filter
+from vts.connectors.milvus.rows import insert_rows
+from vts.connectors.milvus.target import MilvusPlan, TargetCollection
+from vts.connectors.milvus.types import MilvusType
 
 FETCH = 1000
 

@@ -25,11 +25,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.rows import insert_rows
-from connectors.milvus.target import TargetCollection
 from vts.connector import OP_COLUMN, OP_DELETE, Flushed, SinkWriter, Split, WriteContext
+from vts.connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.rows import insert_rows
+from vts.connectors.milvus.target import TargetCollection
 
 log = logging.getLogger("vts.milvus")
 

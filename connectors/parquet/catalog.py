@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from connectors.milvus.bulk.parquet import parquet_schema
-from connectors.milvus.target import TargetCollection
-from connectors.parquet import manifest
 from vts.connector import TargetCatalog
+from vts.connectors.milvus.bulk.parquet import parquet_schema
+from vts.connectors.milvus.target import TargetCollection
+from vts.connectors.parquet import manifest
 
 
 class FolderCatalog(TargetCatalog):

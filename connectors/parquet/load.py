@@ -2,12 +2,12 @@
 
 ::
 
-    python -m connectors.parquet.load EXPORT_FOLDER --url http://milvus:19530 --token root:Milvus
+    python -m vts.connectors.parquet.load EXPORT_FOLDER --url http://milvus:19530 --token root:Milvus
 
 For each collection folder with a finished manifest (``_vts_collection.json``
 listing its files): create the collection as the manifest describes it (the
 Milvus sink's save modes decide what happens to an existing one), then hand
-exactly the listed files to :func:`connectors.milvus.bulk.commit.import_staged`, which
+exactly the listed files to :func:`vts.connectors.milvus.bulk.commit.import_staged`, which
 submits Milvus's Import API (gRPC bulk insert on 2.3, REST on 2.4+), waits,
 and fails with MILVUS-26/27/28 as a bulk migration does. The Milvus server
 must be able to read the files at the paths given (a folder it mounts) —
@@ -22,16 +22,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus.bulk.commit import import_staged
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.catalog import MilvusCatalog
-from connectors.milvus.connection import connect, server_info
-from connectors.milvus.convert import check_supported
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.target import MilvusPlan
-from connectors.parquet import manifest
-from connectors.parquet.errors import Code, ParquetSinkError
 from vts import savemode
+from vts.connectors.milvus.bulk.commit import import_staged
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.catalog import MilvusCatalog
+from vts.connectors.milvus.connection import connect, server_info
+from vts.connectors.milvus.convert import check_supported
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.target import MilvusPlan
+from vts.connectors.parquet import manifest
+from vts.connectors.parquet.errors import Code, ParquetSinkError
 from vts.errors import VtsError
 
 
@@ -118,7 +118,7 @@ def load(folder: Path, opts: MilvusSinkOptions, poll_interval: float = 2.0) -> i
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m connectors.parquet.load", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m vts.connectors.parquet.load", description=__doc__.split("\n\n")[0])
     p.add_argument("folder", type=Path, help="the Parquet sink's 'path', or one collection folder in it")
     p.add_argument("--url", required=True, help="Milvus server, http://host:19530")
     p.add_argument("--token", default="", help="user:password or an API key")

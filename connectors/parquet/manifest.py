@@ -4,7 +4,7 @@
 types, dimension, max_length, primary key, indexes and metric) — written when
 the folder is created, so it describes the files before the first one lands —
 and, after a successful run, ``files``: every Parquet file of the collection
-with its partition and rows. :mod:`connectors.parquet.load` reads it to create
+with its partition and rows. :mod:`vts.connectors.parquet.load` reads it to create
 the collection and call the BulkWriter's commit step on those files.
 
 With ``layout: vdf`` the commit also writes ``<path>/VDF_META.json`` (vector-io's
@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.target import TargetCollection, TargetField
 from vts.schema import IndexSpec, LType
 
 MANIFEST = "_vts_collection.json"

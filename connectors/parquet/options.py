@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from connectors.milvus.options import FieldSchemaOption
 from vts.connector import Options
+from vts.connectors.milvus.options import FieldSchemaOption
 from vts.savemode import DataSaveMode, SchemaSaveMode
 
 

@@ -1,13 +1,13 @@
 """The Parquet sink: the Milvus sink's schema conversion and the BulkWriter's staging writer, into a folder.
 
 The files are exactly what the Milvus sink's BulkWriter stages for an import
-(:mod:`connectors.milvus.bulk.parquet` makes the layout,
-:class:`~connectors.milvus.bulk.writer.StagingWriter` the per-split file names
+(:mod:`vts.connectors.milvus.bulk.parquet` makes the layout,
+:class:`~vts.connectors.milvus.bulk.writer.StagingWriter` the per-split file names
 that a resumed or retried split replaces), so Milvus's Import API reads them
 as they are; the schema is converted as for a Milvus of ``milvus_version``.
 Rows that Milvus would refuse go to the dead letters with the Milvus sink's
 reasons. The files are the target: a flushed file is written, nothing is
-committed but the manifest (:mod:`connectors.parquet.manifest`).
+committed but the manifest (:mod:`vts.connectors.parquet.manifest`).
 """
 
 from __future__ import annotations
@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.bulk.writer import StagingWriter
-from connectors.milvus.connection import ServerInfo
-from connectors.milvus.convert import convert
-from connectors.milvus.options import MilvusSinkOptions
-from connectors.milvus.target import TargetCollection
-from connectors.parquet import manifest
-from connectors.parquet.catalog import FolderCatalog
-from connectors.parquet.errors import Code, ParquetSinkError
-from connectors.parquet.options import ParquetSinkOptions
 from vts.connector import Sink, SinkWriter, Split, WriteContext
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.bulk.writer import StagingWriter
+from vts.connectors.milvus.connection import ServerInfo
+from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.target import TargetCollection
+from vts.connectors.parquet import manifest
+from vts.connectors.parquet.catalog import FolderCatalog
+from vts.connectors.parquet.errors import Code, ParquetSinkError
+from vts.connectors.parquet.options import ParquetSinkOptions
 from vts.savemode import DataSaveMode, SchemaSaveMode
 from vts.schema import TableSchema
 
@@ -115,7 +115,7 @@ class ParquetSink(Sink):
         return None
 
     def verifier(self, plan: ParquetPlan) -> Any:
-        from connectors.parquet.verify import ParquetVerifier
+        from vts.connectors.parquet.verify import ParquetVerifier
 
         return ParquetVerifier(Path(plan.root), plan.targets)
 

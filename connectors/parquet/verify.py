@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connectors.milvus.target import TargetCollection
-from connectors.milvus.verify import MilvusVerifier
-from connectors.parquet.manifest import parquet_files
+from vts.connectors.milvus.target import TargetCollection
+from vts.connectors.milvus.verify import MilvusVerifier
+from vts.connectors.parquet.manifest import parquet_files
 from vts.schema import DYNAMIC_FIELD
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.pgvector.errors import Code, PgvectorError, wrap
-from connectors.pgvector.options import PgvectorOptions
-from connectors.pgvector.types import PgColumn, plan_column
+from vts.connectors.pgvector.errors import Code, PgvectorError, wrap
+from vts.connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.types import PgColumn, plan_column
 
 # key types whose values travel as JSON (int or str) and compare exactly after a cast back
 SPLITTABLE_KEY_TYPES = {"int2", "int4", "int8", "text", "varchar", "bpchar", "name", "citext", "uuid", "date"}

@@ -28,13 +28,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.pgvector import pgoutput
-from connectors.pgvector.connection import connect
-from connectors.pgvector.errors import Code, PgvectorError, wrap
-from connectors.pgvector.options import PgvectorOptions
-from connectors.pgvector.reader import column_plans, select_list, where
-from connectors.pgvector.wire import BatchBuilder
 from vts.connector import OP_COLUMN, OP_DELETE, OP_UPSERT
+from vts.connectors.pgvector import pgoutput
+from vts.connectors.pgvector.connection import connect
+from vts.connectors.pgvector.errors import Code, PgvectorError, wrap
+from vts.connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.reader import column_plans, select_list, where
+from vts.connectors.pgvector.wire import BatchBuilder
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from connectors.pgvector.errors import wrap
-from connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.errors import wrap
+from vts.connectors.pgvector.options import PgvectorOptions
 
 
 @contextmanager

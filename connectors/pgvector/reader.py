@@ -19,11 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.pgvector.connection import connect
-from connectors.pgvector.errors import PgvectorError, wrap
-from connectors.pgvector.options import PgvectorOptions
-from connectors.pgvector.types import ColumnPlan
-from connectors.pgvector.wire import BatchBuilder
+from vts.connectors.pgvector.connection import connect
+from vts.connectors.pgvector.errors import PgvectorError, wrap
+from vts.connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.types import ColumnPlan
+from vts.connectors.pgvector.wire import BatchBuilder
 from vts.schema import TableSchema
 
 MAX_CHUNK_BLOCKS = 1 << 20

@@ -13,9 +13,9 @@ import logging
 import time
 from typing import Any
 
-from connectors.pgvector.catalog import Relation
-from connectors.pgvector.errors import Code, PgvectorError
-from connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.catalog import Relation
+from vts.connectors.pgvector.errors import Code, PgvectorError
+from vts.connectors.pgvector.options import PgvectorOptions
 
 log = logging.getLogger("vts")
 MIN_VERSION = 110000  # pg_replication_slot_advance, which acknowledging needs, came in PostgreSQL 11

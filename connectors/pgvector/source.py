@@ -22,14 +22,14 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.pgvector import catalog, slot, splits
-from connectors.pgvector import state as marks_file
-from connectors.pgvector.changes import pending, read_changes
-from connectors.pgvector.connection import connect
-from connectors.pgvector.errors import Code, PgvectorError, wrap
-from connectors.pgvector.options import PgvectorOptions
-from connectors.pgvector.reader import read_split
 from vts.connector import Position, Source, Split, SplitPlan
+from vts.connectors.pgvector import catalog, slot, splits
+from vts.connectors.pgvector import state as marks_file
+from vts.connectors.pgvector.changes import pending, read_changes
+from vts.connectors.pgvector.connection import connect
+from vts.connectors.pgvector.errors import Code, PgvectorError, wrap
+from vts.connectors.pgvector.options import PgvectorOptions
+from vts.connectors.pgvector.reader import read_split
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts")

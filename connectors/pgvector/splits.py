@@ -25,7 +25,7 @@ import hashlib
 import json
 from typing import Any
 
-from connectors.pgvector.catalog import SPLITTABLE_KEY_TYPES, Relation
+from vts.connectors.pgvector.catalog import SPLITTABLE_KEY_TYPES, Relation
 
 FULL_KEY_SCAN_ROWS = 200_000  # below this estimate, quantiles come from every key (an index-only scan)
 SAMPLE_ROWS = 50_000  # keys sampled above it

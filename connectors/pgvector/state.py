@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from connectors.pgvector.errors import Code, PgvectorError
+from vts.connectors.pgvector.errors import Code, PgvectorError
 
 VERSION = 1
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.pgvector.errors import Code, PgvectorError
+from vts.connectors.pgvector.errors import Code, PgvectorError
 from vts.schema import Field, LType
 
 
@@ -39,7 +39,7 @@ class ColumnPlan:
 
     field: Field
     cast: str | None  # SQL type the column is cast to in the SELECT list, or None
-    decoder: str  # a key of connectors.pgvector.wire.DECODERS, or "array:<elem decoder>"
+    decoder: str  # a key of vts.connectors.pgvector.wire.DECODERS, or "array:<elem decoder>"
 
 
 _SCALARS: dict[str, tuple[LType, str | None, str]] = {

@@ -28,8 +28,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-from connectors.pgvector.errors import Code, PgvectorError
-from connectors.pgvector.types import ColumnPlan
+from vts.connectors.pgvector.errors import Code, PgvectorError
+from vts.connectors.pgvector.types import ColumnPlan
 from vts.schema import SPARSE_ARROW
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"

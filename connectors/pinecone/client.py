@@ -29,8 +29,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from connectors.pinecone.errors import Code, PineconeError, wrap
-from connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone.errors import Code, PineconeError, wrap
+from vts.connectors.pinecone.options import PineconeSourceOptions
 
 T = TypeVar("T")
 CONTROL_PLANE = "https://api.pinecone.io"

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.pinecone import client
-from connectors.pinecone.errors import Code, PineconeError
-from connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone import client
+from vts.connectors.pinecone.errors import Code, PineconeError
+from vts.connectors.pinecone.options import PineconeSourceOptions
 
 DEFAULT = "__default__"
 DENSE, SPARSE = "_values", "_sparse_values"

@@ -30,11 +30,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.pinecone import client
-from connectors.pinecone.errors import Code, PineconeError
-from connectors.pinecone.index import api_namespace
-from connectors.pinecone.options import PineconeSourceOptions
-from connectors.pinecone.rows import Layout, as_dict
+from vts.connectors.pinecone import client
+from vts.connectors.pinecone.errors import Code, PineconeError
+from vts.connectors.pinecone.index import api_namespace
+from vts.connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone.rows import Layout, as_dict
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts.pinecone")

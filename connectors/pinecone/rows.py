@@ -8,8 +8,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from connectors.pinecone import schema as s
-from connectors.pinecone.errors import Code, PineconeError
+from vts.connectors.pinecone import schema as s
+from vts.connectors.pinecone.errors import Code, PineconeError
 from vts.schema import SPARSE_ARROW, Field, LType, TableSchema
 
 

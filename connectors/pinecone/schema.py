@@ -36,9 +36,9 @@ import math
 import re
 from typing import Any
 
-from connectors.pinecone.errors import Code, PineconeError
-from connectors.pinecone.index import DEFAULT, IndexInfo
-from connectors.pinecone.options import NamespaceMode, PineconeSourceOptions
+from vts.connectors.pinecone.errors import Code, PineconeError
+from vts.connectors.pinecone.index import DEFAULT, IndexInfo
+from vts.connectors.pinecone.options import NamespaceMode, PineconeSourceOptions
 from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.pinecone")

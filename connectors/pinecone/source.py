@@ -5,12 +5,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.pinecone import client, schema
-from connectors.pinecone.errors import Code, PineconeError
-from connectors.pinecone.index import DEFAULT, IndexInfo, describe
-from connectors.pinecone.options import PineconeSourceOptions
-from connectors.pinecone.reader import check_complete, fetch, list_page, read_ids, read_namespace
 from vts.connector import Position, Source, Split
+from vts.connectors.pinecone import client, schema
+from vts.connectors.pinecone.errors import Code, PineconeError
+from vts.connectors.pinecone.index import DEFAULT, IndexInfo, describe
+from vts.connectors.pinecone.options import PineconeSourceOptions
+from vts.connectors.pinecone.reader import check_complete, fetch, list_page, read_ids, read_namespace
 from vts.schema import TableSchema
 
 

@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
-from connectors.qdrant.errors import Code, QdrantError, wrap
-from connectors.qdrant.options import QdrantSourceOptions
+from vts.connectors.qdrant.errors import Code, QdrantError, wrap
+from vts.connectors.qdrant.options import QdrantSourceOptions
 
 T = TypeVar("T")
 

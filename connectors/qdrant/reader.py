@@ -16,10 +16,10 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from connectors.qdrant.client import Handle
-from connectors.qdrant.errors import Code, QdrantError
-from connectors.qdrant.options import QdrantSourceOptions
-from connectors.qdrant.splits import at_or_after
+from vts.connectors.qdrant.client import Handle
+from vts.connectors.qdrant.errors import Code, QdrantError
+from vts.connectors.qdrant.options import QdrantSourceOptions
+from vts.connectors.qdrant.splits import at_or_after
 from vts.schema import Field, LType, TableSchema
 
 DONE = {"offset": None}

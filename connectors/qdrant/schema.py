@@ -25,10 +25,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connectors.qdrant import splits
-from connectors.qdrant.client import Handle
-from connectors.qdrant.errors import Code, QdrantError
-from connectors.qdrant.options import QdrantSourceOptions
+from vts.connectors.qdrant import splits
+from vts.connectors.qdrant.client import Handle
+from vts.connectors.qdrant.errors import Code, QdrantError
+from vts.connectors.qdrant.options import QdrantSourceOptions
 from vts.schema import DYNAMIC_FIELD, Field, IndexSpec, LType, TableSchema
 
 log = logging.getLogger("vts.qdrant")

@@ -4,11 +4,11 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from connectors.qdrant import schema, splits
-from connectors.qdrant.client import connect
-from connectors.qdrant.options import QdrantSourceOptions
-from connectors.qdrant.reader import read_split
 from vts.connector import Position, Source, Split
+from vts.connectors.qdrant import schema, splits
+from vts.connectors.qdrant.client import connect
+from vts.connectors.qdrant.options import QdrantSourceOptions
+from vts.connectors.qdrant.reader import read_split
 from vts.schema import TableSchema
 
 

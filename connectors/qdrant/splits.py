@@ -22,7 +22,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from connectors.qdrant.client import Handle
+from vts.connectors.qdrant.client import Handle
 
 ID_PAGE = 10_000
 PointId = int | str

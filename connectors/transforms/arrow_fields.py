@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from connectors.transforms.errors import Code, fail
+from vts.connectors.transforms.errors import Code, fail
 from vts.schema import SPARSE_ARROW, Field, LType
 
 _SCALARS: list[tuple[LType, pa.DataType]] = [

@@ -23,9 +23,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from connectors.transforms.arrow_fields import field_for
-from connectors.transforms.errors import Code, fail
-from connectors.transforms.rows import reject
+from vts.connectors.transforms.arrow_fields import field_for
+from vts.connectors.transforms.errors import Code, fail
+from vts.connectors.transforms.rows import reject
 from vts.rejects import SplitRejects
 from vts.schema import LType, TableSchema
 

@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, SecretStr, field_validator
 
-from connectors.transforms import embedding_local, embedding_openai
-from connectors.transforms.errors import Code, fail, require_columns
-from connectors.transforms.rows import reject
 from vts.connector import Options, Transform
+from vts.connectors.transforms import embedding_local, embedding_openai
+from vts.connectors.transforms.errors import Code, fail, require_columns
+from vts.connectors.transforms.rows import reject
 from vts.rejects import SplitRejects
 from vts.schema import Field as Column
 from vts.schema import IndexSpec, LType, TableSchema

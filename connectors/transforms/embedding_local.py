@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from connectors.transforms.errors import Code, fail
+from vts.connectors.transforms.errors import Code, fail
 
 NAME = "Embedding"
 _MARKERS = ("modules.json", "config_sentence_transformers.json", "config.json")

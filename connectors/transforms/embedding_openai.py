@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from connectors.transforms.errors import Code, fail
+from vts.connectors.transforms.errors import Code, fail
 
 NAME = "Embedding"
 MAX_WAIT = 60.0  # longest Retry-After honoured between two attempts

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from connectors.transforms.errors import Code, fail, require_columns
 from vts.connector import Options, Transform
+from vts.connectors.transforms.errors import Code, fail, require_columns
 from vts.rejects import SplitRejects
 from vts.schema import IndexSpec, TableSchema
 

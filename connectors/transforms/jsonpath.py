@@ -10,10 +10,10 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field, field_validator
 
-from connectors.transforms import duck
-from connectors.transforms.errors import Code, fail, require_columns
 from vts import typenames
 from vts.connector import Options, Transform
+from vts.connectors.transforms import duck
+from vts.connectors.transforms.errors import Code, fail, require_columns
 from vts.rejects import SplitRejects
 from vts.schema import LType, TableSchema
 

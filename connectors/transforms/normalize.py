@@ -6,9 +6,9 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from connectors.transforms.errors import Code, fail, require_columns
-from connectors.transforms.rows import reject
 from vts.connector import Options, Transform
+from vts.connectors.transforms.errors import Code, fail, require_columns
+from vts.connectors.transforms.rows import reject
 from vts.rejects import SplitRejects
 from vts.schema import IndexSpec, LType, TableSchema
 

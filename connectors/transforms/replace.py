@@ -6,8 +6,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from connectors.transforms.errors import Code, fail, require_columns
 from vts.connector import Options, Transform
+from vts.connectors.transforms.errors import Code, fail, require_columns
 from vts.rejects import SplitRejects
 from vts.schema import LType, TableSchema
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 from pydantic import Field
 
-from connectors.transforms import duck
 from vts.connector import Options, Transform
+from vts.connectors.transforms import duck
 from vts.rejects import SplitRejects
 from vts.schema import TableSchema
 

@@ -3,14 +3,14 @@
 Reading the Parquet files goes through the File source's readers; their
 FILE-xx errors are re-coded here entry for entry (:func:`recode`), and
 exceptions of pyarrow and the filesystems are mapped by
-:func:`connectors.file.errors.wrap` with this catalogue.
+:func:`vts.connectors.file.errors.wrap` with this catalogue.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-from connectors.file.errors import FileSourceError
+from vts.connectors.file.errors import FileSourceError
 from vts.errors import CatalogError, ExitCode
 
 

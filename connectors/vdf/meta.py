@@ -26,8 +26,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.file.fs import open_fs
-from connectors.vdf.errors import Code, VdfError
+from vts.connectors.file.fs import open_fs
+from vts.connectors.vdf.errors import Code, VdfError
 
 META_FILE = "VDF_META.json"
 
@@ -62,7 +62,7 @@ def read(opts: Any) -> tuple[dict[str, Any], list[Namespace]]:
             hint="point 'path' at the folder vector-io exported (the one with VDF_META.json in it)",
         ) from None
     except Exception as exc:
-        from connectors.file.errors import wrap
+        from vts.connectors.file.errors import wrap
 
         raise wrap(exc, f"reading {META_FILE}", uri, VdfError) from None
     try:

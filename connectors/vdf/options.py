@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from connectors.file.options import StorageOptions
+from vts.connectors.file.options import StorageOptions
 
 
 class VdfSourceOptions(StorageOptions):

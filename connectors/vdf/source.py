@@ -5,15 +5,15 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from connectors.file import fs as files
-from connectors.file.conform import conform
-from connectors.file.errors import FileSourceError, wrap
-from connectors.file.formats import parquet
-from connectors.file.schema import float64_vectors, infer
-from connectors.vdf import meta
-from connectors.vdf.errors import Code, VdfError, recode
-from connectors.vdf.options import VdfSourceOptions
 from vts.connector import Position, Source, Split
+from vts.connectors.file import fs as files
+from vts.connectors.file.conform import conform
+from vts.connectors.file.errors import FileSourceError, wrap
+from vts.connectors.file.formats import parquet
+from vts.connectors.file.schema import float64_vectors, infer
+from vts.connectors.vdf import meta
+from vts.connectors.vdf.errors import Code, VdfError, recode
+from vts.connectors.vdf.options import VdfSourceOptions
 from vts.schema import Field, IndexSpec, LType, TableSchema
 
 INDEX_COLUMN = "__index_level_"  # a pandas index pandas kept as a column: not data

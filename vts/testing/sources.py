@@ -154,9 +154,9 @@ class SourceSuite:
             )
 
     def test_every_discovered_schema_converts_to_a_milvus_target(self, source: Source) -> None:
-        from connectors.milvus.connection import ServerInfo
-        from connectors.milvus.convert import convert
-        from connectors.milvus.options import MilvusSinkOptions
+        from vts.connectors.milvus.connection import ServerInfo
+        from vts.connectors.milvus.convert import convert
+        from vts.connectors.milvus.options import MilvusSinkOptions
 
         for table in source.discover():
             convert(table, MilvusSinkOptions(url="./x.db"), ServerInfo.parse("v2.6.0"))

@@ -28,6 +28,6 @@ class Format(Protocol):
 
 
 def by_name(name: str) -> Format:
-    from connectors.file.formats import csv, jsonl, npy, parquet
+    from vts.connectors.file.formats import csv, jsonl, npy, parquet
 
     return {"parquet": parquet, "jsonl": jsonl, "csv": csv, "npy": npy}[name]  # type: ignore[return-value]

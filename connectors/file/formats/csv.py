@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from connectors.file.fs import open_fs
+from vts.connectors.file.fs import open_fs
 
 suffixes = (".csv",)
 

@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.json as pj
 
-from connectors.file.errors import Code, FileSourceError
-from connectors.file.fs import open_fs
+from vts.connectors.file.errors import Code, FileSourceError
+from vts.connectors.file.fs import open_fs
 
 suffixes = (".jsonl", ".ndjson", ".json")
 BLOCK = 1 << 20

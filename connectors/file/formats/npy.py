@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from connectors.file.errors import Code, FileSourceError
-from connectors.file.fs import open_fs
+from vts.connectors.file.errors import Code, FileSourceError
+from vts.connectors.file.fs import open_fs
 
 suffixes = (".npy",)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.file.fs import open_fs
+from vts.connectors.file.fs import open_fs
 
 suffixes = (".parquet", ".parq", ".pq")
 

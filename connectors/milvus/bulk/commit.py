@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.bulk.grpc_import import GrpcImporter
-from connectors.milvus.bulk.importer import Group, Importer, wait
-from connectors.milvus.bulk.rest_import import RestImporter
-from connectors.milvus.bulk.storage import open_storage
-from connectors.milvus.bulk.verdict import verdict
-from connectors.milvus.connection import connect
-from connectors.milvus.writer import ensure_partition
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.bulk.grpc_import import GrpcImporter
+from vts.connectors.milvus.bulk.importer import Group, Importer, wait
+from vts.connectors.milvus.bulk.rest_import import RestImporter
+from vts.connectors.milvus.bulk.storage import open_storage
+from vts.connectors.milvus.bulk.verdict import verdict
+from vts.connectors.milvus.connection import connect
+from vts.connectors.milvus.writer import ensure_partition
 
 log = logging.getLogger("vts.milvus.bulk")
 

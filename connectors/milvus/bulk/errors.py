@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from connectors.milvus.errors import Code, MilvusError
+from vts.connectors.milvus.errors import Code, MilvusError
 
 # Error codes S3 and Azure put in their responses, lower-cased.
 _AUTH_CODES = {

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.milvus.bulk.errors import import_request_failed
-from connectors.milvus.bulk.importer import Group, Importer, NoJournal, Progress
-from connectors.milvus.errors import Code, MilvusError
+from vts.connectors.milvus.bulk.errors import import_request_failed
+from vts.connectors.milvus.bulk.importer import Group, Importer, NoJournal, Progress
+from vts.connectors.milvus.errors import Code, MilvusError
 
 MAX_INFLIGHT = 64  # gRPC tasks queued at once
 

@@ -20,8 +20,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.bulk.errors import import_timeout
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import import_timeout
 from vts.errors import VtsError
 from vts.retry import RetryPolicy
 

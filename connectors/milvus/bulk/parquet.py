@@ -20,7 +20,7 @@ dynamic field          ``$meta`` string holding a JSON object
 
 An auto-id primary key and function outputs (BM25) are left out: Milvus fills
 them. Rows Milvus would refuse are found first by
-:func:`~connectors.milvus.validate.validate` (the same verdict, with the same
+:func:`~vts.connectors.milvus.validate.validate` (the same verdict, with the same
 reasons, as the insert path) and handed back as rejects, so one bad row never
 fails a whole import job; only the good rows are converted. The only per-row
 Python work is the rare nested dynamic value.
@@ -34,9 +34,9 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.milvus.target import TargetCollection, TargetField
-from connectors.milvus.types import MilvusType
-from connectors.milvus.validate import validate
+from vts.connectors.milvus.target import TargetCollection, TargetField
+from vts.connectors.milvus.types import MilvusType
+from vts.connectors.milvus.validate import validate
 from vts.schema import DYNAMIC_FIELD
 
 

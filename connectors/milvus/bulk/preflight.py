@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.milvus.bulk.commit import choose_method
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.bulk.errors import writer_error
-from connectors.milvus.bulk.storage import open_storage
+from vts.connectors.milvus.bulk.commit import choose_method
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import writer_error
+from vts.connectors.milvus.bulk.storage import open_storage
 
 
 def preflight(opts: Any, plan: Any) -> list[str]:

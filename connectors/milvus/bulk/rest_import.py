@@ -11,10 +11,10 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.bulk.errors import import_failed
-from connectors.milvus.bulk.importer import Group, Importer, NoJournal, Progress
-from connectors.milvus.errors import Code, MilvusError
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import import_failed
+from vts.connectors.milvus.bulk.importer import Group, Importer, NoJournal, Progress
+from vts.connectors.milvus.errors import Code, MilvusError
 
 log = logging.getLogger("vts.milvus.bulk")
 

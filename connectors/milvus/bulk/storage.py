@@ -22,8 +22,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
-from connectors.milvus.bulk.config import MB, BulkWriterConfig
-from connectors.milvus.bulk.errors import storage_error
+from vts.connectors.milvus.bulk.config import MB, BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import storage_error
 from vts.retry import RetryPolicy
 
 log = logging.getLogger("vts.milvus.bulk")

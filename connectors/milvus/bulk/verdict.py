@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from connectors.milvus.bulk.config import BulkWriterConfig
-from connectors.milvus.bulk.errors import completed_with_errors, import_failed, too_many_failed
-from connectors.milvus.bulk.importer import Progress
+from vts.connectors.milvus.bulk.config import BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import completed_with_errors, import_failed, too_many_failed
+from vts.connectors.milvus.bulk.importer import Progress
 
 log = logging.getLogger("vts.milvus.bulk")
 

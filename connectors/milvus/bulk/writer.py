@@ -31,13 +31,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.milvus.bulk.config import MB, BulkWriterConfig
-from connectors.milvus.bulk.errors import storage_error
-from connectors.milvus.bulk.parquet import ParquetBatches
-from connectors.milvus.bulk.storage import Storage, open_storage
-from connectors.milvus.errors import Code, MilvusError
-from connectors.milvus.target import TargetCollection
 from vts.connector import OP_COLUMN, Flushed, SinkWriter, Split, WriteContext
+from vts.connectors.milvus.bulk.config import MB, BulkWriterConfig
+from vts.connectors.milvus.bulk.errors import storage_error
+from vts.connectors.milvus.bulk.parquet import ParquetBatches
+from vts.connectors.milvus.bulk.storage import Storage, open_storage
+from vts.connectors.milvus.errors import Code, MilvusError
+from vts.connectors.milvus.target import TargetCollection
 
 log = logging.getLogger("vts.milvus.bulk")
 
