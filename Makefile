@@ -65,12 +65,8 @@ format: install
 
 # Every bench path beside its limits (benchmarks/README.md): results in benchmarks/results/.
 # Milvus 2.3.5 binds every interface: the runner goes into the loopback-only namespace too.
-BENCH_STAMP := $(VENV)/.bench-installed
-$(BENCH_STAMP): pyproject.toml | $(VENV)/.installed
-	$(VENV)/bin/pip install -q -e '.[all,test,bench]'
-	touch $@
-
-bench: install services $(BENCH_STAMP)
+# (matplotlib and psutil come with the test extra: the harness has a test.)
+bench: install services
 	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) benchmarks/run.py $(ARGS)'
 
 bench-quick:
@@ -85,7 +81,7 @@ $(PEERS_VENV)/.installed:
 	$(PEERS_VENV)/bin/pip install -q vdf-io 'astrapy<2' 'setuptools<81'
 	touch $@
 
-bench-peers: install services $(BENCH_STAMP) $(PEERS_VENV)/.installed
+bench-peers: install services $(PEERS_VENV)/.installed
 	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) benchmarks/run.py --peers --only peers $(ARGS)'
 
 clean:
