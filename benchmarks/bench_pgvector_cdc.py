@@ -52,7 +52,9 @@ def load(url: str, rows: int) -> None:
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, embedding vector({DIM}) NOT NULL, title text)")
+        conn.execute(
+            f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, embedding vector({DIM}) NOT NULL, title text NOT NULL)"
+        )
         conn.execute(
             f"INSERT INTO {TABLE} SELECT i, (SELECT array_agg(random()) FROM generate_series(1, {DIM}) k WHERE i >= 0)::vector, "
             f"'row ' || i FROM generate_series(0, {rows - 1}) i"
