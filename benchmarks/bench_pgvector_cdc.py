@@ -94,7 +94,7 @@ def sustained(url: str, milvus: str, rate: int, seconds: float, seq0: int) -> tu
         while time.time() - t0 < seconds:
             due = t0 + i / rate
             if time.time() < due:
-                time.sleep(due - time.time())
+                time.sleep(max(0.0, due - time.time()))
             conn.execute(
                 f"UPDATE {TABLE} SET embedding = %s, title = %s WHERE id = %s",
                 [vectors[i % 256], f"u{seq0 + i}", seq0 + i + 1],
@@ -203,7 +203,7 @@ def main() -> None:
         rows = max(args.rows, args.burst + 1)
         while True:
             assert proc.poll() is None, (work / "vts.log").read_text()
-            if c.has_collection(TABLE):
+            if c.has_collection(TABLE) and c.get_load_state(TABLE)["state"].name == "Loaded":  # 2.3.5 queries need it
                 res = c.query(TABLE, filter="", output_fields=["count(*)"], consistency_level="Strong")
                 if int(res[0]["count(*)"]) >= rows:
                     break
