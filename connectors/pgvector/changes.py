@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 
 from vts.connector import OP_COLUMN, OP_DELETE, OP_UPSERT
-from vts.connectors.pgvector import pgoutput
+from vts.connectors.pgvector import pgoutput, slot
 from vts.connectors.pgvector.connection import connect
 from vts.connectors.pgvector.errors import Code, PgvectorError, wrap
 from vts.connectors.pgvector.options import PgvectorOptions
@@ -122,19 +122,10 @@ def peek(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transactio
     return pgoutput.lsn_int(upto), txns
 
 
-def pending(conn: Any, spec: dict[str, Any], position: Any, attempts: int = 40) -> int:
+def pending(conn: Any, spec: dict[str, Any], position: Any) -> int:
     """Row changes of the table that the slot holds after ``position`` (the stream's backlog, exactly)."""
-    from psycopg import errors as pge
-
     at = 0 if position is None else pgoutput.lsn_int(position["lsn"])
-    for attempt in range(attempts):
-        try:
-            _, txns = peek(conn, spec)
-            break
-        except pge.ObjectInUse:  # the running stream is peeking: wait for it to let go
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
+    _, txns = slot.while_busy(lambda: peek(conn, spec), attempts=40, pause=0.05)  # the running stream may be peeking
     return sum(
         1 for t in txns if t.end_lsn > at for c in t.changes if isinstance(c, pgoutput.Truncate) or c.oid == spec["oid"]
     )

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from vts.connectors.pgvector.catalog import Relation
 from vts.connectors.pgvector.errors import Code, PgvectorError
 from vts.connectors.pgvector.options import PgvectorOptions
 
 log = logging.getLogger("vts")
+T = TypeVar("T")
 MIN_VERSION = 110000  # pg_replication_slot_advance, which acknowledging needs, came in PostgreSQL 11
 
 
@@ -166,31 +168,33 @@ def drop(conn: Any, o: PgvectorOptions) -> list[str]:
     return out
 
 
-def _drop_slot(conn: Any, name: str, attempts: int = 50) -> None:
+def while_busy(call: Callable[[], T], attempts: int, pause: float) -> T:
+    """``call()``, again while another session holds the slot for a moment (a peek, an advance); raises the last one.
+
+    A slot serves one session at a time: the stream reader, the driver's
+    acknowledgement and ``vts status`` take turns, each for a fraction of a second.
+    """
     from psycopg import errors as pge
 
     for attempt in range(attempts):
         try:
-            conn.execute("SELECT pg_drop_replication_slot(%s)", [name])
-            return
-        except pge.ObjectInUse:  # a reader is peeking at it for a moment
+            return call()
+        except pge.ObjectInUse:
             if attempt == attempts - 1:
                 raise
-            time.sleep(0.1)
+            time.sleep(pause)
+    raise AssertionError("unreachable: attempts >= 1")
 
 
-def advance(conn: Any, name: str, lsn: str, attempts: int = 20) -> None:
+def _drop_slot(conn: Any, name: str) -> None:
+    while_busy(lambda: conn.execute("SELECT pg_drop_replication_slot(%s)", [name]), attempts=50, pause=0.1)
+
+
+def advance(conn: Any, name: str, lsn: str) -> None:
     """Confirm everything before ``lsn`` to the slot, so the server may recycle that WAL."""
-    from psycopg import errors as pge
-
-    for attempt in range(attempts):
-        try:
-            conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [name, lsn])
-            return
-        except pge.ObjectInUse:  # the stream reader holds the slot while it peeks
-            if attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
+    while_busy(
+        lambda: conn.execute("SELECT pg_replication_slot_advance(%s, %s::pg_lsn)", [name, lsn]), attempts=20, pause=0.05
+    )
 
 
 def lag_bytes(conn: Any, lsn: str | None, name: str) -> int:
