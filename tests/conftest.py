@@ -19,6 +19,16 @@ import yaml
 from tests.services import kill_group
 from vts import cli, secrets
 
+# The services' session fixtures, registered once: a fixture imported into several test modules is a new
+# fixture in each, so every module would start its own PostgreSQL, Tansu, moto, Azurite or Ray.
+pytest_plugins = [
+    "tests.bulk_fixtures",
+    "tests.kafka_fixtures",
+    "tests.pgvector_fixtures",
+    "tests.pinecone_fixtures",
+    "tests.ray_fixtures",
+]
+
 REPO = Path(__file__).resolve().parent.parent
 VTS_BIN = Path(sys.executable).with_name("vts")
 

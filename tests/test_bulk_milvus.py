@@ -3,7 +3,6 @@
 Runs inside the suite's loopback-only network namespace (tests/services/milvus_standalone.py).
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from tests/bulk_fixtures.py are used as parameters)
 from __future__ import annotations
 
 import json
@@ -16,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.bulk_fixtures import Staged, datagen, s3, s3_config, source_table, unique  # noqa: F401
+from tests.bulk_fixtures import Staged, datagen, s3_config, source_table, unique
 from tests.conftest import client_for, run_vts, write_job
 from tests.services import milvus_standalone as ms
 from vts.connectors.milvus.errors import MilvusError

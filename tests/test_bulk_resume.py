@@ -3,7 +3,7 @@
 Its own module: it needs the Milvus 2.3.5 whose object store is the moto server (one Milvus per namespace).
 """
 
-# ruff: noqa: F811  (pytest fixtures imported from other test modules are used as parameters)
+# ruff: noqa: F811  (milvus_on_s3 is test_bulk_milvus.py's module fixture, used here as a parameter)
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.bulk_fixtures import datagen, s3, s3_config, unique  # noqa: F401
+from tests.bulk_fixtures import datagen, s3_config, unique
 from tests.conftest import VTS_BIN, checkpoint_state, kill_when, write_job
 from tests.test_bulk_milvus import BUCKET, _count, milvus_on_s3  # noqa: F401
 

@@ -1,6 +1,5 @@
 """BulkWriter staging: Parquet layout, file keys and sizes, read-back equality; local, S3 (moto), Azure (Azurite)."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests/bulk_fixtures.py are used as parameters)
 from __future__ import annotations
 
 import io
@@ -15,7 +14,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from botocore.exceptions import ClientError
 
-from tests.bulk_fixtures import Staged, azurite, datagen, s3, s3_config, source_table, unique  # noqa: F401
+from tests.bulk_fixtures import Staged, datagen, s3_config, source_table, unique
 from vts.connectors.milvus.bulk.config import MB, BulkWriterConfig
 from vts.connectors.milvus.bulk.errors import storage_error
 from vts.connectors.milvus.bulk.storage import STORAGE_RETRY, AzureStorage, S3Storage

@@ -7,14 +7,12 @@ from typing import Any
 import pytest
 
 from tests.conftest import free_port
-from tests.kafka_fixtures import json_rows, produce, source_options, tansu, topic
+from tests.kafka_fixtures import json_rows, produce, source_options, topic
 from tests.services.tansu import Tansu
 from vts.connector import Source
 from vts.connectors.kafka.options import KafkaSourceOptions
 from vts.connectors.kafka.source import KafkaSource
 from vts.testing.sources import SourceSuite
-
-__all__ = ["tansu"]
 
 
 @pytest.fixture(scope="module")

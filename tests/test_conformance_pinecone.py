@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from tests import pinecone_fixtures
 from tests.pinecone_emulator import DEFAULT, EmuIndex, Emulator, Record
 from tests.pinecone_fixtures import fill, options
 from vts.connector import Source
@@ -15,8 +14,6 @@ from vts.connectors.pinecone.source import PineconeSource
 from vts.testing.sources import SourceSuite
 
 NAMESPACES = {DEFAULT: 230, "alpha": 170, "beta": 101}
-
-emulator = pinecone_fixtures.emulator
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from pymilvus import MilvusClient
 
-from tests import pgvector_fixtures
 from tests.pgvector_fixtures import execute, unique
 from tests.qdrant_fixtures import Spec, build
 from tests.test_milvus_source import _collection
@@ -25,8 +24,6 @@ from vts.connectors.qdrant.options import QdrantSourceOptions
 from vts.connectors.qdrant.source import QdrantSource
 from vts.errors import ConfigError
 from vts.testing.sources import SourceSuite
-
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 
 @pytest.fixture(scope="module")

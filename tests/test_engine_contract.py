@@ -10,14 +10,11 @@ from typing import Any
 
 import pytest
 
-from tests import pgvector_fixtures
 from tests.bulk_fixtures import UNREACHABLE_S3
 from tests.conftest import client_for, count, run_vts, write_job
 from tests.pgvector_fixtures import execute, unique
 from vts import config, engine
 from vts.testing.faults import FaultySink, InjectedFault
-
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 FIELDS = [
     {"name": "id", "type": "BIGINT", "primary_key": True},

@@ -1,6 +1,5 @@
 """The File source on object stores, through pyarrow's filesystems: S3 (moto) and Azure Blob (Azurite)."""
 
-# ruff: noqa: F811  (pytest fixtures imported from tests/bulk_fixtures.py are used as parameters)
 from __future__ import annotations
 
 import io
@@ -9,7 +8,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests import file_fixtures as ff
-from tests.bulk_fixtures import azurite, s3  # noqa: F401
 from tests.services.azurite import ACCOUNT, ACCOUNT_KEY
 from vts.connectors.file.options import FileSourceOptions
 from vts.connectors.file.source import FileSource

@@ -9,12 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests import pgvector_fixtures
 from tests.conftest import client_for, read_all, run_vts
 from tests.pgvector_fixtures import execute, unique
 from vts import config, registry
-
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 JOBS = Path(__file__).resolve().parent.parent / "jobs"
 REFERENCE = Path(__file__).resolve().parent / "vts_reference"  # VTS's own job files, verbatim

@@ -11,10 +11,8 @@ import fastavro
 import pytest
 
 from tests.conftest import REPO, client_for, read_all, run_vts
-from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
+from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, topic
 from tests.services.tansu import Tansu
-
-__all__ = ["tansu"]
 
 FIELDS = ["id", "title", "score", "tags", "vec"]
 

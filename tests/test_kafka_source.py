@@ -12,15 +12,13 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.conftest import client_for, free_port, read_all, run_vts
-from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
+from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, topic
 from tests.services.tansu import Tansu
 from vts.connectors.kafka.errors import KafkaError
 from vts.connectors.kafka.options import KafkaSourceOptions
 from vts.connectors.kafka.source import KafkaSource
 from vts.errors import ExitCode
 from vts.testing.sources import read_split
-
-__all__ = ["tansu"]
 
 
 def test_undecodable_messages_land_in_the_dead_letters_with_their_offsets(

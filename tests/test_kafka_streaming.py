@@ -19,11 +19,9 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, read_all
-from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, tansu, topic
+from tests.kafka_fixtures import job_file, json_rows, produce, row, source_options, topic
 from tests.services.tansu import Tansu
 from vts import cli
-
-__all__ = ["tansu"]
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from tests.conftest import VTS_BIN, client_for, read_all, write_job
 from tests.pgvector_fixtures import execute, fetch, unique
 from vts import cli, config, engine
 
-pg, pg_logical = pgvector_fixtures.pg, pgvector_fixtures.pg_logical
 DIM = 4
 
 

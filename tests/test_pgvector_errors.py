@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests import pgvector_fixtures
 from tests.conftest import free_port, run_vts, write_job
 from tests.pgvector_fixtures import execute, unique
 from tests.services.postgres import PASSWORD, PostgresServer
-
-# the session's PostgreSQL fixtures, made visible to pytest in this module
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 
 def _run(tmp_path: Path, capsys: pytest.CaptureFixture[str], **source: Any) -> tuple[int, str]:

@@ -8,12 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests import pgvector_fixtures
 from tests.conftest import client_for, read_all, run_vts, write_job
 from tests.pgvector_fixtures import execute, unique
-
-# the session's PostgreSQL fixtures, made visible to pytest in this module
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 
 def _job(tmp_path: Path, url: str, t: str, column: str, **sink: Any) -> Path:

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests import pgvector_fixtures
 from tests.conftest import client_for, count, read_all, write_job
 from tests.pgvector_fixtures import execute, fetch, unique
 from vts import cli
@@ -74,9 +73,6 @@ NAMES = [
     "id", "emb", "half", "sparse", "i2", "i4", "i8", "f4", "f8", "num", "flag", "title", "label", "code",
     "doc", "meta", "uid", "day", "at_time", "ts", "tstz", "tags", "nums", "scores", "flags", "mood",
 ]  # fmt: skip
-
-# the session's PostgreSQL fixtures, made visible to pytest in this module
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 
 def _sparse(text: str) -> dict[int, np.float32]:

@@ -9,15 +9,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tests import pgvector_fixtures
 from tests.pgvector_fixtures import execute, fetch, unique
 from tests.source_conformance import check_source, read_split
 from vts.connectors.pgvector.options import PgvectorOptions
 from vts.connectors.pgvector.source import PgvectorSource
 from vts.schema import LType
-
-# the session's PostgreSQL fixtures, made visible to pytest in this module
-pg, pg_url = pgvector_fixtures.pg, pgvector_fixtures.pg_url
 
 
 def _source(url: str, **options: object) -> PgvectorSource:

@@ -7,12 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests import pinecone_fixtures
 from tests.pinecone_emulator import API_VERSION, DEFAULT, EmuIndex, Emulator
 from tests.pinecone_fixtures import KEY, fill
 
-clean = pinecone_fixtures.clean
-emulator = pinecone_fixtures.emulator
 HEADERS = {"Api-Key": KEY, "X-Pinecone-Api-Version": API_VERSION}
 
 

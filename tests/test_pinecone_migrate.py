@@ -10,15 +10,12 @@ from typing import Any
 
 import pytest
 
-from tests import pinecone_fixtures
 from tests.conftest import REPO, VTS_BIN, checkpoint_state, client_for, kill_when, read_all, run_vts, write_job
 from tests.pinecone_emulator import DEFAULT, Emulator, Record
 from tests.pinecone_fixtures import KEY, fill, options, same_dense, same_sparse
 from vts.connectors.pinecone.source import PineconeSource
 
 NAMESPACES = {DEFAULT: 12_000, "alpha": 10_000, "beta": 8_000}
-
-clean, emulator = pinecone_fixtures.clean, pinecone_fixtures.emulator
 
 
 def _job(emu: Emulator, index: str, url: str, tmp_path: Path, **source: Any) -> Path:

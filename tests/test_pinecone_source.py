@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from tests import pinecone_fixtures
 from tests.conftest import run_vts, write_job
 from tests.pinecone_emulator import DEFAULT, Emulator, Record
 from tests.pinecone_fixtures import KEY, fill, options, same_dense, same_sparse
@@ -18,8 +17,6 @@ from vts.connectors.pinecone.options import PineconeSourceOptions
 from vts.connectors.pinecone.source import PineconeSource
 from vts.schema import LType, TableSchema
 from vts.testing.sources import check_source, read_split
-
-clean, emulator = pinecone_fixtures.clean, pinecone_fixtures.emulator
 
 
 def read_all(source: PineconeSource) -> tuple[TableSchema, dict[str, dict[str, Any]]]:

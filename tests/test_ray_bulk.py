@@ -3,8 +3,6 @@
 Its own module: it needs the real Milvus 2.3.5 with its default local storage (one Milvus per namespace).
 """
 
-# ruff: noqa: F811  (the ray_cluster fixture imported from tests/ray_fixtures.py is used as a parameter)
-
 from __future__ import annotations
 
 import json
@@ -14,7 +12,6 @@ import pytest
 
 from tests.bulk_fixtures import unique
 from tests.conftest import client_for, read_all, run_vts, write_job
-from tests.ray_fixtures import ray_cluster  # noqa: F401  (the session's Ray instance)
 from tests.services import milvus_standalone as ms
 from tests.test_bulk_milvus import _require_server
 

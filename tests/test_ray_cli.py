@@ -1,7 +1,5 @@
 """``vts run`` on Ray as a user runs it: another process, an unreachable cluster, a driver killed and run again."""
 
-# ruff: noqa: F811  (the ray_cluster fixture imported from tests/ray_fixtures.py is used as a parameter)
-
 from __future__ import annotations
 
 import json
@@ -12,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, VTS_BIN, checkpoint_state, client_for, count, free_port, kill_when, read_all, run_vts
-from tests.ray_fixtures import ray_cluster  # noqa: F401  (the session's Ray instance)
 from tests.test_ray_executor import _job, _name
 from vts import config, engine
 

@@ -1,7 +1,5 @@
 """The Ray executor: the same job file runs its splits as Ray tasks, with checkpoints, retries and errors intact."""
 
-# ruff: noqa: F811  (the ray_cluster fixture imported from tests/ray_fixtures.py is used as a parameter)
-
 from __future__ import annotations
 
 import json
@@ -15,7 +13,6 @@ import pytest
 import yaml
 
 from tests.conftest import client_for, count, read_all, run_vts, write_job
-from tests.ray_fixtures import ray_cluster  # noqa: F401  (the session's Ray instance)
 from vts import config, engine
 from vts.executor import Event, Executor, Pipeline, Retrying, RunSettings, SplitTask
 from vts.ray_errors import RayError

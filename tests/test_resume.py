@@ -1,7 +1,5 @@
 """Nothing lost, nothing doubled: SIGKILL and resume, transient failures, dead letters, verify."""
 
-# ruff: noqa: F811  (the s3 fixture is imported from tests/bulk_fixtures.py)
-
 from __future__ import annotations
 
 import json
@@ -16,7 +14,6 @@ from pymilvus.exceptions import MilvusException
 
 import vts.connectors.milvus.sink as sink_module
 import vts.connectors.milvus.source as source_module
-from tests.bulk_fixtures import s3  # noqa: F401
 from tests.conftest import VTS_BIN, checkpoint_state, client_for, count, kill_when, run_vts, write_job
 from vts import config, engine
 from vts.connectors.milvus.connection import connect as real_connect
