@@ -1,7 +1,7 @@
 """PostgreSQL CDC (job.mode STREAMING) -> Milvus Lite server, 768-d: sustained change rate, and a burst.
 
 A PostgreSQL with ``wal_level=logical`` and a ``milvus-lite server`` are
-started on 127.0.0.1; a table of ``--rows`` rows (id, 768-d vector, title)
+started on 127.0.0.1; a table of ``--rows`` rows (more if the phases need more) (id, 768-d vector, title)
 is snapshotted by ``vts run`` (streaming), then:
 
 - sustained: for each rate in ``--rates``, a writer commits that many
@@ -61,9 +61,19 @@ def load(url: str, rows: int) -> None:
         )
 
 
+def counter(milvus: str):
+    """A client of its own (pymilvus shares one channel per address; a count must not wait on another's)."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=milvus, dedicated=True)
+
+
 def applied(client) -> int:
     """Updates Milvus shows: each one gave a row of its own a title 'u<sequence number>'."""
-    res = client.query(TABLE, filter='title like "u%"', output_fields=["count(*)"], consistency_level="Strong")
+    # a deadline: a connection the server dropped (GOAWAY too_many_pings) otherwise blocks the call for good
+    res = client.query(
+        TABLE, filter='title like "u%"', output_fields=["count(*)"], consistency_level="Strong", timeout=10
+    )
     return int(res[0]["count(*)"])
 
 
@@ -77,10 +87,16 @@ def sustained(url: str, milvus: str, rate: int, seconds: float, seq0: int) -> tu
     stop = threading.Event()
 
     def monitor() -> None:
-        c = client_for(milvus)
+        c = counter(milvus)
         try:
             while not stop.is_set():
-                n = applied(c)
+                try:
+                    n = applied(c)
+                except Exception as e:  # a dropped connection (GOAWAY) must not end the count: a new client
+                    print(f"monitor: {type(e).__name__}: {e}; reconnecting", file=sys.stderr, flush=True)
+                    c.close()
+                    c = counter(milvus)
+                    continue
                 seen.append((time.time(), n))
                 time.sleep(0.1)
         finally:
@@ -91,7 +107,7 @@ def sustained(url: str, milvus: str, rate: int, seconds: float, seq0: int) -> tu
     with psycopg.connect(url, autocommit=True) as conn:
         t0 = time.time()
         i = 0
-        while time.time() - t0 < seconds:
+        while i < int(rate * seconds):  # exactly that many: the table holds a row for each (main)
             due = t0 + i / rate
             if time.time() < due:
                 time.sleep(max(0.0, due - time.time()))
@@ -138,7 +154,15 @@ def burst(url: str, milvus: str, n: int) -> dict:
     c = client_for(milvus)
     try:
         while True:
-            res = c.query(TABLE, filter='title == "burst"', output_fields=["count(*)"], consistency_level="Strong")
+            try:
+                res = c.query(
+                    TABLE, filter='title == "burst"', output_fields=["count(*)"], consistency_level="Strong", timeout=10
+                )
+            except Exception as e:  # as in monitor(): a dropped connection, a new client
+                print(f"burst: {type(e).__name__}: {e}; reconnecting", file=sys.stderr, flush=True)
+                c.close()
+                c = client_for(milvus)
+                continue
             if int(res[0]["count(*)"]) >= n:
                 break
             if time.time() - committed > 300:
@@ -163,6 +187,7 @@ def main() -> None:
         help="milvus-lite server, or Milvus 2.3.5 standalone (run inside unshare --net: it binds every interface)",
     )
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed bench still stops its servers (finally)
     work = Path(tempfile.mkdtemp(prefix="vts-cdc-bench-"))
     pg = PostgresServer(settings={"wal_level": "logical", "max_replication_slots": "4", "max_wal_senders": "4"})
     pg.start()
@@ -177,8 +202,11 @@ def main() -> None:
         lite = LiteServer(work)
         milvus = lite.ensure()
     proc = None
+    rates = [int(r) for r in args.rates.split(",")]
+    # every sustained update changes a row of its own (its title counts it), so the table holds them all
+    rows = max(args.rows, args.burst + 1, int(sum(rates) * args.seconds) + 1)
     try:
-        load(pg.url, max(args.rows, args.burst + 1))
+        load(pg.url, rows)
         job = work / "job.yaml"
         job.write_text(
             json.dumps(
@@ -200,7 +228,6 @@ def main() -> None:
             env=env,
         )
         c = client_for(milvus)
-        rows = max(args.rows, args.burst + 1)
         while True:
             assert proc.poll() is None, (work / "vts.log").read_text()
             if c.has_collection(TABLE) and c.get_load_state(TABLE)["state"].name == "Loaded":  # 2.3.5 queries need it
@@ -217,7 +244,7 @@ def main() -> None:
             "sustained": [],
         }
         seq = 0
-        for rate in [int(r) for r in args.rates.split(",")]:
+        for rate in rates:
             result, seq = sustained(pg.url, milvus, rate, args.seconds, seq)
             out["sustained"].append(result)
             print(json.dumps(result), flush=True)
