@@ -53,7 +53,7 @@ demo: install
 	$(VENV)/bin/vts run jobs/quickstart.yaml
 
 test: install services
-	VTS_REQUIRE_MILVUS_STANDALONE=$(if $(NETNS),1,0) $(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) -m pytest $(PYTEST_ARGS)'
+	VTS_REQUIRE_MILVUS_STANDALONE=$(if $(NETNS),1,0) $(NETNS) sh -c 'ip link set lo up 2>/dev/null; exec "$$@"' sh $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -67,7 +67,7 @@ format: install
 # Milvus 2.3.5 binds every interface: the runner goes into the loopback-only namespace too.
 # (matplotlib and psutil come with the test extra: the harness has a test.)
 bench: install services
-	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) benchmarks/run.py $(ARGS)'
+	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; exec "$$@"' sh $(PY) benchmarks/run.py $(ARGS)
 
 bench-quick:
 	$(MAKE) bench ARGS="--quick $(ARGS)"
@@ -82,7 +82,7 @@ $(PEERS_VENV)/.installed:
 	touch $@
 
 bench-peers: install services $(PEERS_VENV)/.installed
-	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; $(PY) benchmarks/run.py --peers --only peers $(ARGS)'
+	$(NETNS) sh -c 'ip link set lo up 2>/dev/null; exec "$$@"' sh $(PY) benchmarks/run.py --peers --only peers $(ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-es8 .pytest_cache quickstart.db vts-dead-letters.jsonl
