@@ -135,7 +135,7 @@ def test_the_example_job_runs_against_the_emulator(
 
 def test_sigkill_mid_copy_then_resume_then_verify_ends_equal(tmp_path: Path, lite_server: str) -> None:
     """vts in its own process, killed with SIGKILL while copying; run again, it resumes from its checkpoint
-    (the plan's PIT still alive, each split after its last sort values); `vts verify --full` says equal."""
+    (the splits' PIT still alive, each split after its last sort values); `vts verify --full` says equal."""
     import subprocess
 
     from tests.conftest import VTS_BIN, checkpoint_state, kill_when

@@ -156,7 +156,7 @@ def test_split_prefixes_cut_namespaces_into_parallel_splits_that_read_every_vect
     cuts = ["alpha#000", "alpha#001", "alpha#002", "default#"]  # every id of both namespaces, none twice
     opts = options(clean, index, split_prefixes=cuts)
     source = PineconeSource(opts)
-    assert len(source.plan(source.discover(), 3)) == 8  # each namespace once per prefix
+    assert len(source.splits(source.discover(), 3)) == 8  # each namespace once per prefix
     code, _, err = run_vts(
         "run", "-q", str(_job(clean, index.name, lite_server, tmp_path, split_prefixes=cuts)), capsys=capsys
     )

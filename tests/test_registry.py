@@ -25,7 +25,7 @@ class Squares(Source):
     def discover(self):
         return [TableSchema("squares", (Field("id", LType.BIGINT, primary_key=True), Field("v", LType.FLOAT_VECTOR, dimension=2)))]
 
-    def plan(self, tables, parallelism, incremental=True):
+    def splits(self, tables, parallelism, incremental=True):
         return [Split("squares/all", "squares", estimated_rows=self.options.n)]
 
     def read(self, split, table, position=None):
