@@ -144,7 +144,9 @@ class LanceDBSource(Source):
         except Exception as exc:
             raise wrap(exc, f"reading split {split.id}", where, table.name) from None
         if offset != stop:
-            raise LanceDBError(Code.READ_DATA_FAIL, f"split {split.id}: read up to row {offset}, the plan says {stop}")
+            raise LanceDBError(
+                Code.READ_DATA_FAIL, f"split {split.id}: read up to row {offset}, the split ends at {stop}"
+            )
 
 
 def _shape(batch: pa.RecordBatch, table: TableSchema, schema: pa.Schema) -> pa.RecordBatch:

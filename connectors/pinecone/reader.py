@@ -238,7 +238,7 @@ def check_complete(options: PineconeSourceOptions, namespace: str, read: int, ex
         )
     if read > expected:
         log.warning(
-            "namespace '%s': %d vectors read, %d counted at plan time (vectors written during the copy)",
+            "namespace '%s': %d vectors read, %d counted when the splits were cut (vectors written during the copy)",
             namespace,
             read,
             expected,
