@@ -140,7 +140,7 @@ def test_sigkill_mid_copy_then_resume_then_verify_ends_equal(tmp_path: Path, lit
 
     from tests.conftest import VTS_BIN, checkpoint_state, kill_when
 
-    rows = 1000
+    rows = 5000  # 1000 copied in ~0.3 s on an idle machine: the whole run ended before the kill 0.3 s in
     collection = f"es_kill_{tmp_path.name[-12:]}".replace("-", "_")
     with Emulator(version="9.2.0") as e:
         create_es_index(e.url, collection, rows, shards=2)  # (collection_rename trips vts verify: see the report)
