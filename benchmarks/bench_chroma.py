@@ -4,7 +4,7 @@ Two sides over the same PersistentClient folder (built once, reused with --work)
 
 - get:  chromadb alone reads every record of every collection with embeddings,
         documents and metadata, ``--batch`` records a get() (the source's limit);
-- read: the vts Chroma source alone (discover, plan, every split read, no sink);
+- read: the vts Chroma source alone (discover, splits, every split read, no sink);
 - vts:  ``vts run`` of a Chroma -> Milvus Lite job with the same page size,
         then every collection's count and ids are checked against the folder.
 
@@ -59,7 +59,7 @@ def source_alone(folder: Path, batch: int, parallelism: int) -> tuple[float, int
     t0 = time.perf_counter()
     tables = source.discover()
     by_name = {t.name: t for t in tables}
-    n = sum(b.num_rows for s in source.plan(tables, parallelism) for b, _ in source.read(s, by_name[s.table]))
+    n = sum(b.num_rows for s in source.splits(tables, parallelism) for b, _ in source.read(s, by_name[s.table]))
     return time.perf_counter() - t0, n
 
 

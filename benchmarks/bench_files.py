@@ -1,6 +1,6 @@
 """File source and Parquet sink throughput against pyarrow alone (the limit), 768-d vectors, local disk.
 
-- Parquet read: ``FileSource`` (split planning, row-group ranges, conversion to the logical schema) vs
+- Parquet read: ``FileSource`` (cutting splits, row-group ranges, conversion to the logical schema) vs
   ``ParquetFile.iter_batches`` over the same files;
 - JSONL read: ``FileSource`` (byte-range splits, line framing) vs ``pyarrow.json.read_json`` of the file;
 - Parquet write: the ``Parquet`` sink's writers (row checks, Milvus's import layout, chunked files) vs
@@ -57,7 +57,7 @@ def _timed(label: str, rows: int, fn) -> float:  # type: ignore[no-untyped-def]
 
 def _read_all(source: FileSource) -> int:
     (table,) = source.discover()
-    return sum(b.num_rows for s in source.plan([table], 4) for b, _ in source.read(s, table))
+    return sum(b.num_rows for s in source.splits([table], 4) for b, _ in source.read(s, table))
 
 
 def main() -> None:
@@ -98,14 +98,14 @@ def main() -> None:
         base = _timed("parquet write: pq.write_table alone", rows, lambda: pq.write_table(data, root / "alone.parquet"))
         source = FileSource(FileSourceOptions(path=str(root / "pq" / "*.parquet")))
         (table,) = source.discover()
-        batches = [b for s in source.plan([table], 1) for b, _ in source.read(s, table)]
+        batches = [b for s in source.splits([table], 1) for b, _ in source.read(s, table)]
 
         def sink_write() -> None:
             sink = ParquetSink(ParquetSinkOptions(path=str(root / "export")))
-            plan = sink.plan([table])
+            layout = sink.layout([table])
             split = Split("bench/all", table.name, None, rows)
             rejects = SplitRejects(RejectLog(root / "rejects.jsonl"), split.id, table.name)
-            writer = sink.writer(plan, split, WriteContext(Resume(), rejects))
+            writer = sink.writer(layout, split, WriteContext(Resume(), rejects))
             for b in batches:
                 writer.write(b)
             writer.flush()

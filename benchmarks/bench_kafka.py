@@ -8,7 +8,7 @@
 
 Messages are produced one record per request batch: Tansu reports a
 partition's end offset as its last batch's base offset + 1, so batched
-production would make a batch-mode plan (vts's and Kafka's semantics) stop early.
+production would make a batch-mode split (vts's and Kafka's semantics) stop early.
 
     python benchmarks/bench_kafka.py --rows 100000 [--partitions 3]
 """

@@ -80,7 +80,7 @@ def _reader(env: dict[str, Any]) -> Any:
 
     src = PgvectorSource(PgvectorOptions.model_validate(_source(env)))
     tables = src.discover()
-    return (b for split in src.plan(tables, 1) for b, _ in src.read(split, tables[0]))
+    return (b for split in src.splits(tables, 1) for b, _ in src.read(split, tables[0]))
 
 
 def _rows(b: pa.RecordBatch) -> list[dict[str, Any]]:

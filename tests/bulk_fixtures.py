@@ -32,9 +32,9 @@ from vts.connector import Resume, SinkWriter, Split, WriteContext
 from vts.connectors.datagen.options import DataGenOptions
 from vts.connectors.datagen.source import DataGenSource
 from vts.connectors.milvus.connection import ServerInfo
-from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.mapping import map_table
 from vts.connectors.milvus.options import MilvusSinkOptions
-from vts.connectors.milvus.sink import MilvusPlan, MilvusSink
+from vts.connectors.milvus.sink import MilvusLayout, MilvusSink
 from vts.rejects import RejectLog, SplitRejects
 
 # -- services -----------------------------------------------------------------------------------
@@ -105,12 +105,12 @@ def source_for(spec: dict[str, Any]) -> DataGenSource:
 def source_table(source: DataGenSource) -> pa.Table:
     """Every row the source yields, split by split."""
     tables = source.discover()
-    batches = [b for s in source.plan(tables, 1) for b, _ in source.read(s, tables[0])]
+    batches = [b for s in source.splits(tables, 1) for b, _ in source.read(s, tables[0])]
     return pa.Table.from_batches(batches, schema=tables[0].arrow_schema())
 
 
 class Staged:
-    """A MilvusSink's bulk writers driven as the engine drives them, without a server: the plan is made for a
+    """A MilvusSink's bulk writers driven as the engine drives them, without a server: the layout is made for a
     given server version."""
 
     def __init__(self, tmp: Path, spec: dict[str, Any], sink: dict[str, Any], version: str = "2.3.5") -> None:
@@ -118,20 +118,20 @@ class Staged:
         self.tables = self.source.discover()
         self.sink = MilvusSink(MilvusSinkOptions(**{"url": "http://127.0.0.1:1", **sink}))
         server = ServerInfo.parse(version)
-        self.plan = MilvusPlan(server, {t.name: convert(t, self.sink.options, server) for t in self.tables})
+        self.layout = MilvusLayout(server, {t.name: map_table(t, self.sink.options, server) for t in self.tables})
         self.rejects = RejectLog(tmp / "rejects.jsonl", self.sink.max_error_rows())
         self.staged = 0  # rows the writers' flushes reported durable
 
     @property
     def target(self):
-        return next(iter(self.plan.targets.values()))
+        return next(iter(self.layout.targets.values()))
 
     def splits(self, parallelism: int = 1):
-        return self.source.plan(self.tables, parallelism)
+        return self.source.splits(self.tables, parallelism)
 
     def writer(self, split: Split, start_rows: int = 0) -> SinkWriter:
         ctx = WriteContext(Resume(rows=start_rows), SplitRejects(self.rejects, split.id, split.table))
-        return self.sink.writer(self.plan, split, ctx)
+        return self.sink.writer(self.layout, split, ctx)
 
     def finish(self, writer: SinkWriter) -> dict[str, Any]:
         """The end of a split: the last flush, then the commit info."""

@@ -3,7 +3,7 @@
 Producers here send one record per request batch (``batch.num.messages=1``,
 ``linger.ms=0``) because Tansu reports a partition's high watermark as the
 last record batch's base offset + 1: with one record per batch that is
-Kafka's last offset + 1, so a batch-mode plan sees every message. The test
+Kafka's last offset + 1, so a batch-mode split sees every message. The test
 that shows what a too-low watermark does produces in batches on purpose.
 """
 

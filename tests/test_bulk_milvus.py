@@ -119,7 +119,7 @@ def test_100k_rows_through_s3(tmp_path: Path, milvus_on_s3, s3) -> None:
 def _staged(tmp_path: Path, server: Any, s3, name: str, **bulk: Any) -> Staged:
     cfg = s3_config(s3, BUCKET, **{"chunk_size": 0.1, "poll_interval": 0.3, **bulk})
     st = Staged(tmp_path, datagen(6000, collection=name), {"url": server.uri, "bulk_writer_config": cfg})
-    st.plan = prepare(st.sink, st.tables)
+    st.layout = prepare(st.sink, st.tables)
     return st
 
 
@@ -131,7 +131,7 @@ def test_partly_failed_import(tmp_path: Path, milvus_on_s3, s3) -> None:
     assert len(files) >= 3
     s3.client().delete_object(Bucket=BUCKET, Key=files[1]["key"])  # e.g. a lifecycle rule removed it
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-27"
     lost = files[1]["rows"]
     assert f"{lost:,} of 6,000 staged row(s) were not imported" in err.value.message
@@ -143,13 +143,13 @@ def test_partly_failed_import(tmp_path: Path, milvus_on_s3, s3) -> None:
     st.sink.options.bulk_writer_config.__dict__["max_error_rows"] = lost - 1  # frozen model: test-only poke
     s3.client().delete_object(Bucket=BUCKET, Key=files[1]["key"])
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, [{**infos[0], "files": files[1:2]}, {"collection": name, "files": []}])
+        st.sink.commit(st.layout, [{**infos[0], "files": files[1:2]}, {"collection": name, "files": []}])
     assert err.value.code == "MILVUS-26"  # every file of the job failed: the import failed
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, [{**infos[0], "files": files[1:3]}])
+        st.sink.commit(st.layout, [{**infos[0], "files": files[1:3]}])
     assert err.value.code == "MILVUS-28" and f"more than max_error_rows={lost - 1}" in err.value.message
     st.sink.options.bulk_writer_config.__dict__["max_error_rows"] = lost
-    assert st.sink.commit(st.plan, [{**infos[0], "files": files[1:3]}]) == files[2]["rows"]
+    assert st.sink.commit(st.layout, [{**infos[0], "files": files[1:3]}]) == files[2]["rows"]
 
 
 def test_import_failed_when_files_are_not_in_the_servers_bucket(

@@ -86,7 +86,7 @@ def test_progress_polls_answered_503_are_retried_and_the_import_completes(
     monkeypatch.setattr(importer, "POLL_RETRY", RetryPolicy(attempts=3, base=0.01, cap=0.05))
     st, infos = _staged(tmp_path, lite_server, stage, endpoint)
     endpoint.busy["get_progress"] = 3  # as many as the policy retries: one more would fail the commit
-    assert st.sink.commit(st.plan, infos) == 3000
+    assert st.sink.commit(st.layout, infos) == 3000
     assert endpoint.busy["get_progress"] == 0
     assert sum(p.endswith("/create") for p, _ in endpoint.requests) == 1
 
@@ -98,7 +98,7 @@ def test_progress_polls_failing_beyond_the_retries_fail_the_commit_with_the_stat
     st, infos = _staged(tmp_path, lite_server, stage, endpoint)
     endpoint.busy["get_progress"] = 3
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-26" and "HTTP 503" in err.value.message and err.value.transient
     assert sum(p.endswith("/get_progress") for p, _ in endpoint.requests) == 3  # the first try and 2 retries
 
@@ -111,7 +111,7 @@ def test_an_import_request_answered_503_is_not_sent_again(
     st, infos = _staged(tmp_path, lite_server, stage, endpoint)
     endpoint.busy["create"] = 1
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-26" and "HTTP 503" in err.value.message
     assert [p for p, _ in endpoint.requests] == ["/v2/vectordb/jobs/import/create"]
 
@@ -120,7 +120,7 @@ def test_rest_failed_job(tmp_path: Path, lite_server: str, stage: Path, endpoint
     st, infos = _staged(tmp_path, lite_server, stage, endpoint)
     endpoint.fail_reason = "failed to parse parquet: bad page header"
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-26" and "bad page header" in err.value.message
     assert list(stage.rglob("*.parquet"))  # kept after a failure
 
@@ -129,7 +129,7 @@ def test_rest_completed_with_failed_rows(tmp_path: Path, lite_server: str, stage
     st, infos = _staged(tmp_path, lite_server, stage, endpoint)
     endpoint.lose_rows = 7
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-27" and "7 of 3,000 staged row(s) were not imported" in err.value.message
 
 
@@ -139,16 +139,16 @@ def test_rest_max_error_rows(tmp_path: Path, lite_server: str, stage: Path, endp
     endpoint.lose_rows = 7
     if code:
         with pytest.raises(MilvusError) as err:
-            st.sink.commit(st.plan, infos)
+            st.sink.commit(st.layout, infos)
         assert err.value.code == code and "more than max_error_rows=6" in err.value.message
     else:
-        assert st.sink.commit(st.plan, infos) == 3000 - 7  # only what the server reports imported
+        assert st.sink.commit(st.layout, infos) == 3000 - 7  # only what the server reports imported
 
 
 def test_rest_wrong_token(tmp_path: Path, lite_server: str, stage: Path, endpoint) -> None:
     st, infos = _staged(tmp_path, lite_server, stage, endpoint, rest_token="root:wrong")
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-16" and "refused the credentials" in err.value.message
 
 
@@ -156,5 +156,5 @@ def test_rest_unknown_collection_is_refused(tmp_path: Path, lite_server: str, st
     st, infos = _staged(tmp_path, lite_server, stage, endpoint)
     endpoint.collections.clear()
     with pytest.raises(MilvusError) as err:
-        st.sink.commit(st.plan, infos)
+        st.sink.commit(st.layout, infos)
     assert err.value.code == "MILVUS-26" and "collection not found" in err.value.message

@@ -49,10 +49,10 @@ def test_sigkill_during_uploads_and_import_then_resume_imports_every_row_once(
         return bool(checkpoint_state(cp).get("_commit"))
 
     rng = random.Random(3)
-    plan = ["start", "upload", "upload", "upload", "import", "import"]
+    schedule = ["start", "upload", "upload", "upload", "import", "import"]
     kills: list[str] = []
     finished = False
-    for phase in plan:
+    for phase in schedule:
         proc = subprocess.Popen([str(VTS_BIN), "run", "-q", str(path)], stderr=subprocess.PIPE, text=True)
         ready = {"start": lambda: True, "upload": uploading, "import": importing}[phase]
         after = 0.4 if phase == "start" else rng.uniform(0.0, 0.3)

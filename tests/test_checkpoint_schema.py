@@ -34,7 +34,7 @@ def test_a_checkpoint_written_before_the_layout_number_resumes(tmp_path: Path) -
     old["state"] = {"t/1-of-2": {"position": 3, "rows_written": 3}}
     file.write_text(json.dumps(old))
     cp = Checkpoint.open(tmp_path, None, "fp", fresh=False)
-    assert cp.resuming and cp.splits == SPLITS and cp.plan_state == {"cursor": 1}
+    assert cp.resuming and cp.splits == SPLITS and cp.splits_state == {"cursor": 1}
     assert cp.record("t/1-of-2").position == 3
 
 

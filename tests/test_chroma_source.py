@@ -150,12 +150,12 @@ def test_metadata_named_like_a_column_stops_before_writing(tmp_path: Path, capsy
     assert code == 4 and "[CHROMA-08]" in err and "['document']" in err and "metadata_column" in err
 
 
-def test_a_collection_changed_after_planning_stops_the_reader(tmp_path: Path) -> None:
+def test_a_collection_changed_after_the_splits_were_cut_stops_the_reader(tmp_path: Path) -> None:
     path = tmp_path / "moving"
     build_chroma(path, 30, {"moving": "l2"})
     source = ChromaSource(ChromaOptions(path=str(path), batch_size=10))
     tables = source.discover()
-    splits = source.plan(tables, 2)
+    splits = source.splits(tables, 2)
     chroma_client(path).get_collection("moving").delete(ids=["moving-00003"])
     with pytest.raises(VtsError) as info:
         list(source.read(splits[1], tables[0]))
@@ -180,7 +180,7 @@ def test_a_folder_this_process_opened_with_other_settings(tmp_path: Path) -> Non
     )  # chromadb's default settings, not vts's
     source = ChromaSource(ChromaOptions(path=str(path)))
     tables = source.discover()
-    rows = [b.to_pylist() for s in source.plan(tables, 1) for b, _ in source.read(s, tables[0])]
+    rows = [b.to_pylist() for s in source.splits(tables, 1) for b, _ in source.read(s, tables[0])]
     assert rows == [[{"id": "a", "embedding": [0.5, 1.5], "document": None, "$meta": None}]]
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.es_emulator import Emulator
 from tests.es_fixtures import create_es_index, create_os_index, doc_id
-from vts.connector import Source, SplitPlan
+from vts.connector import Source, Splits
 from vts.connectors.elasticsearch.options import ElasticsearchOptions
 from vts.connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from vts.testing.sources import SourceSuite, read_split, through_checkpoint
@@ -50,17 +50,17 @@ class _EsSuite(SourceSuite):
     def expected_keys(self) -> set[Any]:
         return {doc_id(i) for i in range(ROWS)}
 
-    def test_planning_on_one_instance_and_finishing_on_a_fresh_one(self, source: Source) -> None:  # type: ignore[override]
-        """The suite's version takes any plan state for an incremental window; this source's state is the
+    def test_splitting_on_one_instance_and_finishing_on_a_fresh_one(self, source: Source) -> None:  # type: ignore[override]
+        """The suite's version takes any state for an incremental window; this source's state is the
         PITs to close and the sparse vocabulary to write. So: the state survives the checkpoint's codec, a
-        fresh instance's finish closes the PITs, and the next plan reads every row again."""
+        fresh instance's finish closes the PITs, and the next run's splits read every row again."""
         tables = source.discover()
-        plan = SplitPlan.of(source.plan(tables, 2))
-        state = through_checkpoint(plan.state)
-        assert state == plan.state
+        splits = Splits.of(source.splits(tables, 2))
+        state = through_checkpoint(splits.state)
+        assert state == splits.state
         pickle.loads(pickle.dumps(source)).finish(tables, state)
         by_name = {t.name: t for t in tables}
-        again = SplitPlan.of(source.plan(tables, 2))
+        again = Splits.of(source.splits(tables, 2))
         assert sum(b.num_rows for s in again for b, _ in read_split(source, s, by_name[s.table])) == ROWS
         source.finish(tables, again.state)
 

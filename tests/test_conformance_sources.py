@@ -95,7 +95,7 @@ class TestMilvusSourceConformance(SourceSuite):
 
 
 class TestPgvectorSourceConformance(SourceSuite):
-    """An incremental job: the plan carries a high-water mark that finish must save."""
+    """An incremental job: the splits' state carries a high-water mark that finish must save."""
 
     @pytest.fixture
     def source(self, pg_url: str, table: str, tmp_path: Path) -> Source:

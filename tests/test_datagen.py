@@ -25,12 +25,12 @@ def _read_all(rows: int, parallelism: int, batch_size: int, partitions: list[str
         )
     )
     table = src.discover()[0]
-    batches = [b for split in src.plan([table], parallelism) for b, _ in src.read(split, table)]
+    batches = [b for split in src.splits([table], parallelism) for b, _ in src.read(split, table)]
     return pa.Table.from_batches(batches, schema=table.arrow_schema())
 
 
 @pytest.mark.parametrize(("parallelism", "batch_size"), [(1, 1000), (3, 77), (7, 4096), (50, 10)])
-def test_rows_are_identical_whatever_the_split_plan_and_batch_size(parallelism: int, batch_size: int) -> None:
+def test_rows_are_identical_whatever_the_splits_and_batch_size(parallelism: int, batch_size: int) -> None:
     reference = _read_all(10_001, 1, 10_001)
     assert _read_all(10_001, parallelism, batch_size).equals(reference)
     assert _read_all(10_001, parallelism, batch_size, ["a", "b", "c"]).equals(reference)
@@ -45,7 +45,7 @@ def test_fewer_rows_than_parallelism_still_covers_each_row_once(rows: int) -> No
 def test_a_reader_resumed_from_a_reported_position_neither_skips_nor_repeats() -> None:
     src = DataGenSource(DataGenOptions.model_validate({"row_count": 1000, "batch_size": 64, "fields": FIELDS}))
     table = src.discover()[0]
-    split = src.plan([table], 1)[0]
+    split = src.splits([table], 1)[0]
     first = src.read(split, table)
     seen = [next(first) for _ in range(3)]
     first.close()

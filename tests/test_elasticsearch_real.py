@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.es_fixtures import COMPAT8, create_es_index, create_os_index, doc_id, es_doc, os_doc
-from vts.connector import SplitPlan
+from vts.connector import Splits
 from vts.connectors.elasticsearch.options import ElasticsearchOptions
 from vts.connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
 from vts.testing.sources import read_split
@@ -21,9 +21,9 @@ ROWS = 500
 
 def _read(source: ElasticsearchSource, parallelism: int) -> dict[str, dict]:
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, parallelism))
-    rows = {r["_id"]: r for s in plan for b, _ in read_split(source, s, tables[0]) for r in b.to_pylist()}
-    source.finish(tables, plan.state)
+    splits = Splits.of(source.splits(tables, parallelism))
+    rows = {r["_id"]: r for s in splits for b, _ in read_split(source, s, tables[0]) for r in b.to_pylist()}
+    source.finish(tables, splits.state)
     return rows
 
 

@@ -15,7 +15,7 @@ from elasticsearch import BadRequestError, Elasticsearch
 from tests.conftest import run_vts, write_job
 from tests.es_emulator import Emulator
 from tests.es_fixtures import COMPAT8, create_es_index, create_os_index, doc_id
-from vts.connector import Source, SplitPlan
+from vts.connector import Source, Splits
 from vts.connectors.elasticsearch.errors import ElasticsearchError
 from vts.connectors.elasticsearch.options import ElasticsearchOptions
 from vts.connectors.elasticsearch.source import ElasticsearchSource, OpenSearchSource
@@ -45,9 +45,9 @@ def _source(url: str, **kw: Any) -> ElasticsearchSource:
 
 def _read_all(source: Source, parallelism: int) -> list[Any]:
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, parallelism))
-    keys = [k for s in plan for k in keys_of((b for b, _ in read_split(source, s, tables[0])), source_key(source))]
-    source.finish(tables, plan.state)
+    splits = Splits.of(source.splits(tables, parallelism))
+    keys = [k for s in splits for k in keys_of((b for b, _ in read_split(source, s, tables[0])), source_key(source))]
+    source.finish(tables, splits.state)
     return keys
 
 
@@ -71,11 +71,11 @@ def test_a_92_index_leaves_vectors_out_of_source_and_vts_asks_for_them(es92: Emu
     assert "emb" not in plain and "sp" not in plain and "title" in plain
     source = _source(es92.url)
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 1))
-    batch = read_split(source, plan[0], tables[0])[0][0]
+    splits = Splits.of(source.splits(tables, 1))
+    batch = read_split(source, splits[0], tables[0])[0][0]
     assert None not in batch.column("emb").to_pylist() and None not in batch.column("sp").to_pylist()
     assert all(len(b) == 2 for b in batch.column("b").to_pylist())  # bit vectors: 16 bits = 2 bytes
-    source.finish(tables, plan.state)
+    source.finish(tables, splits.state)
 
 
 def test_servers_before_8_19_never_get_exclude_vectors(es8: Emulator) -> None:
@@ -84,7 +84,7 @@ def test_servers_before_8_19_never_get_exclude_vectors(es8: Emulator) -> None:
     assert not [r for r in es8.requests[before:] if r[2] is not None], "a request was refused"
 
 
-def test_the_plan_s_point_in_time_is_closed_by_finish(es92: Emulator) -> None:
+def test_the_splits_point_in_time_is_closed_by_finish(es92: Emulator) -> None:
     es92.expire_contexts()
     _read_all(_source(es92.url), 3)
     assert es92.open_contexts() == 0
@@ -118,16 +118,16 @@ def test_a_pit_expired_mid_split_continues_after_the_last_key_when_sorted_on_pk(
 ) -> None:
     source = _source(es92.url, pk="n")
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 2))
+    splits = Splits.of(source.splits(tables, 2))
     _expire_after(es92, 3)
     try:
         with caplog.at_level(logging.WARNING, "vts.elasticsearch"):
-            keys = [k for s in plan for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "n")]
+            keys = [k for s in splits for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "n")]
     finally:
         es92.on_search = None
     assert sorted(keys) == sorted(i * 3 - 7 for i in range(ROWS)), "rows repeated or missing"
     assert "continuing on a new one after key" in caplog.text
-    source.finish(tables, plan.state)
+    source.finish(tables, splits.state)
 
 
 def test_a_pit_expired_mid_split_restarts_a_whole_index_split_and_says_so(
@@ -135,11 +135,11 @@ def test_a_pit_expired_mid_split_restarts_a_whole_index_split_and_says_so(
 ) -> None:
     source = _source(es92.url)
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 1))
+    splits = Splits.of(source.splits(tables, 1))
     _expire_after(es92, 3)
     try:
         with caplog.at_level(logging.WARNING, "vts.elasticsearch"):
-            batches = read_split(source, plan[0], tables[0])
+            batches = read_split(source, splits[0], tables[0])
     finally:
         es92.on_search = None
     keys = keys_of((b for b, _ in batches), "_id")
@@ -150,11 +150,11 @@ def test_a_pit_expired_mid_split_restarts_a_whole_index_split_and_says_so(
 def test_a_pit_expired_under_several_slices_stops_with_es06(es92: Emulator) -> None:
     source = _source(es92.url)
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 2))
+    splits = Splits.of(source.splits(tables, 2))
     _expire_after(es92, 2)
     try:
         with pytest.raises(ElasticsearchError) as info:
-            read_split(source, plan[0], tables[0])
+            read_split(source, splits[0], tables[0])
     finally:
         es92.on_search = None
     assert info.value.code == "ES-06" and "pk" in (info.value.hint or "")
@@ -163,12 +163,12 @@ def test_a_pit_expired_under_several_slices_stops_with_es06(es92: Emulator) -> N
 def test_a_200_answer_with_a_failed_shard_is_a_transient_es07_not_a_short_page(es92: Emulator) -> None:
     source = _source(es92.url)
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 1))
+    splits = Splits.of(source.splits(tables, 1))
     es92.fail_shard_searches = 1
     with pytest.raises(ElasticsearchError) as info:
-        read_split(source, plan[0], tables[0])
+        read_split(source, splits[0], tables[0])
     assert (info.value.code, info.value.transient) == ("ES-07", True)
-    source.finish(tables, plan.state)
+    source.finish(tables, splits.state)
 
 
 def test_a_failed_shard_mid_run_is_retried_and_every_row_arrives(
@@ -194,8 +194,8 @@ def test_a_failed_shard_mid_run_is_retried_and_every_row_arrives(
 def test_a_slice_that_returns_fewer_documents_than_its_total_fails_with_es11(es92: Emulator) -> None:
     source = _source(es92.url)
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 1))
-    ctx = es92.contexts[plan[0].spec["pit"]]
+    splits = Splits.of(source.splits(tables, 1))
+    ctx = es92.contexts[splits[0].spec["pit"]]
     first = {"done": False}
 
     def drop_one(body: dict[str, Any]) -> None:
@@ -206,7 +206,7 @@ def test_a_slice_that_returns_fewer_documents_than_its_total_fails_with_es11(es9
     es92.on_search = drop_one
     try:
         with pytest.raises(ElasticsearchError) as info:
-            read_split(source, plan[0], tables[0])
+            read_split(source, splits[0], tables[0])
     finally:
         es92.on_search = None
     assert info.value.code == "ES-11" and f"the slice holds {ROWS}" in info.value.message
@@ -250,14 +250,14 @@ def test_split_mode_index_reads_each_index_of_a_wildcard_with_its_own_pit() -> N
         source = _source(e.url, index="logs-*", split_mode="INDEX")
         tables = source.discover()
         assert tables[0].name == "logs" and "_index" in tables[0].names
-        plan = SplitPlan.of(source.plan(tables, 4))
-        assert [s.id for s in plan] == ["logs/logs-a", "logs/logs-b"]
-        keys = [k for s in plan for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "_id")]
+        splits = Splits.of(source.splits(tables, 4))
+        assert [s.id for s in splits] == ["logs/logs-a", "logs/logs-b"]
+        keys = [k for s in splits for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "_id")]
         # the same _id may exist in both indexes: the key carries the index
         assert sorted(keys) == sorted(
             [f"logs-a/{doc_id(i)}" for i in range(50)] + [f"logs-b/{doc_id(i)}" for i in range(70)]
         )
-        source.finish(tables, plan.state)
+        source.finish(tables, splits.state)
         assert e.open_contexts() == 0
 
 
@@ -349,8 +349,8 @@ def test_source_limits_the_columns_and_keeps_a_pk_field_listed_or_not(es92: Emul
 def test_split_mode_shard_cuts_one_slice_per_primary_shard(es92: Emulator) -> None:
     source = _source(es92.url, split_mode="SHARD")
     tables = source.discover()
-    plan = SplitPlan.of(source.plan(tables, 8))
-    assert [s.id for s in plan] == [f"docs/slice-{i}-of-3" for i in range(3)]
-    keys = [k for s in plan for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "_id")]
+    splits = Splits.of(source.splits(tables, 8))
+    assert [s.id for s in splits] == [f"docs/slice-{i}-of-3" for i in range(3)]
+    keys = [k for s in splits for k in keys_of((b for b, _ in read_split(source, s, tables[0])), "_id")]
     assert sorted(keys) == sorted(ALL)
-    source.finish(tables, plan.state)
+    source.finish(tables, splits.state)

@@ -22,7 +22,8 @@ def _stop_then_resume(
     job = write_job(
         tmp_path / "job.yaml",
         {
-            "env": {"parallelism": 1, "checkpoint": {"path": str(tmp_path / "cp"), "interval": 0.05}},
+            # a checkpoint after every batch: at 0.05 s, 300 rows could all be written before the first one
+            "env": {"parallelism": 1, "checkpoint": {"path": str(tmp_path / "cp"), "interval": 0.001}},
             "source": source,
             "sink": {"Milvus": {"url": str(tmp_path / "x.db"), "batch_size": 100}},
         },

@@ -69,5 +69,5 @@ def test_parquet_on_azure_blob_reads_every_row_once(azurite) -> None:
     )
     source = FileSource(opts)  # the S3 test runs the whole check; Azurite answers slowly, so only a read here
     (table,) = source.discover()
-    ids = [i for split in source.plan([table], 2) for b, _ in source.read(split, table) for i in b["id"].to_pylist()]
+    ids = [i for split in source.splits([table], 2) for b, _ in source.read(split, table) for i in b["id"].to_pylist()]
     assert sorted(ids) == list(range(200))

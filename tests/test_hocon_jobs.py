@@ -106,7 +106,9 @@ def test_the_example_chain_of_three_transforms_writes_exactly_what_it_computes(
     # The same rows, read straight from the source, transformed here by hand.
     job = config.load(conf, variables={"rows": "400"})
     (table,) = job.source.discover()
-    source_rows = [r for s in job.source.plan([table], 1) for b, _ in job.source.read(s, table) for r in b.to_pylist()]
+    source_rows = [
+        r for s in job.source.splits([table], 1) for b, _ in job.source.read(s, table) for r in b.to_pylist()
+    ]
     expected = []
     for r in source_rows:
         meta = json.loads(r["meta"])

@@ -102,25 +102,25 @@ def test_vectors_of_two_dimensions_in_one_field_are_a_schema_error(tansu: Tansu)
     assert info.value.code == "KAFKA-06" and "dimensions" in str(info.value)
 
 
-def test_a_batch_plan_ends_at_the_offsets_seen_when_the_run_starts(tansu: Tansu) -> None:
+def test_batch_splits_end_at_the_offsets_seen_when_the_run_starts(tansu: Tansu) -> None:
     name = topic(tansu, 1)
     produce(tansu, name, json_rows(40), 1)
     source = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name)))
     tables = source.discover()
-    [split] = source.plan(tables, 1)
-    produce(tansu, name, json_rows(10, start=40), 1)  # arrives after the plan: the next run's
+    [split] = source.splits(tables, 1)
+    produce(tansu, name, json_rows(10, start=40), 1)  # arrives after the splits were cut: the next run's
     keys = [k for b, _ in read_split(source, split, tables[0]) for k in b.column("id").to_pylist()]
     assert keys == list(range(40))
 
 
 def test_a_too_low_high_watermark_is_caught_by_comparing_with_the_messages_produced(tansu: Tansu) -> None:
-    # Tansu reports the last record batch's base offset + 1: produced in batches, the plan ends early.
+    # Tansu reports the last record batch's base offset + 1: produced in batches, the split ends early.
     # A reader that trusted the broker's count would report success; the produced keys show the gap.
     name = topic(tansu, 1)
     produce(tansu, name, json_rows(500), 1, one_per_batch=False)
     source = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name)))
     tables = source.discover()
-    [split] = source.plan(tables, 1)
+    [split] = source.splits(tables, 1)
     keys = [k for b, _ in read_split(source, split, tables[0]) for k in b.column("id").to_pylist()]
     assert len(keys) == split.estimated_rows  # consistent with the broker's watermark...
     assert set(range(500)) - set(keys), "Tansu's watermark was exact here; the quirk did not show"
@@ -133,7 +133,7 @@ def test_the_message_key_gives_the_primary_key_when_the_value_lacks_it(tansu: Ta
     source = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name, key_field="id")))
     [table] = source.discover()
     assert table.field("id").type.value == "STRING" and table.field("vec").dimension == 2
-    [split] = source.plan([table], 1)
+    [split] = source.splits([table], 1)
     [(batch, _)] = read_split(source, split, table)
     assert batch.column("id").to_pylist() == ["k0", "k1", "k2", "k3", "k4", "k2"]
     assert batch.column("__vts_op").to_pylist() == ["upsert"] * 5 + ["delete"]
@@ -149,7 +149,7 @@ def test_start_from_picks_the_first_offset_of_a_new_run(tansu: Tansu) -> None:
 
     def start(**opts: Any) -> int:
         source = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name, **opts)))
-        [split] = source.plan(source.discover(), 1)
+        [split] = source.splits(source.discover(), 1)
         return split.spec["start"]
 
     assert start(start_from="earliest") == 0
@@ -157,6 +157,6 @@ def test_start_from_picks_the_first_offset_of_a_new_run(tansu: Tansu) -> None:
     assert start(start_from=middle.isoformat()) == 30
     assert start(start_from="committed") == 0  # nothing committed yet: earliest
     committer = KafkaSource(KafkaSourceOptions.model_validate(source_options(tansu, name)))
-    [split] = committer.plan(committer.discover(), 1)
+    [split] = committer.splits(committer.discover(), 1)
     committer.acknowledge(split, 42)  # what the engine does once Milvus has offsets 0-41
     assert start(start_from="committed") == 42

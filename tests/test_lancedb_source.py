@@ -36,7 +36,7 @@ def test_two_fragments_migrate_with_every_value_equal(
 ) -> None:
     uri, want = db
     source = LanceDBSource(LanceDBOptions(uri=uri))
-    assert [s.id for s in source.plan(source.discover(), 1)] == ["items/f0", "items/f1"]  # a split per fragment
+    assert [s.id for s in source.splits(source.discover(), 1)] == ["items/f0", "items/f1"]  # a split per fragment
     code, err = _run(tmp_path, {"uri": uri, "batch_size": 500}, capsys, parallelism=2)
     assert code == 0, err
     code, out, err = run_vts("verify", str(tmp_path / "job.yaml"), capsys=capsys)
@@ -84,17 +84,17 @@ def test_a_vector_index_gives_its_metric(tmp_path: Path) -> None:
     assert [(i.field, i.metric_type) for i in schema.indexes] == [("vector", "IP")]
 
 
-def test_rows_written_after_planning_are_not_read(tmp_path: Path) -> None:
+def test_rows_written_after_the_splits_were_cut_are_not_read(tmp_path: Path) -> None:
     import lancedb
 
     uri = str(tmp_path / "db")
     build_lance(uri, 40)
     source = LanceDBSource(LanceDBOptions(uri=uri, batch_size=7))
     tables = source.discover()
-    splits = source.plan(tables, 3)
+    splits = source.splits(tables, 3)
     table = lancedb.connect(uri).open_table("items")
     table.add(lance_table(1000, 1010))
-    table.delete("id < 5")  # the planned version still holds them
+    table.delete("id < 5")  # the version the splits were cut at still holds them
     ids = [i for s in splits for b, _ in source.read(s, tables[0]) for i in b.column("id").to_pylist()]
     assert sorted(ids) == list(range(80))
 
@@ -107,7 +107,9 @@ def test_deleted_rows_are_skipped_and_counted_out(tmp_path: Path) -> None:
     lancedb.connect(uri).open_table("items").delete("id % 4 = 0")
     source = LanceDBSource(LanceDBOptions(uri=uri, batch_size=4))
     tables = source.discover()
-    ids = [i for s in source.plan(tables, 4) for b, _ in source.read(s, tables[0]) for i in b.column("id").to_pylist()]
+    ids = [
+        i for s in source.splits(tables, 4) for b, _ in source.read(s, tables[0]) for i in b.column("id").to_pylist()
+    ]
     assert sorted(ids) == [i for i in range(60) if i % 4]
 
 
@@ -115,7 +117,7 @@ def test_one_dataset_folder(db: tuple[str, pa.Table]) -> None:
     source = LanceDBSource(LanceDBOptions(uri=f"{db[0]}/items.lance"))
     tables = source.discover()
     assert [t.name for t in tables] == ["items"]
-    assert sum(b.num_rows for s in source.plan(tables, 2) for b, _ in source.read(s, tables[0])) == 2 * PER_FRAGMENT
+    assert sum(b.num_rows for s in source.splits(tables, 2) for b, _ in source.read(s, tables[0])) == 2 * PER_FRAGMENT
 
 
 def test_the_example_job_runs(db: tuple[str, pa.Table], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

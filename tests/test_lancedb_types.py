@@ -15,7 +15,7 @@ from vts.schema import LType
 
 def _carry(column: pa.Array) -> tuple[LType, list[object]]:
     f = types.field_for(pa.field("c", column.type), "t")
-    return f.type, types.convert(column, f, f.arrow_type(), "t").to_pylist()
+    return f.type, types.cast_column(column, f, f.arrow_type(), "t").to_pylist()
 
 
 def test_vectors_by_element_type() -> None:

@@ -18,7 +18,7 @@ from vts.connectors.datagen.options import DataGenOptions
 from vts.connectors.datagen.source import DataGenSource
 from vts.connectors.milvus import lite
 from vts.connectors.milvus.options import MilvusSinkOptions
-from vts.connectors.milvus.sink import MilvusPlan, MilvusSink
+from vts.connectors.milvus.sink import MilvusLayout, MilvusSink
 from vts.rejects import RejectLog, SplitRejects
 from vts.stage import ConsoleStage
 from vts.testing.sinks import prepare
@@ -47,7 +47,7 @@ def db(tmp_path: Path) -> Iterator[Path]:
     server_manager_instance.release_server(str(path))
 
 
-def _copy(db: Path, tmp_path: Path, **sink: object) -> tuple[MilvusSink, MilvusPlan]:
+def _copy(db: Path, tmp_path: Path, **sink: object) -> tuple[MilvusSink, MilvusLayout]:
     """Write ROWS generated rows with a flush per batch, as checkpoints do: many segments, then compaction."""
     fields = [
         {"name": "id", "type": "BIGINT", "primary_key": True},
@@ -57,10 +57,10 @@ def _copy(db: Path, tmp_path: Path, **sink: object) -> tuple[MilvusSink, MilvusP
     source = DataGenSource(DataGenOptions(collection="docs", row_count=ROWS, batch_size=BATCH, fields=fields))
     tables = source.discover()
     target = MilvusSink(MilvusSinkOptions(url=str(db), **sink))
-    plan = prepare(target, tables)
-    (split,) = source.plan(tables, 1)
+    layout = prepare(target, tables)
+    (split,) = source.splits(tables, 1)
     ctx = WriteContext(Resume(), SplitRejects(RejectLog(tmp_path / "dead.jsonl"), split.id, split.table))
-    writer = target.writer(plan, split, ctx)
+    writer = target.writer(layout, split, ctx)
     try:
         for batch, _ in source.read(split, tables[0]):
             writer.write(batch)
@@ -68,7 +68,7 @@ def _copy(db: Path, tmp_path: Path, **sink: object) -> tuple[MilvusSink, MilvusP
         writer.finish()
     finally:
         writer.close()
-    return target, plan
+    return target, layout
 
 
 def _files(db: Path, kind: str) -> set[str]:
@@ -89,9 +89,9 @@ def test_no_index_is_built_while_rows_are_written_to_milvus_lite(db: Path, tmp_p
 def test_finalize_builds_every_segment_index_inside_its_stage_and_leaves_nothing_for_exit(
     db: Path, tmp_path: Path
 ) -> None:
-    sink, plan = _copy(db, tmp_path)
+    sink, layout = _copy(db, tmp_path)
     stages = Stages()
-    sink.finalize(plan, stages)
+    sink.finalize(layout, stages)
 
     assert stages.entered == stages.finished == ["building the index of docs"]
     data, indexes = _files(db, "parquet"), _files(db, "idx")
@@ -108,9 +108,9 @@ def test_finalize_builds_every_segment_index_inside_its_stage_and_leaves_nothing
 
 
 def test_finalize_without_an_index_only_waits_for_compaction(db: Path, tmp_path: Path) -> None:
-    sink, plan = _copy(db, tmp_path, create_index=False)
+    sink, layout = _copy(db, tmp_path, create_index=False)
     stages = Stages()
-    sink.finalize(plan, stages)
+    sink.finalize(layout, stages)
     assert stages.finished == ["compacting docs"]
     data = _files(db, "parquet")
     server_manager_instance.release_server(str(db))
@@ -120,7 +120,7 @@ def test_finalize_without_an_index_only_waits_for_compaction(db: Path, tmp_path:
 def test_finalize_leaves_a_server_alone_without_connecting() -> None:
     sink = MilvusSink(MilvusSinkOptions(url="http://127.0.0.1:1"))  # nothing listens there
     stages = Stages()
-    sink.finalize(MilvusPlan(server=None, targets={}), stages)  # type: ignore[arg-type]
+    sink.finalize(MilvusLayout(server=None, targets={}), stages)  # type: ignore[arg-type]
     assert stages.entered == []
 
 

@@ -1,4 +1,4 @@
-"""The Milvus source on Milvus Lite: split plans, resume, load state, retries, conformance."""
+"""The Milvus source on Milvus Lite: splits, resume, load state, retries, conformance."""
 
 from __future__ import annotations
 
@@ -59,13 +59,13 @@ def _source(url: str, **options: Any) -> MilvusSource:
 
 
 @pytest.mark.parametrize("parallelism", [1, 2, 4])
-def test_split_plans_follow_vts_partition_rules(lite: tuple[str, dict], parallelism: int) -> None:
+def test_splits_follow_vts_partition_rules(lite: tuple[str, dict], parallelism: int) -> None:
     url, keys = lite
     src = _source(url)
     tables = src.discover()
-    plan = src.plan(tables, parallelism)
+    splits = src.splits(tables, parallelism)
     by_table: dict[str, list] = {}
-    for s in plan:
+    for s in splits:
         by_table.setdefault(s.table, []).append(s)
     assert {s.partition for s in by_table["plain"]} == {None} and len(by_table["plain"]) == parallelism
     assert {s.partition for s in by_table["keyed"]} == {None} and len(by_table["keyed"]) == parallelism
@@ -92,7 +92,7 @@ def test_a_reader_interrupted_mid_split_resumes_without_rereading_or_skipping(li
     url, keys = lite
     src = _source(url, collections=["strs"])
     table = src.discover()[0]
-    split = src.plan([table], 1)[0]
+    split = src.splits([table], 1)[0]
     reader = src.read(split, table)
     first = [next(reader) for _ in range(2)]
     reader.close()  # the process died here
@@ -106,7 +106,7 @@ def test_a_filter_and_a_partition_choice_narrow_what_is_read(lite: tuple[str, di
     url, keys = lite
     src = _source(url, collections=["parts"], partitions=["b"], filter="g == 1")
     table = src.discover()[0]
-    got = [k for s in src.plan([table], 2) for k in keys_of((b for b, _ in read_split(src, s, table)), "pk")]
+    got = [k for s in src.splits([table], 2) for k in keys_of((b for b, _ in read_split(src, s, table)), "pk")]
     want = [k for i, k in enumerate(keys["parts"]) if i % 3 == 1 and i % 5 == 1]
     assert sorted(got) == sorted(want)
 
@@ -174,7 +174,7 @@ def test_rate_limited_reads_retry_then_fail_with_milvus_18(
     url, keys = lite
     src = _source(url, collections=["plain"], rate_limit_retries=retries, rate_limit_wait=0.5)
     table = src.discover()[0]
-    split = src.plan([table], 1)[0]
+    split = src.splits([table], 1)[0]
     waits: list[float] = []
     monkeypatch.setattr(reader_module, "sleep", waits.append)
     client = MilvusClient(url)

@@ -190,7 +190,7 @@ def test_the_vdf_layout_reads_back_through_the_vdf_source_with_every_value_equal
     assert meta["indexes"]["docs"][0]["dimensions"] == ff.DIM and meta["indexes"]["docs"][0]["data_path"] == "docs"
     back = VdfSource(VdfSourceOptions(path=str(export)))
     (table,) = back.discover()
-    rows = [r for s in back.plan([table], 1) for b, _ in back.read(s, table) for r in b.to_pylist()]
+    rows = [r for s in back.splits([table], 1) for b, _ in back.read(s, table) for r in b.to_pylist()]
     assert sorted(r["id"] for r in rows) == list(range(500))
     for r in rows:
         want = ff.expected(r["id"])

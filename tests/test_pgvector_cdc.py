@@ -260,8 +260,8 @@ job, only, after, crashes = config.load(sys.argv[1]), sys.argv[2], int(sys.argv[
 
 
 class Only(CrashingSink):
-    def writer(self, plan, split, ctx):
-        return super().writer(plan, split, ctx) if only in split.id else self.inner.writer(plan, split, ctx)
+    def writer(self, layout, split, ctx):
+        return super().writer(layout, split, ctx) if only in split.id else self.inner.writer(layout, split, ctx)
 
 
 job.sink = Only(job.sink, after_rows=after, crashes=crashes)

@@ -22,7 +22,7 @@ def _source(url: str, **options: object) -> PgvectorSource:
 
 def _read(src: PgvectorSource, parallelism: int = 1) -> pa.Table:
     tables = src.discover()
-    batches = [b for s in src.plan(tables, parallelism) for b, _ in read_split(src, s, tables[0])]
+    batches = [b for s in src.splits(tables, parallelism) for b, _ in read_split(src, s, tables[0])]
     return pa.Table.from_batches(batches, schema=tables[0].arrow_schema())
 
 
@@ -87,7 +87,7 @@ def test_conformance_with_a_primary_key(pg_url: str, key_type: str) -> None:
     if key_type == "bigint":
         expected = {int(k) for k in expected}
     src = _source(pg_url, table=t, batch_size=400)
-    splits = src.plan(src.discover(), 4)
+    splits = src.splits(src.discover(), 4)
     assert len(splits) == 4 and all(s.spec["mode"] == "key" for s in splits)
     check_source(src, key="id", expected_keys=expected)
 
@@ -107,8 +107,8 @@ def test_conformance_composite_key_and_large_sampled_table(pg_url: str, monkeypa
     src = _source(pg_url, table=t, batch_size=1500, columns=["v"])
     table = src.discover()[0]
     assert [f.name for f in table.fields] == ["a", "b", "v"]  # key columns always travel
-    first = [s.id for s in src.plan([table], 4)]
-    assert len(first) == 4 and first == [s.id for s in src.plan([table], 4)]  # REPEATABLE sample: stable plan
+    first = [s.id for s in src.splits([table], 4)]
+    assert len(first) == 4 and first == [s.id for s in src.splits([table], 4)]  # REPEATABLE sample: stable splits
     rows = _read(src, 4)
     assert sorted(zip(rows.column("a").to_pylist(), rows.column("b").to_pylist())) == sorted(
         (i % 50, f"b{i}") for i in range(1, 20001)
@@ -126,7 +126,7 @@ def test_conformance_without_a_primary_key_uses_block_ranges(pg_url: str) -> Non
         f"ANALYZE {t}",
     )
     src = _source(pg_url, table=t, batch_size=500)
-    splits = src.plan(src.discover(), 3)
+    splits = src.splits(src.discover(), 3)
     assert [s.spec["mode"] for s in splits] == ["ctid"] * 3 and splits[-1].spec["hi"] is None
     check_source(src, key="n", expected_keys={i for i in range(1, 6001) if i % 7})
 
@@ -141,10 +141,10 @@ def test_conformance_of_queries(pg_url: str) -> None:
     query = f"SELECT id AS doc, v, upper(tag) AS tag FROM {t} WHERE id % 5 <> 0 ORDER BY id"
     expected = {i for i in range(1, 2501) if i % 5}
     keyed = _source(pg_url, query=query, primary_key="doc", batch_size=300)
-    assert len(keyed.plan(keyed.discover(), 3)) == 3
+    assert len(keyed.splits(keyed.discover(), 3)) == 3
     check_source(keyed, key="doc", expected_keys=expected)
     streamed = _source(pg_url, query=query, batch_size=300)
-    assert [s.spec["mode"] for s in streamed.plan(streamed.discover(), 3)] == ["stream"]
+    assert [s.spec["mode"] for s in streamed.splits(streamed.discover(), 3)] == ["stream"]
     check_source(streamed, key="doc", expected_keys=expected)
 
 
@@ -152,7 +152,7 @@ def test_where_columns_and_reader_picklable(pg_url: str, vectors: str) -> None:
     src = _source(pg_url, table=vectors, columns=["s", "v"], where="id <> 2")
     table = src.discover()[0]
     assert table.names == ["id", "s", "v"]
-    (split,) = src.plan([table], 1)
+    (split,) = src.splits([table], 1)
     clone = pickle.loads(pickle.dumps(src))
     rows = [r for b, _ in read_split(clone, pickle.loads(pickle.dumps(split)), table) for r in b.to_pylist()]
     assert [r["id"] for r in rows] == [1, 3]
@@ -168,7 +168,7 @@ def test_closing_a_reader_midway_releases_the_connection(pg_url: str) -> None:
     )
     src = _source(pg_url, table=t, batch_size=100)
     table = src.discover()[0]
-    (split,) = src.plan([table], 1)
+    (split,) = src.splits([table], 1)
     reader = src.read(split, table)
     batch, position = next(reader)
     assert batch.num_rows == 100 and position == [100]

@@ -85,7 +85,7 @@ def test_sigkill_mid_namespace_then_resume_then_verify(
     index, held = fill(clean, {DEFAULT: 600, "alpha": 500, "beta": 400})
     collection = index.name.replace("-", "_")
     job = _job(clean, index.name, lite_server, tmp_path, batch_size=25, fetch_size=25, concurrency=2)
-    clean.latency = 0.01  # slow enough that the kill lands inside a namespace
+    clean.latency = 0.05  # slow enough that the kill lands inside a namespace (0.01: all read before it)
     cp = tmp_path / "cp"
 
     def mid_namespace() -> bool:
@@ -156,7 +156,7 @@ def test_split_prefixes_cut_namespaces_into_parallel_splits_that_read_every_vect
     cuts = ["alpha#000", "alpha#001", "alpha#002", "default#"]  # every id of both namespaces, none twice
     opts = options(clean, index, split_prefixes=cuts)
     source = PineconeSource(opts)
-    assert len(source.plan(source.discover(), 3)) == 8  # each namespace once per prefix
+    assert len(source.splits(source.discover(), 3)) == 8  # each namespace once per prefix
     code, _, err = run_vts(
         "run", "-q", str(_job(clean, index.name, lite_server, tmp_path, split_prefixes=cuts)), capsys=capsys
     )

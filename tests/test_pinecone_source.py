@@ -23,7 +23,7 @@ def read_all(source: PineconeSource) -> tuple[TableSchema, dict[str, dict[str, A
     """Every row the source yields, by namespace then id (failing on a repeat)."""
     (table,) = source.discover()
     out: dict[str, dict[str, Any]] = {}
-    for split in source.plan([table], 2):
+    for split in source.splits([table], 2):
         rows = out.setdefault(split.spec["namespace"], {})
         for batch, _ in read_split(source, split, table):
             for row in batch.to_pylist():
@@ -105,13 +105,13 @@ def test_rate_limits_on_30_percent_of_calls_are_waited_out(clean: Emulator) -> N
     assert_equal(got, held)
 
 
-def test_vectors_deleted_after_planning_fail_the_namespace_unless_tolerated(clean: Emulator) -> None:
+def test_vectors_deleted_after_the_splits_were_cut_fail_the_namespace_unless_tolerated(clean: Emulator) -> None:
     index, _ = fill(clean, {"alpha": 60, "beta": 20})
     for tolerance, fails in ((0, True), (5, False)):
         source = PineconeSource(options(clean, index, count_tolerance=tolerance))
         (table,) = source.discover()
-        splits = source.plan([table], 1)
-        with index.lock:  # three vectors go between plan and read: the stats counted them
+        splits = source.splits([table], 1)
+        with index.lock:  # three vectors go between splits and read: the stats counted them
             for vid in sorted(index.namespaces["alpha"])[:3]:
                 del index.namespaces["alpha"][vid]
         alpha = next(s for s in splits if s.spec["namespace"] == "alpha")
@@ -131,7 +131,7 @@ def test_an_expired_pagination_token_restarts_the_namespace_with_a_warning(
     index, held = fill(clean, {"alpha": 250})
     source = PineconeSource(options(clean, index, batch_size=25, fetch_size=25))
     (table,) = source.discover()
-    (split,) = source.plan([table], 1)
+    (split,) = source.splits([table], 1)
     first = read_split(source, split, table)[:3]
     clean.expire_tokens()
     with caplog.at_level(logging.WARNING, logger="vts.pinecone"):
@@ -153,7 +153,7 @@ def test_a_pod_index_is_read_from_an_ids_file_and_refused_without_one(clean: Emu
     # a file that misses ids is caught by the count check, naming the namespace
     ids.write_text("\n".join(list(held["p"])[:-4]) + "\n" + "\n".join(held[DEFAULT]))
     (table,) = source.discover()
-    p = next(s for s in source.plan([table], 1) if s.spec["namespace"] == "p")
+    p = next(s for s in source.splits([table], 1) if s.spec["namespace"] == "p")
     with pytest.raises(PineconeError) as info:
         read_split(source, p, table)
     assert (
@@ -243,5 +243,5 @@ def test_rate_limits_that_outlast_every_retry_are_a_transient_pinecone_04(clean:
     index, _ = fill(clean, {"alpha": 5})
     clean.rate_limit = 1.0
     with pytest.raises(PineconeError) as info:
-        PineconeSource(options(clean, index, max_retries=1)).plan([], 1)
+        PineconeSource(options(clean, index, max_retries=1)).splits([], 1)
     assert info.value.code == "PINECONE-04" and info.value.transient

@@ -105,7 +105,7 @@ def test_payload_include_and_column(folder: tuple[Path, dict[str, dict[Any, Any]
     src = source(path, collection_name="ints", payload_include=["n", "nothing"], payload_column="payload")
     table = src.discover()[0]
     assert table.names[-1] == "payload" and not table.enable_dynamic_field
-    split = src.plan([table], 1)[0]
+    split = src.splits([table], 1)[0]
     rows = [r for b, _ in read_split(src, split, table) for r in b.to_pylist()]
     import json
 
@@ -131,11 +131,11 @@ def test_splits_are_balanced_id_ranges(folder: tuple[Path, dict[str, dict[Any, A
     path, _ = folder
     src = source(path, collection_name="uuids")
     tables = src.discover()
-    splits = src.plan(tables, 4)
+    splits = src.splits(tables, 4)
     assert [s.estimated_rows for s in splits] == [300, 300, 300, 300]
     assert splits[0].spec["start"] is None and splits[-1].spec["stop"] is None
-    assert [s.id for s in splits] == [s.id for s in pickle.loads(pickle.dumps(src)).plan(tables, 4)]
-    assert len(source(path, collection_name="uuids", parallelism=3).plan(tables, 8)) == 3
+    assert [s.id for s in splits] == [s.id for s in pickle.loads(pickle.dumps(src)).splits(tables, 4)]
+    assert len(source(path, collection_name="uuids", parallelism=3).splits(tables, 8)) == 3
 
 
 def test_resume_position_is_json_and_final(folder: tuple[Path, dict[str, dict[Any, Any]]]) -> None:
@@ -144,7 +144,7 @@ def test_resume_position_is_json_and_final(folder: tuple[Path, dict[str, dict[An
     path, _ = folder
     src = source(path, collection_name="mixed", batch_size=250)
     table = src.discover()[0]
-    split = src.plan([table], 1)[0]
+    split = src.splits([table], 1)[0]
     out = read_split(src, split, table)
     positions = [p for _, p in out]
     assert all(json.loads(json.dumps(p)) == p for p in positions)
@@ -169,7 +169,7 @@ def test_multivector_refused_or_json(odd: Path) -> None:
     src = source(odd, collection_name="multi", multivector="json")
     table = src.discover()[0]
     assert table.field("colbert").type == LType.JSON
-    batch = read_split(src, src.plan([table], 1)[0], table)[0][0]
+    batch = read_split(src, src.splits([table], 1)[0], table)[0][0]
     import json
 
     first = json.loads(batch.column("colbert")[0].as_py())
@@ -179,7 +179,7 @@ def test_multivector_refused_or_json(odd: Path) -> None:
 def test_empty_collection(odd: Path) -> None:
     src = source(odd, collection_name="empty")
     table = src.discover()[0]
-    splits = src.plan([table], 4)
+    splits = src.splits([table], 4)
     assert len(splits) == 1 and read_split(src, splits[0], table) == []
 
 
@@ -200,7 +200,7 @@ def test_local_client_is_shared_and_released(folder: tuple[Path, dict[str, dict[
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in src.plan([table], 4)]
+    threads = [threading.Thread(target=work, args=(s,)) for s in src.splits([table], 4)]
     for t in threads:
         t.start()
     for t in threads:

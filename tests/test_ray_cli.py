@@ -50,7 +50,7 @@ def test_the_driver_killed_mid_copy_then_run_again_resumes_from_its_checkpoint(
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "driver")
-    rows = 6000
+    rows = 30000  # 6000 were all written within the 0.2 s before the kill on an idle machine
     path = _job(tmp_path, lite_server, name, rows=rows)
     cp = tmp_path / "cp"
 

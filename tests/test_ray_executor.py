@@ -85,7 +85,9 @@ def test_a_worker_killed_mid_split_runs_again_from_its_checkpoint_and_rows_stay_
     tmp_path: Path, lite_server: str, ray_cluster: str
 ) -> None:
     name = _name(tmp_path, "crash")
-    job = config.load(_job(tmp_path, lite_server, name, rows=2000))
+    # a checkpoint after every batch: at 0.05 s the 500 rows before the crash could all pass before the first one
+    cp = {"path": str(tmp_path / "cp"), "interval": 0.001}
+    job = config.load(_job(tmp_path, lite_server, name, rows=2000, checkpoint=cp))
     crashes = tmp_path / "crashes"
     crashing = replace(job, sink=CrashingSink(job.sink, after_rows=500, crashes=str(crashes)))
     recording = Recording()

@@ -10,9 +10,9 @@ import pytest
 
 from tests.conftest import run_vts, write_job
 from vts.connectors.milvus.connection import ServerInfo
-from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.mapping import map_table
 from vts.connectors.milvus.options import MilvusSinkOptions
-from vts.connectors.milvus.sink import MilvusPlan, MilvusSink
+from vts.connectors.milvus.sink import MilvusLayout, MilvusSink
 from vts.schema import Field, LType, TableSchema
 
 
@@ -73,5 +73,5 @@ def test_the_target_url_is_shown_without_its_password() -> None:
     table = TableSchema("t", (Field("id", LType.BIGINT, primary_key=True), Field("v", LType.FLOAT_VECTOR, dimension=2)))
     sink = MilvusSink(MilvusSinkOptions(url="https://admin:s3cret-pw@milvus.example:19530"))
     server = ServerInfo.parse("v2.5.0")
-    plan = MilvusPlan(server, {"t": convert(table, sink.options, server)})
-    assert sink.describe_targets(plan) == {"t": "collection t at https://admin:***@milvus.example:19530"}
+    layout = MilvusLayout(server, {"t": map_table(table, sink.options, server)})
+    assert sink.describe_targets(layout) == {"t": "collection t at https://admin:***@milvus.example:19530"}

@@ -42,7 +42,7 @@ class Ticks(Source):
     def discover(self) -> list[TableSchema]:
         return [TABLE]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         return [Split("ticks", "ticks")]
 
     def unbounded(self) -> bool:

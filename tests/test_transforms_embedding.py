@@ -99,7 +99,7 @@ def test_the_model_loads_once_per_process_not_per_batch_and_the_transform_pickle
         vectorization_fields={"text_vector": "text"},
         single_vectorized_input_number=2,
     )
-    # 12 rows in batches of 2 (6 batches, 3 splits): plan time and every batch share one load
+    # 12 rows in batches of 2 (6 batches, 3 splits): discovery and every batch share one load
     _, _, got, _ = migrate(tmp_path, [emb], max_error_rows=2, table=DOCS, rows=ROWS)
     assert len(got) == 10 and embedding_local.loads - before == 1
     shipped = pickle.dumps(emb)  # what a worker receives: options only, not the 90 MB model
@@ -189,7 +189,7 @@ def test_a_provider_vts_does_not_have_is_a_config_error_naming_the_ones_it_has(
     assert code == ExitCode.INVALID_CONFIG and "local or openai" in err and _nothing_written(db)
 
 
-def test_a_column_that_is_not_text_is_refused_at_plan_time() -> None:
+def test_a_column_that_is_not_text_is_refused_during_discovery() -> None:
     emb = transform("Embedding", model_provider="openai", model="m", dimension=8, vectorization_fields={"v": "year"})
     with pytest.raises(TransformError) as err:
         emb.schema(DOCS)

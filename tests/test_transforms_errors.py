@@ -1,4 +1,4 @@
-"""Transform configs that cannot work: each a coded error at plan time, naming the transform and its place."""
+"""Transform configs that cannot work: each a coded error during discovery, naming the transform and its place."""
 
 from __future__ import annotations
 

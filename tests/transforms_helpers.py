@@ -75,7 +75,7 @@ def migrate(
     )
     result = engine.run(job)
     client = client_for(url)
-    target = result.plan.sink_tables[0]
+    target = result.discovery.sink_tables[0]
     key = target.primary_keys[0].name if target.primary_keys else "id"
     got = read_all(client, target.name, [f.name for f in target.fields], key=key)
     dead = job.env.dead_letter_path

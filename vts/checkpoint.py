@@ -8,9 +8,11 @@ is recorded only after the sink made everything before it durable (the
 writer's ``flush`` returned), so a resumed run may write a few rows again
 (upserts make that harmless) but never skips one.
 
-The file also keeps the split plan and the job's fingerprint: a resumed run
-reuses the plan exactly, and a job file that changed since refuses to
-resume (``--fresh`` starts over).
+The file also keeps the run's splits (with their state) and the job's
+fingerprint: a resumed run reuses those splits exactly, and a job file that
+changed since refuses to resume (``--fresh`` starts over). The splits' state
+is stored under the key ``plan_state``, its name from before ``Source.plan``
+became ``Source.splits``: files written by older versions resume unchanged.
 
 ``schema`` numbers the file's layout (:data:`SCHEMA`). A file without it was
 written before the number existed, in the layout of schema 1, and is read
@@ -146,7 +148,7 @@ class Checkpoint:
         self.job = job
         self._lock = threading.Lock()
         self.splits: list[Split] | None = None
-        self.plan_state: dict[str, Any] = {}
+        self.splits_state: dict[str, Any] = {}
         self.state: dict[str, dict[str, Any]] = {}
 
     @classmethod
@@ -185,7 +187,7 @@ class Checkpoint:
                     hint="restore the job file to resume, or run with --fresh to start over",
                 )
             cp.splits = [Split(**s) for s in data["splits"]]
-            cp.plan_state = data.get("plan_state") or {}
+            cp.splits_state = data.get("plan_state") or {}
             cp.state = data["state"]
         return cp
 
@@ -193,11 +195,11 @@ class Checkpoint:
     def resuming(self) -> bool:
         return self.splits is not None
 
-    def start(self, splits: list[Split], plan_state: dict[str, Any]) -> None:
-        """Record the plan of a new run (its splits and the enumerator's state)."""
+    def start(self, splits: list[Split], splits_state: dict[str, Any]) -> None:
+        """Record the splits of a new run and the enumerator's state (``Splits.state``)."""
         with self._lock:
             self.splits = list(splits)
-            self.plan_state = dict(plan_state)
+            self.splits_state = dict(splits_state)
             self.state = {}
             self._write()
 
@@ -238,7 +240,7 @@ class Checkpoint:
             "job": self.job,
             "fingerprint": self.fingerprint,
             "splits": [asdict(s) for s in self.splits or []],
-            "plan_state": self.plan_state,
+            "plan_state": self.splits_state,
             "state": self.state,
         }
         self.store.write(encode(data))

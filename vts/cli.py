@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         description=_wrap("Move vector data into Milvus: a job file names a source, optional transforms and a sink."),
         epilog=_epilog(
             ("vts run jobs/quickstart.yaml", "100 000 generated rows into ./quickstart.db (Milvus Lite)"),
-            ("vts check job.yaml", "validate, connect, show schemas and the plan; writes nothing"),
+            ("vts check job.yaml", "validate, connect, show schemas, splits and the target layout; writes nothing"),
             ("vts connectors Milvus", "the Milvus source's and sink's options with their defaults"),
         ),
         formatter_class=help_format,
@@ -139,14 +139,14 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser(
         "check",
-        help="validate, connect to source and sink, print the plan; writes nothing",
+        help="validate, connect to source and sink, print the splits and the target layout; writes nothing",
         description=_wrap(
             "Validate the job, connect to source and sink, print the source and target schemas side by "
-            "side, the splits and the sink plan, and refuse what 'run' would refuse. Writes nothing, not even a new "
-            "Milvus Lite file."
+            "side, the splits and the sink's target layout, and refuse what 'run' would refuse. Writes nothing, "
+            "not even a new Milvus Lite file."
         ),
         epilog=_epilog(
-            ("vts check jobs/quickstart.yaml", "schemas, splits and plan of the quickstart"),
+            ("vts check jobs/quickstart.yaml", "schemas, splits and target layout of the quickstart"),
             ("vts --log-level INFO check job.yaml", "the same, with what vts connects to"),
         ),
         formatter_class=help_format,
@@ -454,15 +454,15 @@ def _write_report(path: Path, run: engine.RunResult) -> None:
 def cmd_check(args: argparse.Namespace, out: Console, err: Console) -> int:
     job = _load(args)
     res = engine.check(job)
-    p, sink_plan = res.plan, res.sink_plan
-    out.print(f"[bold]source[/] {job.source.name}: {len(p.source_tables)} table(s)")
-    for source_table, sink_table in zip(p.source_tables, p.sink_tables):
-        out.print(_side_by_side(source_table, sink_table, job.sink.field_mapping(sink_plan, sink_table.name)))
-    out.print(f"[bold]splits[/] ({len(p.splits)}, parallelism {job.env.parallelism})")
-    for s in p.splits:
+    discovery, layout = res.discovery, res.layout
+    out.print(f"[bold]source[/] {job.source.name}: {len(discovery.source_tables)} table(s)")
+    for source_table, sink_table in zip(discovery.source_tables, discovery.sink_tables):
+        out.print(_side_by_side(source_table, sink_table, job.sink.field_mapping(layout, sink_table.name)))
+    out.print(f"[bold]splits[/] ({len(discovery.splits)}, parallelism {job.env.parallelism})")
+    for s in discovery.splits:
         out.print(f"  {s.id:<48} ~{s.estimated_rows:,} rows", highlight=False)
     out.print(f"[bold]sink[/] {job.sink.name}")
-    for line in job.sink.describe_plan(sink_plan):
+    for line in job.sink.describe_layout(layout):
         out.print(f"  {line}", highlight=False)
     for line in res.preflight:
         out.print(f"  preflight: {line}", highlight=False)

@@ -3,7 +3,7 @@
 Vocabulary from SeaTunnel/Beam. A job runs in two places:
 
 - the **driver** (the ``vts`` process, :func:`vts.engine.run`) discovers
-  schemas, plans splits, runs the sink's preflight and the save modes, writes
+  schemas, cuts splits, runs the sink's preflight and the save modes, writes
   the checkpoint, commits and finishes;
 - **workers** (threads of the local executor, or processes / Ray tasks of
   another :class:`vts.executor.Executor`) read splits and write them, and
@@ -11,11 +11,11 @@ Vocabulary from SeaTunnel/Beam. A job runs in two places:
 
 Everything that crosses from driver to worker (connector objects, splits,
 schemas, positions, writer state, commit info) must be picklable, and what the
-checkpoint keeps (positions, writer state, commit info, a plan's state) must
+checkpoint keeps (positions, writer state, commit info, the splits' state) must
 survive the checkpoint's JSON codec (:func:`vts.checkpoint.encode`).
 Connectors hold validated options, never open clients, and keep no state
 between driver calls: what one driver call learns that a later one needs
-travels in a value the engine hands back (``SplitPlan.state`` -> ``finish``).
+travels in a value the engine hands back (``Splits.state`` -> ``finish``).
 
 :mod:`vts.testing` ships the conformance suites that check these promises
 against a connector's real service.
@@ -134,21 +134,21 @@ class Split:
 
 
 @dataclass(frozen=True)
-class SplitPlan(Sequence[Split]):
-    """What :meth:`Source.plan` returns: the splits, and the enumerator's state.
+class Splits(Sequence[Split]):
+    """What :meth:`Source.splits` returns: the splits, and the enumerator's state.
 
     ``state`` is JSON the checkpoint keeps beside the splits; the engine hands
-    it back to :meth:`Source.finish` (also after a resume, when ``plan`` was
+    it back to :meth:`Source.finish` (also after a resume, when ``splits`` was
     not called). A source that keeps nothing across runs leaves it empty.
-    A plan reads as the sequence of its splits.
+    It reads as the sequence of its splits.
     """
 
     splits: tuple[Split, ...] = ()
     state: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, planned: SplitPlan | Sequence[Split]) -> SplitPlan:
-        return planned if isinstance(planned, SplitPlan) else cls(tuple(planned))
+    def of(cls, splits: Splits | Sequence[Split]) -> Splits:
+        return splits if isinstance(splits, Splits) else cls(tuple(splits))
 
     def __len__(self) -> int:
         return len(self.splits)
@@ -194,14 +194,14 @@ class Source(Connector):
         """
 
     @abstractmethod
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> SplitPlan | list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> Splits | list[Split]:
         """Driver: cut the tables into splits that cover every row exactly once.
 
         ``parallelism`` is a hint for how many pieces a table may be cut
         into. Splits come in a stable order with stable ids. A source that
         reads a window of the data on each run (an incremental high-water
-        mark) returns the window's end in ``SplitPlan.state``; with
-        ``incremental=False`` (``vts verify``) it plans every row it holds and
+        mark) returns the window's end in ``Splits.state``; with
+        ``incremental=False`` (``vts verify``) it covers every row it holds and
         changes no state. Returning a plain list means "no state".
         """
 
@@ -268,7 +268,7 @@ class Source(Connector):
         replication slot and publication) creates or reuses it here —
         ``resuming`` says whether the checkpoint's positions rely on what a
         previous run created — and returns lines saying what it did. The
-        checks that can refuse the job run earlier, in :meth:`plan`, so
+        checks that can refuse the job run earlier, in :meth:`splits`, so
         ``vts check`` runs them too. The default does nothing.
         """
         return []
@@ -325,7 +325,7 @@ class Source(Connector):
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
         """Driver: called once after the sink committed every split of a successful run.
 
-        ``state`` is the ``SplitPlan.state`` of this run's plan (restored from
+        ``state`` is the ``Splits.state`` of this run's splits (restored from
         the checkpoint when the run was resumed). A source that keeps state
         across runs (an incremental high-water mark) saves it here, so a
         failed run is simply read again.
@@ -399,7 +399,7 @@ class SinkWriter(ABC):
 class TargetCatalog(ABC):
     """Driver: the sink's view of its targets, for the engine's save modes (:mod:`vts.savemode`).
 
-    ``targets`` names the target of every planned table. Only the engine
+    ``targets`` names the target of every table of the layout. Only the engine
     calls the methods that change anything, and only after every check and
     refusal passed.
     """
@@ -415,11 +415,11 @@ class TargetCatalog(ABC):
 
     @abstractmethod
     def mismatches(self, target: str) -> list[str]:
-        """Why the existing target cannot take the planned rows ([] when it can)."""
+        """Why the existing target cannot take the rows the layout describes ([] when it can)."""
 
     @abstractmethod
     def create(self, target: str) -> None:
-        """Create the target as planned (fields, indexes, partitions)."""
+        """Create the target as the layout describes it (fields, indexes, partitions)."""
 
     @abstractmethod
     def drop(self, target: str) -> None:
@@ -443,24 +443,26 @@ class TargetCatalog(ABC):
 class Sink(Connector):
     """A sink connector.
 
-    Driver sequence (``vts.engine``): ``plan`` -> ``preflight`` ->
+    Driver sequence (``vts.engine``): ``layout`` -> ``preflight`` ->
     ``catalog`` (save modes, decided and applied by the engine) -> writers on
-    workers -> ``commit`` -> ``finalize``. ``vts check`` runs ``plan``,
+    workers -> ``commit`` -> ``finalize``. ``vts check`` runs ``layout``,
     ``preflight`` and a dry run of the save modes; ``vts verify`` runs
-    ``plan`` and ``verifier``. Nothing but the engine's save modes, the
+    ``layout`` and ``verifier``. Every method after ``layout`` is handed the
+    layout it returned. Nothing but the engine's save modes, the
     writers and ``commit`` changes the target.
     """
 
     @abstractmethod
-    def plan(self, tables: list[TableSchema]) -> Any:
-        """Driver: the picklable target plan for these tables (converted schemas); changes nothing.
+    def layout(self, tables: list[TableSchema]) -> Any:
+        """Driver: the target layout: where each table goes, with its converted schema; changes nothing.
 
-        Raises a coded error when a table cannot be carried to the target.
+        The layout is picklable (every writer gets it). Raises a coded error
+        when a table cannot be carried to the target.
         """
 
-    def preflight(self, plan: Any) -> list[str]:
+    def preflight(self, layout: Any) -> list[str]:
         """Driver: every check that can still fail before data moves (credentials, a staging area
-        reachable and writable, an API the plan needs); changes nothing in the target.
+        reachable and writable, an API the layout needs); changes nothing in the target.
 
         Runs in ``vts check`` and in ``vts run`` before any save mode acts.
         Returns lines for ``vts check`` saying what was checked.
@@ -468,8 +470,8 @@ class Sink(Connector):
         return []
 
     @abstractmethod
-    def catalog(self, plan: Any) -> TargetCatalog:
-        """Driver: a catalog of the plan's targets (opens a client; the engine closes it)."""
+    def catalog(self, layout: Any) -> TargetCatalog:
+        """Driver: a catalog of the layout's targets (opens a client; the engine closes it)."""
 
     def save_modes(self) -> tuple[SchemaSaveMode, DataSaveMode]:
         """The job's schema and data save modes (VTS's option names)."""
@@ -479,15 +481,15 @@ class Sink(Connector):
         """Rejected rows tolerated in a run before it fails."""
         return 0
 
-    def stages(self, plan: Any) -> bool:
+    def stages(self, layout: Any) -> bool:
         """True when writers only stage rows and :meth:`commit` makes them visible (bulk import)."""
         return False
 
     @abstractmethod
-    def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
+    def writer(self, layout: Any, split: Split, ctx: WriteContext) -> SinkWriter:
         """Worker: open a writer for one split's rows, starting at ``ctx.resume``."""
 
-    def commit(self, plan: Any, infos: list[Any], journal: Any = None) -> int | None:
+    def commit(self, layout: Any, infos: list[Any], journal: Any = None) -> int | None:
         """Driver: called once after every split has finished (e.g. an import job).
 
         A sink whose writers only stage data returns the rows the commit made
@@ -499,7 +501,7 @@ class Sink(Connector):
         """
         return None
 
-    def finalize(self, plan: Any, stage: Stage) -> None:
+    def finalize(self, layout: Any, stage: Stage) -> None:
         """Driver: called once after :meth:`commit`; returns when the target is ready to use.
 
         A sink whose target still has work to do once the rows are in (an
@@ -510,19 +512,19 @@ class Sink(Connector):
         The default does nothing.
         """
 
-    def describe_plan(self, plan: Any) -> list[str]:
-        """Lines describing the plan for ``vts check``."""
-        return [repr(plan)]
+    def describe_layout(self, layout: Any) -> list[str]:
+        """Lines describing the layout for ``vts check``."""
+        return [repr(layout)]
 
-    def describe_targets(self, plan: Any) -> dict[str, str]:
+    def describe_targets(self, layout: Any) -> dict[str, str]:
         """Source table -> where its rows go, for the run summary (``collection c at http://host``)."""
         return {}
 
-    def verifier(self, plan: Any) -> Any:
+    def verifier(self, layout: Any) -> Any:
         """Driver: an object for ``vts verify`` (see ``vts.verify.Verifier``), or None if unsupported."""
         return None
 
-    def field_mapping(self, plan: Any, table: str) -> list[tuple[str | None, str, str]]:
+    def field_mapping(self, layout: Any, table: str) -> list[tuple[str | None, str, str]]:
         """(source column, target field, target type) for ``vts check``'s side-by-side view."""
         return []
 
@@ -534,7 +536,7 @@ class Transform(Connector):
     def schema(self, table: TableSchema) -> TableSchema:
         """Driver: the schema of the rows this transform outputs, given its input ``table``.
 
-        Runs at plan time (``vts check`` and ``vts run``), before anything is
+        Runs during discovery (``vts check`` and ``vts run``), before anything is
         written: every mistake in the transform's options that the input
         schema can reveal (a missing column, a bad SQL statement, a type the
         output cannot hold) is raised here as a coded error, so the sink

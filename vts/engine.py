@@ -1,13 +1,14 @@
 """The driver: the whole sequence of one job, in one place, for the CLI, benchmarks and tests alike.
 
-``run``: open the checkpoint -> discover -> plan (or take the interrupted
-run's plan from the checkpoint) -> the sink's plan -> preflight -> save modes
-(decided, every refusal raised, then applied) -> splits on an executor,
-whose events become the checkpoint and the counters -> commit -> the source's
-``finish`` with its plan state -> the sink's ``finalize`` -> forget the
-checkpoint. Nothing is dropped or deleted before the preflight and every
-save-mode check passed. ``check`` runs the same steps up to the save modes as
-a dry run; ``plan_source`` is what ``vts verify`` reads.
+``run``: open the checkpoint -> discover -> the source's splits (or the
+interrupted run's splits, from the checkpoint) -> the sink's layout ->
+preflight -> save modes (decided, every refusal raised, then applied) ->
+splits on an executor, whose events become the checkpoint and the counters ->
+commit -> the source's ``finish`` with the splits' state -> the sink's
+``finalize`` -> forget the checkpoint. Nothing is dropped or deleted before
+the preflight and every save-mode check passed. ``check`` runs the same steps
+up to the save modes as a dry run; ``discover_source`` is what ``vts verify``
+reads.
 
 Streaming: a run whose source is unbounded (:meth:`Source.unbounded`) ends
 when ``RunOptions.stop`` is set: the executor drains (every split flushes
@@ -35,7 +36,7 @@ from typing import Any
 from vts import savemode
 from vts.checkpoint import Checkpoint
 from vts.config import Job
-from vts.connector import SplitPlan
+from vts.connector import Splits
 from vts.env import EnvOptions
 from vts.errors import VtsError
 from vts.executor import Checkpointed, Executor, Finished, Pipeline, RunSettings, SplitTask, ThreadExecutor
@@ -47,12 +48,12 @@ log = logging.getLogger("vts")
 
 
 @dataclass
-class Plan:
+class Discovery:
     """The source side of a job: its tables before and after the transforms, and its splits."""
 
     source_tables: list[TableSchema]
     sink_tables: list[TableSchema]  # after transforms
-    splits: SplitPlan
+    splits: Splits
     tasks_stage: dict[str, list[TableSchema]]  # per source table: input schema of each transform
 
 
@@ -79,8 +80,9 @@ class RunOptions:
 class Observer:
     """What the driver tells its caller while it runs (the CLI renders it; the default says nothing)."""
 
-    def planned(self, run: RunResult) -> None:
-        """The plan is known and the save modes applied; data is about to move (``run.stats`` goes live)."""
+    def ready(self, run: RunResult) -> None:
+        """The splits and the layout are known and the save modes applied; data is about to move (``run.stats``
+        goes live)."""
 
     def stage(self, what: str) -> AbstractContextManager[None]:
         """A context spanning a driver step after the copy ("importing the staged rows", "building the index
@@ -90,8 +92,8 @@ class Observer:
 
 @dataclass
 class CheckResult:
-    plan: Plan
-    sink_plan: Any
+    discovery: Discovery
+    layout: Any
     preflight: list[str]
     actions: list[savemode.Action]
 
@@ -99,8 +101,8 @@ class CheckResult:
 @dataclass
 class RunResult:
     job: Job
-    plan: Plan
-    sink_plan: Any
+    discovery: Discovery
+    layout: Any
     actions: list[savemode.Action]
     stats: RunStats
     checkpoint_path: str
@@ -116,11 +118,11 @@ class RunResult:
         return Path(self.job.env.dead_letter_path)
 
 
-def plan_source(job: Job, incremental: bool = True, checkpoint: Checkpoint | None = None) -> Plan:
+def discover_source(job: Job, incremental: bool = True, checkpoint: Checkpoint | None = None) -> Discovery:
     """Driver: discover the source and cut it into splits (touches no sink).
 
-    A resumed run takes the split plan, and its state, that its checkpoint
-    recorded; ``incremental=False`` plans every row the source holds.
+    A resumed run takes the splits, and their state, that its checkpoint
+    recorded; ``incremental=False`` cuts every row the source holds into splits.
     """
     tables = job.source.discover()
     stages: dict[str, list[TableSchema]] = {}
@@ -133,10 +135,10 @@ def plan_source(job: Job, incremental: bool = True, checkpoint: Checkpoint | Non
         stages[table.name] = inputs
         out.append(current)
     if checkpoint is not None and checkpoint.resuming:
-        splits = SplitPlan(tuple(checkpoint.splits or ()), checkpoint.plan_state)
+        splits = Splits(tuple(checkpoint.splits or ()), checkpoint.splits_state)
     else:
-        splits = SplitPlan.of(job.source.plan(tables, job.env.parallelism, incremental=incremental))
-    return Plan(tables, out, splits, stages)
+        splits = Splits.of(job.source.splits(tables, job.env.parallelism, incremental=incremental))
+    return Discovery(tables, out, splits, stages)
 
 
 def _transform_schema(position: int, transform: Any, table: TableSchema) -> TableSchema:
@@ -160,8 +162,8 @@ def executor_for(env: EnvOptions) -> Executor:
     return ThreadExecutor()
 
 
-def _save_modes(job: Job, sink_plan: Any, resuming: bool, apply: bool) -> list[savemode.Action]:
-    catalog = job.sink.catalog(sink_plan)
+def _save_modes(job: Job, layout: Any, resuming: bool, apply: bool) -> list[savemode.Action]:
+    catalog = job.sink.catalog(layout)
     try:
         actions = savemode.decide(catalog, *job.sink.save_modes(), resuming=resuming)
         if apply:
@@ -172,15 +174,15 @@ def _save_modes(job: Job, sink_plan: Any, resuming: bool, apply: bool) -> list[s
 
 
 def check(job: Job) -> CheckResult:
-    """Driver: the plan, the sink's plan and preflight, and what the save modes would do; changes nothing."""
-    p = plan_source(job)
-    sink_plan = job.sink.plan(p.sink_tables)
-    lines = job.sink.preflight(sink_plan)
+    """Driver: the discovery, the sink's layout and preflight, and what the save modes would do; changes nothing."""
+    discovery = discover_source(job)
+    layout = job.sink.layout(discovery.sink_tables)
+    lines = job.sink.preflight(layout)
     if job.env.executor == "ray":  # what the run would refuse before connecting; check starts no cluster
         from vts.ray_executor import RayExecutor
 
         RayExecutor(job.env.ray).check(Pipeline(job.source, job.transforms, job.sink))
-    return CheckResult(p, sink_plan, lines, _save_modes(job, sink_plan, resuming=False, apply=False))
+    return CheckResult(discovery, layout, lines, _save_modes(job, layout, resuming=False, apply=False))
 
 
 def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None = None) -> RunResult:
@@ -190,47 +192,47 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
     cp = job.env.checkpoint
     checkpoint = Checkpoint.open(cp.path, job.path, job.fingerprint, fresh=options.fresh, s3_endpoint=cp.s3_endpoint)
     resuming = checkpoint.resuming
-    p = plan_source(job, checkpoint=checkpoint)
+    discovery = discover_source(job, checkpoint=checkpoint)
     sink, source = job.sink, job.source
-    sink_plan = sink.plan(p.sink_tables)
-    sink.preflight(sink_plan)
+    layout = sink.layout(discovery.sink_tables)
+    sink.preflight(layout)
     pipe = Pipeline(source, job.transforms, sink)
     executor = options.executor or executor_for(job.env)
     executor.preflight(pipe)
-    actions = _save_modes(job, sink_plan, resuming=resuming, apply=True)
-    for line in source.prepare(list(p.splits), resuming):
+    actions = _save_modes(job, layout, resuming=resuming, apply=True)
+    for line in source.prepare(list(discovery.splits), resuming):
         log.info("%s", line)
     if not resuming:
-        checkpoint.start(list(p.splits), p.splits.state)
+        checkpoint.start(list(discovery.splits), discovery.splits.state)
 
-    stats = RunStats(staging=sink.stages(sink_plan))
+    stats = RunStats(staging=sink.stages(layout))
     stats.started = stats_started
-    records = {s.id: checkpoint.record(s.id) for s in p.splits}
-    for s in p.splits:
+    records = {s.id: checkpoint.record(s.id) for s in discovery.splits}
+    for s in discovery.splits:
         stats.add_split(s.id, s.table, s.partition, records[s.id])
     result = RunResult(
         job,
-        p,
-        sink_plan,
+        discovery,
+        layout,
         actions,
         stats,
         checkpoint.path,
         resumed=resuming,
         splits_done_before=sum(r.done for r in records.values()),
         rows_before=sum(r.rows_written for r in records.values()),
-        expected_rows=sum(s.estimated_rows for s in p.splits),
-        targets=sink.describe_targets(sink_plan),
+        expected_rows=sum(s.estimated_rows for s in discovery.splits),
+        targets=sink.describe_targets(layout),
     )
     try:
-        observer.planned(result)
-        by_name = {t.name: t for t in p.source_tables}
+        observer.ready(result)
+        by_name = {t.name: t for t in discovery.source_tables}
         phases: dict[int, list[SplitTask]] = {}
-        for s in p.splits:
+        for s in discovery.splits:
             if not records[s.id].done:
-                task = SplitTask(s, by_name[s.table], p.tasks_stage[s.table], sink_plan, records[s.id])
+                task = SplitTask(s, by_name[s.table], discovery.tasks_stage[s.table], layout, records[s.id])
                 phases.setdefault(source.phase(s), []).append(task)
         env = job.env
-        splits = {s.id: s for s in p.splits}
+        splits = {s.id: s for s in discovery.splits}
         with _draining_on(options.stop, executor):
             for _, tasks in sorted(phases.items()):
                 if options.stop is not None and options.stop.is_set():
@@ -254,18 +256,18 @@ def run(job: Job, options: RunOptions = RunOptions(), observer: Observer | None 
                 if not all(records[t.split.id].done for t in tasks):  # drained: later phases wait for the next run
                     break
         stats.copied = time.monotonic()
-        if not all(records[s.id].done for s in p.splits):  # drained: the checkpoint says where to go on
+        if not all(records[s.id].done for s in discovery.splits):  # drained: the checkpoint says where to go on
             result.stopped = True
             log.info("stopped; the checkpoint %s keeps every split's position for the next run", checkpoint.path)
             return result
-        source.audit(list(p.splits), {s.id: records[s.id].position for s in p.splits})
-        infos = [records[s.id].commit_info for s in p.splits]
+        source.audit(list(discovery.splits), {s.id: records[s.id].position for s in discovery.splits})
+        infos = [records[s.id].commit_info for s in discovery.splits]
         with observer.stage("importing the staged rows") if stats.staging else nullcontext():
-            committed = sink.commit(sink_plan, infos, Journal(checkpoint))
+            committed = sink.commit(layout, infos, Journal(checkpoint))
         if committed is not None:
             stats.committed = committed
-        source.finish(p.source_tables, p.splits.state)
-        sink.finalize(sink_plan, observer.stage)
+        source.finish(discovery.source_tables, discovery.splits.state)
+        sink.finalize(layout, observer.stage)
         checkpoint.discard()
     finally:
         stats.finished = time.monotonic()
@@ -308,12 +310,12 @@ def _acknowledge(source: Any, split: Any, position: Any) -> None:
 
 __all__ = [
     "CheckResult",
+    "Discovery",
     "Observer",
-    "Plan",
     "RunOptions",
     "RunResult",
     "check",
+    "discover_source",
     "executor_for",
-    "plan_source",
     "run",
 ]

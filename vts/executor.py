@@ -69,7 +69,7 @@ class SplitTask:
     split: Split
     source_table: TableSchema  # the schema the reader yields
     stage_tables: list[TableSchema]  # input schema of each transform
-    plan: Any  # the sink's plan
+    layout: Any  # the sink's layout (Sink.layout)
     start: SplitRecord = field(default_factory=SplitRecord)
 
 
@@ -300,7 +300,7 @@ class Worker:
             Resume(start.rows_written, start.writer_state), rejects, lambda: self.emit(Throttled(split.id))
         )
         thread = threading.Thread(target=produce, name=f"read-{split.id}", daemon=True)
-        writer = sink.writer(task.plan, split, ctx)
+        writer = sink.writer(task.layout, split, ctx)
         try:
             thread.start()
             last_save = time.monotonic()

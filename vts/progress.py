@@ -94,9 +94,9 @@ class RunView:
         self._bar: ProgressReporter | None = None
         self._stages = ConsoleStage(console, enabled=not quiet)
 
-    def planned(self, run: RunResult) -> None:
+    def ready(self, run: RunResult) -> None:
         self.run = run
-        splits = len(run.plan.splits)
+        splits = len(run.discovery.splits)
         if run.resumed:
             self.console.print(
                 f"vts: resuming the interrupted run recorded in {run.checkpoint_path}: {run.splits_done_before} of "
@@ -159,12 +159,12 @@ def summary(run: RunResult) -> Group:
 
 
 def _verifiable(sink: Sink) -> bool:
-    """Whether `vts verify` can read this sink back (it overrides Sink.verifier); asked without a plan."""
+    """Whether `vts verify` can read this sink back (it overrides Sink.verifier); asked without a layout."""
     return type(sink).verifier is not Sink.verifier
 
 
 def _per_target(stats: RunStats) -> list[tuple[str, int, list[tuple[str, int]]]]:
-    """(table, rows written by this run, [(partition, rows)]) in plan order."""
+    """(table, rows written by this run, [(partition, rows)]) in the order of the run's splits."""
     rows: dict[str, int] = defaultdict(int)
     parts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for s in stats.splits:

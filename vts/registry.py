@@ -8,6 +8,12 @@ A third-party package adds a connector by declaring, in its pyproject::
 The class must subclass :class:`vts.connector.Source`, ``Sink`` or
 ``Transform``; its kind follows from that. Built-ins are imported lazily so a
 missing optional client library only matters for the connector that needs it.
+
+A connector written against the contract's old method names (``Source.plan``,
+now ``splits``; ``Sink.plan`` and ``describe_plan``, now ``layout`` and
+``describe_layout``) is refused when it is loaded, with the rename to make:
+Python would otherwise fail later with a bare "Can't instantiate abstract
+class", or silently use a default in place of the old method.
 """
 
 from __future__ import annotations
@@ -24,6 +30,11 @@ from vts.errors import UnknownConnectorError
 Kind = Literal["source", "sink", "transform"]
 _BASES: dict[Kind, type] = {"source": Source, "sink": Sink, "transform": Transform}
 ENTRY_POINT_GROUP = "vts.connectors"
+# old contract method -> its new name, per base class
+_RENAMED: dict[type, dict[str, str]] = {
+    Source: {"plan": "splits"},
+    Sink: {"plan": "layout", "describe_plan": "describe_layout"},
+}
 
 
 def _load(target: str) -> type:
@@ -68,4 +79,23 @@ def resolve(kind: Kind, name: str, path: str) -> type:
         raise UnknownConnectorError(
             f"{names[name]} is not a {kind} connector", hint=f"its class must subclass vts.connector.{kind.title()}"
         )
+    _refuse_old_names(cls, kind, name, names[name])
     return cls
+
+
+def _refuse_old_names(cls: type, kind: Kind, name: str, target: str) -> None:
+    """A connector that defines an old contract method without its new name cannot work: say which to rename."""
+    base = _BASES[kind]
+    stale = [
+        (old, new)
+        for old, new in _RENAMED.get(base, {}).items()
+        if callable(getattr(cls, old, None)) and getattr(cls, new) is getattr(base, new)
+    ]
+    if stale:
+        renames = ", ".join(f"{old} to {new}" for old, new in stale)
+        olds, news = (", ".join(names) for names in zip(*stale))
+        raise UnknownConnectorError(
+            f"the {kind} connector '{name}' ({target}) defines {olds} but not {news}: "
+            "the connector contract renamed them",
+            hint=f"rename {renames}; see README 'Adding a connector'",
+        )

@@ -78,9 +78,9 @@ class TableResult:
 
 
 def verify(job: Job, full: bool = False, sample: int = 1000) -> list[TableResult]:
-    p = engine.plan_source(job, incremental=False)  # the whole source, not the next incremental window
-    sink_plan = job.sink.plan(p.sink_tables)
-    verifier: Verifier | None = job.sink.verifier(sink_plan)
+    discovery = engine.discover_source(job, incremental=False)  # the whole source, not the next incremental window
+    layout = job.sink.layout(discovery.sink_tables)
+    verifier: Verifier | None = job.sink.verifier(layout)
     if verifier is None:
         raise VtsError(
             f"the {job.sink.name} sink cannot be verified",
@@ -89,9 +89,9 @@ def verify(job: Job, full: bool = False, sample: int = 1000) -> list[TableResult
         )
     results = []
     try:
-        for source_table, sink_table in zip(p.source_tables, p.sink_tables, strict=True):
-            splits = [s for s in p.splits if s.table == source_table.name]
-            stages = p.tasks_stage[source_table.name]
+        for source_table, sink_table in zip(discovery.source_tables, discovery.sink_tables, strict=True):
+            splits = [s for s in discovery.splits if s.table == source_table.name]
+            stages = discovery.tasks_stage[source_table.name]
             results.append(_verify_table(job, verifier, source_table, sink_table.name, splits, stages, full, sample))
     finally:
         verifier.close()

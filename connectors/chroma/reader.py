@@ -5,11 +5,12 @@ Why offsets are safe here (chromadb 1.5.9, ``rust/segment/src/sqlite_metadata.rs
 ``SELECT ... FROM embeddings WHERE segment_id = ? ORDER BY embeddings.id ASC
 LIMIT ? OFFSET ?``, ``embeddings.id`` being the integer row id every record
 receives when it is added. The order is total and fixed for a collection that is
-not written to, so the ranges ``[start, stop)`` of one plan cover every record
-once. A record added later gets a higher id (it lands after every planned
-range); a delete shifts the records behind it. Either changes the count, which
-each reader checks against the plan before and after reading (CHROMA-09), so a
-moving collection stops the job instead of skipping or doubling records.
+not written to, so the ranges ``[start, stop)`` of one run's splits cover every
+record once. A record added later gets a higher id (it lands after every
+split's range); a delete shifts the records behind it. Either changes the count,
+which each reader checks against the count the splits were cut from, before
+and after reading (CHROMA-09), so a moving collection stops the job instead of
+skipping or doubling records.
 
 The position after a batch is ``{"offset": n}``, the offset of the next record.
 """

@@ -29,7 +29,7 @@ class ChromaSource(Source):
         with connect(self.options) as client:
             return [schema.describe(client, self.options, n) for n in schema.collection_names(client, self.options)]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         pieces = self.options.parallelism or parallelism
         out: list[Split] = []
         with connect(self.options) as client:

@@ -75,17 +75,17 @@ class ConsoleSink(Sink):
     Options = ConsoleOptions
     options: ConsoleOptions
 
-    def plan(self, tables: list[TableSchema]) -> list[TableSchema]:
+    def layout(self, tables: list[TableSchema]) -> list[TableSchema]:
         return tables
 
-    def catalog(self, plan: Any) -> TargetCatalog:
-        return _Catalog([t.name for t in plan])
+    def catalog(self, layout: Any) -> TargetCatalog:
+        return _Catalog([t.name for t in layout])
 
-    def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
+    def writer(self, layout: Any, split: Split, ctx: WriteContext) -> SinkWriter:
         return _Writer(split.table, self.options.limit)
 
-    def describe_plan(self, plan: Any) -> list[str]:
-        return [f"{t.name}: {', '.join(f'{f.name} {f.type}' for f in t.fields)} -> stdout" for t in plan]
+    def describe_layout(self, layout: Any) -> list[str]:
+        return [f"{t.name}: {', '.join(f'{f.name} {f.type}' for f in t.fields)} -> stdout" for t in layout]
 
-    def describe_targets(self, plan: Any) -> dict[str, str]:
-        return {t.name: "stdout" for t in plan}
+    def describe_targets(self, layout: Any) -> dict[str, str]:
+        return {t.name: "stdout" for t in layout}

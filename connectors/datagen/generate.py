@@ -2,7 +2,7 @@
 
 Rows are generated in fixed blocks of ``BLOCK`` rows, each from its own
 random stream seeded by (seed, field index, block number). A row's values
-depend only on its index, so any split plan or batch size yields the same
+depend only on its index, so any splits or batch size yield the same
 rows, and tests can regenerate the expected data for any range.
 """
 

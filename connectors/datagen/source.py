@@ -47,7 +47,7 @@ class DataGenSource(Source):
         bounds = [n * i // len(parts) for i in range(len(parts) + 1)]
         return [(p, bounds[i], bounds[i + 1]) for i, p in enumerate(parts)]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         table = tables[0].name
         splits = []
         for partition, lo, hi in self.partition_ranges():

@@ -210,7 +210,7 @@ class Layout:
     def _column(self, hits: list[dict[str, Any]], f: Field) -> pa.Array:
         raw = [_value(h, f.name) for h in hits]
         try:
-            return _convert(raw, f, self.moved.get(f.name, {}))
+            return _to_arrow(raw, f, self.moved.get(f.name, {}))
         except values.BadValue as bad:
             hit = hits[bad.args[1]] if len(bad.args) > 1 else hits[0]
             raise ElasticsearchError(
@@ -229,7 +229,7 @@ def _value(hit: dict[str, Any], name: str) -> Any:
     return fields.get(name)
 
 
-def _convert(raw: list[Any], f: Field, moved: dict[str, int]) -> pa.Array:
+def _to_arrow(raw: list[Any], f: Field, moved: dict[str, int]) -> pa.Array:
     t = f.type
     es = f.params.get("es", {})
     out: list[Any] = []

@@ -8,12 +8,13 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from vts.connector import Position, Source, Split, SplitPlan
-from vts.connectors.elasticsearch import schema, splits, values
+from vts.connector import Position, Source, Split, Splits
+from vts.connectors.elasticsearch import schema, values
 from vts.connectors.elasticsearch.client import connect
 from vts.connectors.elasticsearch.errors import Code, ElasticsearchError
 from vts.connectors.elasticsearch.options import ElasticsearchOptions
 from vts.connectors.elasticsearch.reader import Layout, scroll_pages, search_pages
+from vts.connectors.elasticsearch.splits import table_splits
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts.elasticsearch")
@@ -44,15 +45,15 @@ class ElasticsearchSource(Source):
             )
         return tables
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> SplitPlan:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> Splits:
         out: list[Split] = []
         pits: list[str] = []
         vocabularies: dict[str, dict[str, list[str]]] = {}
         with connect(self.options, self.flavor) as wire:
             try:
                 for table in tables:
-                    planned, opened, vocab = splits.plan_table(wire, self.options, table, parallelism)
-                    out += planned
+                    cut, opened, vocab = table_splits(wire, self.options, table, parallelism)
+                    out += cut
                     pits += opened
                     if vocab:
                         vocabularies[table.name] = vocab
@@ -60,7 +61,7 @@ class ElasticsearchSource(Source):
                 for pit in pits:
                     wire.close_pit(pit)
                 raise
-        return SplitPlan(tuple(out), {"pits": pits, "sparse": vocabularies})
+        return Splits(tuple(out), {"pits": pits, "sparse": vocabularies})
 
     def read(
         self, split: Split, table: TableSchema, position: Position = None
@@ -78,7 +79,7 @@ class ElasticsearchSource(Source):
                 pages.close()
 
     def finish(self, tables: list[TableSchema], state: dict[str, Any]) -> None:
-        """Close the plan's PITs and write each sparse field's token -> id mapping for encoding queries."""
+        """Close the PITs the splits read and write each sparse field's token -> id mapping for encoding queries."""
         for table, fields in (state.get("sparse") or {}).items():
             target = next((t.properties["es"]["target"] for t in tables if t.name == table), table)
             for name, tokens in fields.items():

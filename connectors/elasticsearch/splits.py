@@ -8,7 +8,7 @@
 
 The PITs are opened here, so that every slice reads the same one (slices of
 different PITs may overlap); ``finish`` closes them. Split ids name the
-table and the slice, never a PIT, so they are the same on every plan.
+table and the slice, never a PIT, so they are the same on every run.
 
 The sort is the ``pk`` field when one is set (its values are unique, and
 slices are then cut by its value, so a reader can continue on a new PIT),
@@ -40,7 +40,7 @@ def uses_pit(wire: Wire, options: ElasticsearchOptions) -> bool:
     return options.search_api_type == "PIT" and wire.server.has_pit
 
 
-def plan_table(
+def table_splits(
     wire: Wire, options: ElasticsearchOptions, table: TableSchema, parallelism: int
 ) -> tuple[list[Split], list[str], dict[str, dict[str, int]]]:
     """The table's splits, the PITs they read, and each sparse field's token -> id vocabulary."""

@@ -29,7 +29,7 @@ class FileSource(Source):
         table, _ = discover.describe(self.options)
         return [table]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         opts = self.options
         found = discover.find(opts)
         fmt = by_name(found.format)

@@ -2,12 +2,12 @@
 
 A batch's position is the next offset to read, so a reader started again
 from it repeats nothing and skips nothing. Batch mode stops at the split's
-end offset (captured at plan time) or at the end of the partition,
+end offset (captured when the splits were cut) or at the end of the partition,
 whichever comes first; streaming mode never stops on its own and yields an
 empty batch after each quiet ``poll_timeout``, so the engine can flush,
 checkpoint, and stop it between batches.
 
-``vts verify`` plans compacting splits: the partition's final state (the
+``vts verify`` reads compacting splits: the partition's final state (the
 last change of each key, deletes applied), as Kafka's log compaction would
 keep it. That relies on Kafka's rule that one key's messages stay in one
 partition, and holds the partition's final rows in memory.

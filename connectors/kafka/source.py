@@ -44,7 +44,7 @@ class KafkaSource(Source):
                     rows.append(change.row)
         return rows
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         opts = self.options
         streaming = opts.mode == "streaming" and incremental
         out: list[Split] = []

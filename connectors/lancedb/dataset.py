@@ -3,7 +3,7 @@
 The table list comes from ``lancedb.connect(uri).list_tables()``; every table is
 then read through ``lance`` itself (pylance), the library that exposes a
 table's fragments and reads one version of it. Readers open the version the
-plan saw (``lance.dataset(uri, version=v)``), so rows written to the table
+splits were cut at (``lance.dataset(uri, version=v)``), so rows written to the table
 during the migration are neither read nor able to shift a split.
 """
 

@@ -3,7 +3,7 @@
 Both libraries are Rust cores behind Python bindings and raise plain
 ``ValueError`` / ``OSError`` / ``RuntimeError`` whose text says what happened:
 "Table 'x' was not found", "Dataset at path ... was not found" (also for a
-version cleaned up since the plan), "Not found", object-store errors naming
+version cleaned up since the splits were cut), "Not found", object-store errors naming
 the HTTP status for S3.
 """
 

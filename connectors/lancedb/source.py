@@ -3,7 +3,7 @@
 Splits: one per fragment (a Lance table's unit of storage), ``{table}/f{id}``.
 A table with fewer fragments than the parallelism has each fragment cut into
 equal row ranges, ``{table}/f{id}@{start}..{stop}``. A split reads its
-fragment at the table version of the plan with ``fragment.scanner(offset,
+fragment at the table version its splits were cut at, with ``fragment.scanner(offset,
 limit)``; offsets count the fragment's live rows (deleted rows are skipped by
 lance), in storage order, so the ranges of one fragment cover it once.
 
@@ -35,7 +35,7 @@ class LanceDBSource(Source):
     name = "LanceDB"
     doc = (
         "LanceDB tables (a local folder or s3://) or one Lance dataset: vector and scalar columns by Arrow "
-        "type; one split per fragment, read at the version planned, resumable by row."
+        "type; one split per fragment, every split read at one table version, resumable by row."
     )
     Options = LanceDBOptions
     options: LanceDBOptions
@@ -89,7 +89,7 @@ class LanceDBSource(Source):
                     out[column] = metric
         return out
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         pieces = self.options.parallelism or parallelism
         uris = table_uris(self.options)
         out: list[Split] = []
@@ -144,11 +144,13 @@ class LanceDBSource(Source):
         except Exception as exc:
             raise wrap(exc, f"reading split {split.id}", where, table.name) from None
         if offset != stop:
-            raise LanceDBError(Code.READ_DATA_FAIL, f"split {split.id}: read up to row {offset}, the plan says {stop}")
+            raise LanceDBError(
+                Code.READ_DATA_FAIL, f"split {split.id}: read up to row {offset}, the split ends at {stop}"
+            )
 
 
 def _shape(batch: pa.RecordBatch, table: TableSchema, schema: pa.Schema) -> pa.RecordBatch:
-    arrays = [types.convert(batch.column(f.name), f, schema.field(f.name).type, table.name) for f in table.fields]
+    arrays = [types.cast_column(batch.column(f.name), f, schema.field(f.name).type, table.name) for f in table.fields]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -87,7 +87,7 @@ def _scalar(t: pa.DataType) -> tuple[LType | None, LType | None]:
     return None, None
 
 
-def convert(column: pa.Array, f: Field, want: pa.DataType, table: str) -> pa.Array:
+def cast_column(column: pa.Array, f: Field, want: pa.DataType, table: str) -> pa.Array:
     """One column of a Lance batch in the Arrow type of its vts field."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()

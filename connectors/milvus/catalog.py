@@ -126,7 +126,7 @@ def count_rows(client: Any, collection: str) -> int:
 
 
 def _mismatches(client: Any, target: TargetCollection) -> list[str]:
-    """Why an existing collection cannot take the planned rows."""
+    """Why an existing collection cannot take the rows the layout describes."""
     desc = _call(client.describe_collection, Code.DESC_COLLECTION_ERROR, f"describing {target.name}", target.name)
     existing = {f["name"]: f for f in desc["fields"]}
     problems = []

@@ -1,4 +1,4 @@
-"""The Milvus sink: schema conversion, preflight and the target catalog on the driver; writers on workers."""
+"""The Milvus sink: the layout (schema mapping), preflight and the target catalog on the driver; writers on workers."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from vts.connectors.milvus.bulk.preflight import preflight
 from vts.connectors.milvus.bulk.writer import StagingWriter
 from vts.connectors.milvus.catalog import MilvusCatalog
 from vts.connectors.milvus.connection import ServerInfo, check_lite_folder, connect, lite_file_bound, server_info
-from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.mapping import map_table
 from vts.connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
-from vts.connectors.milvus.target import MilvusPlan
+from vts.connectors.milvus.target import MilvusLayout
 from vts.connectors.milvus.verify import MilvusVerifier
 from vts.connectors.milvus.writer import BufferBatchWriter
 from vts.schema import DYNAMIC_FIELD, TableSchema
@@ -27,7 +27,7 @@ log = logging.getLogger("vts.milvus")
 
 class MilvusSink(Sink):
     name = "Milvus"
-    doc = "Milvus or Milvus Lite through Insert/Upsert in batches (BufferBatchWriter), with schema conversion."
+    doc = "Milvus or Milvus Lite through Insert/Upsert in batches (BufferBatchWriter), with schema mapping."
     Options = MilvusSinkOptions
     options: MilvusSinkOptions
 
@@ -36,7 +36,7 @@ class MilvusSink(Sink):
             return None
         return lite_file_bound(self.options.url)
 
-    def plan(self, tables: list[TableSchema]) -> MilvusPlan:
+    def layout(self, tables: list[TableSchema]) -> MilvusLayout:
         o = self.options
         if o.is_lite_file and not Path(o.url).exists():
             # connecting would create the file; what a new file can hold is known without it
@@ -48,20 +48,20 @@ class MilvusSink(Sink):
                 server = server_info(client)
             finally:
                 client.close()
-        return MilvusPlan(server, {t.name: convert(t, o, server) for t in tables})
+        return MilvusLayout(server, {t.name: map_table(t, o, server) for t in tables})
 
-    def preflight(self, plan: MilvusPlan) -> list[str]:
+    def preflight(self, layout: MilvusLayout) -> list[str]:
         if not self.options.bulk_writer_config:
             return []
-        return preflight(self.options, plan)
+        return preflight(self.options, layout)
 
-    def catalog(self, plan: MilvusPlan) -> MilvusCatalog:
-        return MilvusCatalog(self.options, plan.targets)
+    def catalog(self, layout: MilvusLayout) -> MilvusCatalog:
+        return MilvusCatalog(self.options, layout.targets)
 
     def save_modes(self) -> tuple[SchemaSaveMode, DataSaveMode]:
         return self.options.schema_save_mode, self.options.data_save_mode
 
-    def finalize(self, plan: MilvusPlan, stage: Stage) -> None:
+    def finalize(self, layout: MilvusLayout, stage: Stage) -> None:
         """Driver, after ``commit``: block until every target collection is ready to search.
 
         Milvus Lite (a ``.db`` file, embedded in this process): wait for its
@@ -76,7 +76,7 @@ class MilvusSink(Sink):
             return
         client = connect(self.options)
         try:
-            for target in plan.targets.values():
+            for target in layout.targets.values():
                 what = f"building the index of {target.name}" if target.indexes else f"compacting {target.name}"
                 with stage(what):
                     lite.wait_for_compaction(self.options.url, self.options.database, target.name)
@@ -88,11 +88,11 @@ class MilvusSink(Sink):
     def max_error_rows(self) -> int:
         return self.options.max_error_rows
 
-    def stages(self, plan: MilvusPlan) -> bool:
+    def stages(self, layout: MilvusLayout) -> bool:
         return self.options.bulk_writer_config is not None
 
-    def writer(self, plan: MilvusPlan, split: Split, ctx: WriteContext) -> SinkWriter:
-        target = plan.targets[split.table]
+    def writer(self, layout: MilvusLayout, split: Split, ctx: WriteContext) -> SinkWriter:
+        target = layout.targets[split.table]
         partition = self.options.partition_name or (None if target.has_partition_key else split.partition)
         if self.options.bulk_writer_config:
             return StagingWriter(self.options.bulk_writer_config, target, split, partition, ctx)
@@ -103,30 +103,30 @@ class MilvusSink(Sink):
             client.close()
             raise
 
-    def describe_targets(self, plan: MilvusPlan) -> dict[str, str]:
+    def describe_targets(self, layout: MilvusLayout) -> dict[str, str]:
         where = secrets.redact(self.options.url)
-        return {source: f"collection {t.name} at {where}" for source, t in plan.targets.items()}
+        return {source: f"collection {t.name} at {where}" for source, t in layout.targets.items()}
 
-    def verifier(self, plan: MilvusPlan) -> Any:
-        return MilvusVerifier(connect(self.options), plan)
+    def verifier(self, layout: MilvusLayout) -> Any:
+        return MilvusVerifier(connect(self.options), layout)
 
-    def commit(self, plan: MilvusPlan, infos: list[Any], journal: Any = None) -> int | None:
+    def commit(self, layout: MilvusLayout, infos: list[Any], journal: Any = None) -> int | None:
         """BulkWriter: import the staged files once; returns the rows the server reports imported."""
         if self.options.bulk_writer_config:
-            return import_staged(self.options, plan, infos, journal)
+            return import_staged(self.options, layout, infos, journal)
         return None
 
-    def field_mapping(self, plan: MilvusPlan, table: str) -> list[tuple[str | None, str, str]]:
-        target = plan.targets[table]
+    def field_mapping(self, layout: MilvusLayout, table: str) -> list[tuple[str | None, str, str]]:
+        target = layout.targets[table]
         rows = [_mapping_row(f) for f in target.fields]
         rows += [(name, "(dynamic)", "dynamic key") for name in target.dynamic_sources]
         if target.enable_dynamic_field:
             rows.append((DYNAMIC_FIELD, "(dynamic field)", "its keys become dynamic keys"))
         return rows
 
-    def describe_plan(self, plan: MilvusPlan) -> list[str]:
-        lines = [f"target: Milvus {plan.server.version} at {self.options.url}"]
-        for source, t in plan.targets.items():
+    def describe_layout(self, layout: MilvusLayout) -> list[str]:
+        lines = [f"target: Milvus {layout.server.version} at {self.options.url}"]
+        for source, t in layout.targets.items():
             lines.append(f"collection {t.name} (from {source})" + (f": {t.description}" if t.description else ""))
             if t.enable_dynamic_field:
                 extra = f" ({', '.join(t.dynamic_sources)})" if t.dynamic_sources else ""

@@ -98,7 +98,7 @@ class MilvusSource(Source):
                 hint="a collection needs an index before it can load",
             ) from None
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         pieces = self.options.parallelism or parallelism
         client = connect(self.options)
         try:

@@ -1,4 +1,4 @@
-"""The target collection as vts plans it: picklable, and buildable into a pymilvus schema."""
+"""The target collection as vts maps it: picklable, and buildable into a pymilvus schema."""
 
 from __future__ import annotations
 
@@ -135,8 +135,9 @@ class TargetCollection:
 
 
 @dataclass(frozen=True)
-class MilvusPlan:
-    """What the Milvus sink plans on the driver and every writer gets: the server and the target collections."""
+class MilvusLayout:
+    """The Milvus sink's layout (``Sink.layout``), made on the driver, handed to every writer: the server and
+    the target collections."""
 
     server: ServerInfo
     targets: dict[str, TargetCollection]  # by source table name

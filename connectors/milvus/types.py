@@ -6,7 +6,7 @@ pickles and goes into JSON as it. Its :class:`TypeSpec` says:
 =================  ==========================================================================
 display            the name a user writes in ``field_schema`` (``VarChar``, ``FloatVector``)
 reads_as           the vts type a source field of this type becomes (Milvus source)
-made_from          the vts types the schema converter writes as this type (Milvus sink)
+made_from          the vts types the schema mapping writes as this type (Milvus sink)
 parquet            the Arrow type of its column in the Parquet files the Import API reads
 insert / stage     a column of good rows -> insert values / -> that Parquet column
 decode             values ``MilvusClient.query`` returns -> an Arrow column (``reads_as`` layout)
@@ -228,7 +228,7 @@ class MilvusType(StrEnum):
 
     @classmethod
     def made_from_ltype(cls, ltype: LType) -> MilvusType | None:
-        """The type the schema converter writes a vts type as; None when Milvus has no equivalent."""
+        """The type the schema mapping writes a vts type as; None when Milvus has no equivalent."""
         return _BY_LTYPE.get(ltype)
 
     @classmethod

@@ -9,17 +9,17 @@ import pyarrow as pa
 
 from vts.connectors.milvus.query import KEY_PAGE, count, key_literal, pages, whole_filter
 from vts.connectors.milvus.rows import insert_rows
-from vts.connectors.milvus.target import MilvusPlan, TargetCollection
+from vts.connectors.milvus.target import MilvusLayout, TargetCollection
 from vts.connectors.milvus.types import MilvusType
 
 FETCH = 1000
 
 
 class MilvusVerifier:
-    def __init__(self, client: Any, plan: MilvusPlan) -> None:
+    def __init__(self, client: Any, layout: MilvusLayout) -> None:
         self.client = client
         # by source table name, as `vts verify` asks; the collection may be renamed (collection_rename)
-        self.targets: dict[str, TargetCollection] = dict(plan.targets)
+        self.targets: dict[str, TargetCollection] = dict(layout.targets)
         self._loaded: set[str] = set()
 
     def _target(self, table: str) -> TargetCollection:

@@ -29,7 +29,7 @@ class FolderCatalog(TargetCatalog):
 
     def mismatches(self, target: str) -> list[str]:
         folder = self._folder(target)
-        planned = parquet_schema(self.by_name[target])
+        wanted = parquet_schema(self.by_name[target])
         if (folder / manifest.MANIFEST).is_file():
             held = parquet_schema(manifest.from_json(manifest.read(folder)["collection"]))
         else:
@@ -39,10 +39,10 @@ class FolderCatalog(TargetCatalog):
             import pyarrow.parquet as pq
 
             held = pq.read_schema(files[0])
-        if held.remove_metadata().equals(planned.remove_metadata()):
+        if held.remove_metadata().equals(wanted.remove_metadata()):
             return []
         have = {f.name: str(f.type) for f in held}
-        want = {f.name: str(f.type) for f in planned}
+        want = {f.name: str(f.type) for f in wanted}
         diffs = [
             f"column {n}: {have.get(n, 'absent')} in {folder}, {want.get(n, 'absent')} planned"
             for n in sorted(have.keys() | want.keys())

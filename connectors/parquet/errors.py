@@ -2,7 +2,7 @@
 
 Writing goes through the BulkWriter's staging writer, whose storage errors are
 the Milvus sink's (MILVUS-22 for a file that cannot be written); schema
-refusals are MILVUS-07 from the shared converter. This catalogue holds what
+refusals are MILVUS-07 from the shared schema mapping (:mod:`vts.connectors.milvus.mapping`). This catalogue holds what
 is the sink's alone: its folder, and the loader's manifest.
 """
 

@@ -27,9 +27,9 @@ from vts.connectors.milvus.bulk.commit import import_staged
 from vts.connectors.milvus.bulk.config import BulkWriterConfig
 from vts.connectors.milvus.catalog import MilvusCatalog
 from vts.connectors.milvus.connection import connect, server_info
-from vts.connectors.milvus.convert import check_supported
+from vts.connectors.milvus.mapping import check_supported
 from vts.connectors.milvus.options import MilvusSinkOptions
-from vts.connectors.milvus.target import MilvusPlan
+from vts.connectors.milvus.target import MilvusLayout
 from vts.connectors.parquet import manifest
 from vts.connectors.parquet.errors import Code, ParquetSinkError
 from vts.errors import VtsError
@@ -114,7 +114,7 @@ def load(folder: Path, opts: MilvusSinkOptions, poll_interval: float = 2.0) -> i
             catalog.prepare_writes(name)
     finally:
         catalog.close()
-    return import_staged(opts, MilvusPlan(server, targets), infos)
+    return import_staged(opts, MilvusLayout(server, targets), infos)
 
 
 def main(argv: list[str] | None = None) -> int:

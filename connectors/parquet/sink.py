@@ -1,10 +1,10 @@
-"""The Parquet sink: the Milvus sink's schema conversion and the BulkWriter's staging writer, into a folder.
+"""The Parquet sink: the Milvus sink's schema mapping and the BulkWriter's staging writer, into a folder.
 
 The files are exactly what the Milvus sink's BulkWriter stages for an import
-(:mod:`vts.connectors.milvus.bulk.parquet` makes the layout,
+(:mod:`vts.connectors.milvus.bulk.parquet` makes the columns,
 :class:`~vts.connectors.milvus.bulk.writer.StagingWriter` the per-split file names
 that a resumed or retried split replaces), so Milvus's Import API reads them
-as they are; the schema is converted as for a Milvus of ``milvus_version``.
+as they are; the schema is mapped as for a Milvus of ``milvus_version``.
 Rows that Milvus would refuse go to the dead letters with the Milvus sink's
 reasons. The files are the target: a flushed file is written, nothing is
 committed but the manifest (:mod:`vts.connectors.parquet.manifest`).
@@ -21,7 +21,7 @@ from vts.connector import Sink, SinkWriter, Split, WriteContext
 from vts.connectors.milvus.bulk.config import BulkWriterConfig
 from vts.connectors.milvus.bulk.writer import StagingWriter
 from vts.connectors.milvus.connection import ServerInfo
-from vts.connectors.milvus.convert import convert
+from vts.connectors.milvus.mapping import map_table
 from vts.connectors.milvus.options import MilvusSinkOptions
 from vts.connectors.milvus.target import TargetCollection
 from vts.connectors.parquet import manifest
@@ -33,7 +33,10 @@ from vts.schema import TableSchema
 
 
 @dataclass(frozen=True)
-class ParquetPlan:
+class ParquetLayout:
+    """The Parquet sink's layout (``Sink.layout``): the root folder and each table's target collection. The
+    ``layout`` option (``milvus`` or ``vdf``) is another thing: the files' format, kept under its job-file name."""
+
     root: str
     targets: dict[str, TargetCollection]  # by source table name
 
@@ -47,9 +50,9 @@ class ParquetSink(Sink):
     Options = ParquetSinkOptions
     options: ParquetSinkOptions
 
-    def _convert_options(self) -> MilvusSinkOptions:
+    def _mapping_options(self) -> MilvusSinkOptions:
         o = self.options
-        # the Milvus sink's converter reads only schema options; the url is never contacted
+        # the Milvus schema mapping reads only schema options; the url is never contacted
         return MilvusSinkOptions(
             url="parquet-sink.db",
             collection_rename=o.collection_rename,
@@ -59,13 +62,15 @@ class ParquetSink(Sink):
             create_index=True,
         )
 
-    def plan(self, tables: list[TableSchema]) -> ParquetPlan:
+    def layout(self, tables: list[TableSchema]) -> ParquetLayout:
         server = ServerInfo.parse(f"v{self.options.milvus_version.lstrip('v')}")
-        opts = self._convert_options()
-        return ParquetPlan(str(Path(self.options.path).resolve()), {t.name: convert(t, opts, server) for t in tables})
+        opts = self._mapping_options()
+        return ParquetLayout(
+            str(Path(self.options.path).resolve()), {t.name: map_table(t, opts, server) for t in tables}
+        )
 
-    def preflight(self, plan: ParquetPlan) -> list[str]:
-        root = Path(plan.root)
+    def preflight(self, layout: ParquetLayout) -> list[str]:
+        root = Path(layout.root)
         existing = next(p for p in (root, *root.parents) if p.exists())
         if not existing.is_dir():
             raise ParquetSinkError(
@@ -81,8 +86,8 @@ class ParquetSink(Sink):
             )
         return [f"folder {root}: writable", f"layout {self.options.layout}, for Milvus {self.options.milvus_version}"]
 
-    def catalog(self, plan: ParquetPlan) -> FolderCatalog:
-        return FolderCatalog(Path(plan.root), plan.targets)
+    def catalog(self, layout: ParquetLayout) -> FolderCatalog:
+        return FolderCatalog(Path(layout.root), layout.targets)
 
     def save_modes(self) -> tuple[SchemaSaveMode, DataSaveMode]:
         return self.options.schema_save_mode, self.options.data_save_mode
@@ -90,43 +95,43 @@ class ParquetSink(Sink):
     def max_error_rows(self) -> int:
         return self.options.max_error_rows
 
-    def writer(self, plan: ParquetPlan, split: Split, ctx: WriteContext) -> SinkWriter:
-        target = plan.targets[split.table]
+    def writer(self, layout: ParquetLayout, split: Split, ctx: WriteContext) -> SinkWriter:
+        target = layout.targets[split.table]
         partition = None if target.has_partition_key else split.partition
         cfg = BulkWriterConfig(
             cloud_id="local",
-            local_path=plan.root,
+            local_path=layout.root,
             prefix="",
             chunk_size=self.options.chunk_size,
             row_group_mb=self.options.row_group_mb,
             auto_import=False,
         )
-        Path(plan.root).mkdir(parents=True, exist_ok=True)
+        Path(layout.root).mkdir(parents=True, exist_ok=True)
         return StagingWriter(cfg, target, split, partition, ctx)
 
-    def commit(self, plan: ParquetPlan, infos: list[Any], journal: Any = None) -> int | None:
+    def commit(self, layout: ParquetLayout, infos: list[Any], journal: Any = None) -> int | None:
         """Write each collection's manifest (and VDF_META.json): the files were written by the writers."""
-        root = Path(plan.root)
-        for target in plan.targets.values():
+        root = Path(layout.root)
+        for target in layout.targets.values():
             (root / target.name).mkdir(parents=True, exist_ok=True)
             manifest.write_json(root / target.name / manifest.MANIFEST, manifest.describe(root, target, files=True))
         if self.options.layout == "vdf":
-            manifest.write_json(root / manifest.VDF_META, manifest.vdf_meta(root, list(plan.targets.values())))
+            manifest.write_json(root / manifest.VDF_META, manifest.vdf_meta(root, list(layout.targets.values())))
         return None
 
-    def verifier(self, plan: ParquetPlan) -> Any:
+    def verifier(self, layout: ParquetLayout) -> Any:
         from vts.connectors.parquet.verify import ParquetVerifier
 
-        return ParquetVerifier(Path(plan.root), plan.targets)
+        return ParquetVerifier(Path(layout.root), layout.targets)
 
-    def describe_targets(self, plan: ParquetPlan) -> dict[str, str]:
-        return {source: f"Parquet files in {Path(plan.root) / t.name}" for source, t in plan.targets.items()}
+    def describe_targets(self, layout: ParquetLayout) -> dict[str, str]:
+        return {source: f"Parquet files in {Path(layout.root) / t.name}" for source, t in layout.targets.items()}
 
-    def describe_plan(self, plan: ParquetPlan) -> list[str]:
-        lines = [f"target: Parquet files under {plan.root} (layout {self.options.layout})"]
-        for source, t in plan.targets.items():
+    def describe_layout(self, layout: ParquetLayout) -> list[str]:
+        lines = [f"target: Parquet files under {layout.root} (layout {self.options.layout})"]
+        for source, t in layout.targets.items():
             lines.append(f"collection {t.name} (from {source}): {', '.join(f.describe() for f in t.fields)}")
         return lines
 
-    def field_mapping(self, plan: ParquetPlan, table: str) -> list[tuple[str | None, str, str]]:
-        return [(f.source, f.name, f.describe()) for f in plan.targets[table].fields]
+    def field_mapping(self, layout: ParquetLayout, table: str) -> list[tuple[str | None, str, str]]:
+        return [(f.source, f.name, f.describe()) for f in layout.targets[table].fields]

@@ -7,7 +7,7 @@ from typing import Any
 
 from vts.connectors.pgvector.errors import Code, PgvectorError, wrap
 from vts.connectors.pgvector.options import PgvectorOptions
-from vts.connectors.pgvector.types import PgColumn, plan_column
+from vts.connectors.pgvector.types import PgColumn, map_column
 
 # key types whose values travel as JSON (int or str) and compare exactly after a cast back
 SPLITTABLE_KEY_TYPES = {"int2", "int4", "int8", "text", "varchar", "bpchar", "name", "citext", "uuid", "date"}
@@ -17,7 +17,7 @@ _UNSIZED_VECTORS = {"vector": "vector_dims", "halfvec": "vector_dims", "bit": "l
 
 @dataclass(frozen=True)
 class Relation:
-    """A discovered table or query, with everything planning and reading need (all picklable)."""
+    """A discovered table or query, with everything cutting splits and reading need (all picklable)."""
 
     name: str  # the table name vts reports (target collection)
     source_sql: str  # what follows FROM: a quoted table name or "(query) AS q"
@@ -225,15 +225,15 @@ def _with_dimensions(conn: Any, rel: Relation, o: PgvectorOptions) -> Relation:
 
 
 def fields(rel: Relation, o: PgvectorOptions) -> tuple[Any, ...]:
-    """The vts Fields of a relation; the column plan travels in each Field's params."""
+    """The vts Fields of a relation; the column mapping travels in each Field's params."""
     out = []
     where = f" of '{rel.name}'"
     for c in rel.columns:
-        plan = plan_column(
+        mapping = map_column(
             c, halfvec_as_float=o.halfvec_as_float_vector, dimension=rel.dimensions.get(c.name), where=where
         )
-        params = {"pg_type": rel.sqltypes.get(c.name, c.typname), "pg_decoder": plan.decoder}
-        if plan.cast:
-            params["pg_cast"] = plan.cast
-        out.append(plan.field.with_(params={**plan.field.params, **params}))
+        params = {"pg_type": rel.sqltypes.get(c.name, c.typname), "pg_decoder": mapping.decoder}
+        if mapping.cast:
+            params["pg_cast"] = mapping.cast
+        out.append(mapping.field.with_(params={**mapping.field.params, **params}))
     return tuple(out)

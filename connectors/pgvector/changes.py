@@ -33,7 +33,7 @@ from vts.connectors.pgvector import pgoutput, slot
 from vts.connectors.pgvector.connection import connect
 from vts.connectors.pgvector.errors import Code, PgvectorError, wrap
 from vts.connectors.pgvector.options import PgvectorOptions
-from vts.connectors.pgvector.reader import column_plans, select_list, where
+from vts.connectors.pgvector.reader import column_mappings, select_list, where
 from vts.connectors.pgvector.wire import BatchBuilder
 from vts.schema import TableSchema
 
@@ -217,7 +217,7 @@ def _rows(conn: Any, spec: dict[str, Any], table: TableSchema, keys: list[tuple]
     )
     conds = [*spec["conditions"], f"({cols}) IN ({values})"]
     query = f"SELECT {select_list(table)} FROM {spec['source']}{where(conds)}"
-    builder = BatchBuilder(column_plans(table), table.arrow_schema())
+    builder = BatchBuilder(column_mappings(table), table.arrow_schema())
     builder.start_copy()
     with conn.transaction(), conn.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT (FORMAT BINARY)") as copy:
         for msg in copy:

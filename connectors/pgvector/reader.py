@@ -22,15 +22,15 @@ import pyarrow as pa
 from vts.connectors.pgvector.connection import connect
 from vts.connectors.pgvector.errors import PgvectorError, wrap
 from vts.connectors.pgvector.options import PgvectorOptions
-from vts.connectors.pgvector.types import ColumnPlan
+from vts.connectors.pgvector.types import ColumnMapping
 from vts.connectors.pgvector.wire import BatchBuilder
 from vts.schema import TableSchema
 
 MAX_CHUNK_BLOCKS = 1 << 20
 
 
-def column_plans(table: TableSchema) -> list[ColumnPlan]:
-    return [ColumnPlan(f, f.params.get("pg_cast"), f.params["pg_decoder"]) for f in table.fields]
+def column_mappings(table: TableSchema) -> list[ColumnMapping]:
+    return [ColumnMapping(f, f.params.get("pg_cast"), f.params["pg_decoder"]) for f in table.fields]
 
 
 def select_list(table: TableSchema) -> str:
@@ -65,7 +65,7 @@ def key_literal(conn: Any, key: list[dict[str, Any]], values: list[Any]) -> tupl
 def read_split(
     options: PgvectorOptions, spec: dict[str, Any], table: TableSchema, position: Any
 ) -> Iterator[tuple[pa.RecordBatch, Any]]:
-    builder = BatchBuilder(column_plans(table), table.arrow_schema())
+    builder = BatchBuilder(column_mappings(table), table.arrow_schema())
     select = select_list(table)
     with connect(options, f"read '{table.name}'") as conn:
         try:

@@ -1,13 +1,14 @@
 """The ``Pgvector`` source: PostgreSQL tables or queries (with pgvector types) into vts.
 
-Driver: :meth:`discover` reads the catalog, :meth:`plan` fixes the
+Driver: :meth:`discover` reads the catalog, :meth:`splits` fixes the
 incremental window, cuts key ranges and returns the window's end as the
-plan's state, which the checkpoint keeps; :meth:`finish` saves that mark
-once the sink has committed (also for a resumed run, which never plans). Workers: :meth:`read` streams
-binary COPY into Arrow (see ``reader.py`` and ``wire.py``).
+splits' state, which the checkpoint keeps; :meth:`finish` saves that mark
+once the sink has committed (also for a resumed run, which cuts no splits).
+Workers: :meth:`read` streams binary COPY into Arrow (see ``reader.py`` and
+``wire.py``).
 
 Streaming (``mode: streaming`` or ``job.mode: STREAMING``) is change data
-capture: :meth:`plan` runs the preflight (``slot.py``) and adds one stream
+capture: :meth:`splits` runs the preflight (``slot.py``) and adds one stream
 split after the snapshot's key-range splits (a later :meth:`phase`);
 :meth:`prepare` creates the publication and the slot before the snapshot
 is read; the stream split applies the slot's changes (``changes.py``) and
@@ -22,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from vts.connector import Position, Source, Split, SplitPlan
+from vts.connector import Position, Source, Split, Splits
 from vts.connectors.pgvector import catalog, slot, splits
 from vts.connectors.pgvector import state as marks_file
 from vts.connectors.pgvector.changes import pending, read_changes
@@ -53,10 +54,10 @@ class PgvectorSource(Source):
         kind = "query" if rel.is_query else f"table {o.table}"
         return [TableSchema(name=rel.name, fields=catalog.fields(rel, o), description=f"PostgreSQL {kind}")]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> SplitPlan:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> Splits:
         out: list[Split] = []
         marks: dict[str, str] = {}
-        with connect(self.options, "plan splits") as conn:
+        with connect(self.options, "cut splits") as conn:
             rel = catalog.discover(conn, self.options)
             for table in tables:
                 try:
@@ -65,16 +66,16 @@ class PgvectorSource(Source):
                         window, mark = self._incremental(conn, rel)
                         conditions += window
                         marks.update(mark)
-                    out += self._plan_table(conn, rel, table, parallelism, conditions)
+                    out += self._table_splits(conn, rel, table, parallelism, conditions)
                 except Exception as exc:
                     import psycopg
 
                     if not isinstance(exc, psycopg.Error):
                         raise
-                    raise wrap(exc, "planning splits failed", where=table.name) from None
+                    raise wrap(exc, "cutting splits failed", where=table.name) from None
         if self.options.mode == "streaming" and incremental:
             out.append(self._stream_split(rel, tables[0], out))
-        return SplitPlan(tuple(out), {"marks": marks} if marks else {})
+        return Splits(tuple(out), {"marks": marks} if marks else {})
 
     def _stream_split(self, rel: catalog.Relation, table: TableSchema, snapshot: list[Split]) -> Split:
         """The preflight (nothing is created yet), then the split that applies the slot's changes."""
@@ -100,7 +101,7 @@ class PgvectorSource(Source):
         }
         return Split(f"{table.name}/changes", table.name, None, 0, spec)
 
-    def _plan_table(
+    def _table_splits(
         self, conn: Any, rel: catalog.Relation, table: TableSchema, parallelism: int, conditions: list[str]
     ) -> list[Split]:
         o = self.options

@@ -1,4 +1,4 @@
-"""Split planning on the driver: primary-key ranges from sampled quantiles, or block ranges.
+"""Cutting splits on the driver: primary-key ranges from sampled quantiles, or block ranges.
 
 Three modes, chosen per relation:
 
@@ -6,7 +6,7 @@ Three modes, chosen per relation:
   uuid, date; composite keys too). Bounds are quantiles of the key, from
   every key when the relation is small, else from a ``TABLESAMPLE SYSTEM
   ... REPEATABLE`` page sample (a query: a seeded ``random()`` filter), so
-  two plans of the same data give the same splits. Splits are half-open
+  two runs over the same data get the same splits. Splits are half-open
   ranges ``[lo, hi)``; the first and last are open-ended, so rows beyond the
   sampled range are still read exactly once. A reader orders by the key and
   reports the last key read as its position (never OFFSET).
@@ -53,9 +53,9 @@ def key_exprs(rel: Relation) -> list[str]:
 
 
 def estimate_rows(conn: Any, rel: Relation, conditions: list[str]) -> int:
-    """The planner's row estimate: cheap, good enough for progress and for choosing how to sample."""
-    plan = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {rel.source_sql}{_where(conditions)}").fetchone()[0]
-    return max(0, int(plan[0]["Plan"]["Plan Rows"]))
+    """PostgreSQL's row estimate (EXPLAIN): cheap, good enough for progress and for choosing how to sample."""
+    explained = conn.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {rel.source_sql}{_where(conditions)}").fetchone()[0]
+    return max(0, int(explained[0]["Plan"]["Plan Rows"]))
 
 
 def key_bounds(conn: Any, rel: Relation, conditions: list[str], parallelism: int, estimate: int) -> list[list[Any]]:
@@ -92,14 +92,14 @@ def block_count(conn: Any, rel: Relation) -> int:
 
 
 def block_bounds(blocks: int, parallelism: int) -> list[tuple[int, int | None]]:
-    """Half-open block ranges; the last is open-ended so blocks added since planning are read too."""
+    """Half-open block ranges; the last is open-ended so blocks added since the splits were cut are read too."""
     n = max(1, min(parallelism, blocks))
     cuts = [blocks * i // n for i in range(n)]
     return [(lo, cuts[i + 1] if i + 1 < n else None) for i, lo in enumerate(cuts)]
 
 
 def split_id(table: str, index: int, spec: dict[str, Any]) -> str:
-    """Stable for the same bounds and marks; changes when the plan does, so a checkpoint never misapplies."""
+    """Stable for the same bounds and marks; changes when they do, so a checkpoint never misapplies."""
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:10]
     return f"{table}/{spec['mode']}-{index:03d}-{digest}"
 

@@ -34,8 +34,8 @@ class PgColumn:
 
 
 @dataclass(frozen=True)
-class ColumnPlan:
-    """How one column is selected and decoded."""
+class ColumnMapping:
+    """How one PostgreSQL column maps to a vts field: the field, and how the column is selected and decoded."""
 
     field: Field
     cast: str | None  # SQL type the column is cast to in the SELECT list, or None
@@ -90,9 +90,9 @@ def varchar_length(typname: str, typmod: int) -> int | None:
     return None
 
 
-def plan_column(
+def map_column(
     col: PgColumn, *, halfvec_as_float: bool = False, dimension: int | None = None, where: str = ""
-) -> ColumnPlan:
+) -> ColumnMapping:
     """The field, cast and decoder of one column.
 
     ``dimension`` is the dimension found in the data for vector columns
@@ -103,9 +103,9 @@ def plan_column(
     if t in ("vector", "halfvec", "bit", "varbit"):
         dim = mod if mod > 0 else dimension
         if t == "vector" or (t == "halfvec" and halfvec_as_float):
-            return ColumnPlan(Field(type=LType.FLOAT_VECTOR, dimension=dim, **common), None, f"{t}:{dim}")
+            return ColumnMapping(Field(type=LType.FLOAT_VECTOR, dimension=dim, **common), None, f"{t}:{dim}")
         if t == "halfvec":
-            return ColumnPlan(Field(type=LType.FLOAT16_VECTOR, dimension=dim, **common), None, f"halfvec16:{dim}")
+            return ColumnMapping(Field(type=LType.FLOAT16_VECTOR, dimension=dim, **common), None, f"halfvec16:{dim}")
         if not dim or dim % 8:
             raise PgvectorError(
                 Code.UNSUPPORTED_TYPE,
@@ -113,20 +113,20 @@ def plan_column(
                 "of 8 (Milvus BinaryVector needs one)",
                 hint=f"pad it in a query, e.g. ({col.name} || B'0000')::bit(n), or leave it out with 'columns'",
             )
-        return ColumnPlan(Field(type=LType.BINARY_VECTOR, dimension=dim, **common), None, f"bit:{dim}")
+        return ColumnMapping(Field(type=LType.BINARY_VECTOR, dimension=dim, **common), None, f"bit:{dim}")
     if t == "sparsevec":
         params = {"pg_dimension": mod} if mod > 0 else {}
-        return ColumnPlan(Field(type=LType.SPARSE_FLOAT_VECTOR, params=params, **common), None, "sparsevec")
+        return ColumnMapping(Field(type=LType.SPARSE_FLOAT_VECTOR, params=params, **common), None, "sparsevec")
     if col.is_enum:
-        return ColumnPlan(Field(type=LType.STRING, **common), "text", "text")
+        return ColumnMapping(Field(type=LType.STRING, **common), "text", "text")
     if t in _SCALARS:
         ltype, cast, decoder = _SCALARS[t]
         length = varchar_length(t, mod) or (UUID_LENGTH if t == "uuid" else None)
-        return ColumnPlan(Field(type=ltype, max_length=length, **common), cast, decoder)
+        return ColumnMapping(Field(type=ltype, max_length=length, **common), cast, decoder)
     if col.elem is not None and (col.elem in _ARRAY_ELEMENTS or col.elem_is_enum):
         ltype, cast, decoder = (LType.STRING, "text", "text") if col.elem_is_enum else _ARRAY_ELEMENTS[col.elem]
         length = varchar_length(col.elem, mod) or (UUID_LENGTH if col.elem == "uuid" else None)
-        return ColumnPlan(
+        return ColumnMapping(
             Field(type=LType.ARRAY, element_type=ltype, max_length=length, **common),
             f"{cast}[]" if cast else None,
             f"array:{decoder}",

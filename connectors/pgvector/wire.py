@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from vts.connectors.pgvector.errors import Code, PgvectorError
-from vts.connectors.pgvector.types import ColumnPlan
+from vts.connectors.pgvector.types import ColumnMapping
 from vts.schema import SPARSE_ARROW
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
@@ -44,10 +44,10 @@ Values = list[bytes | memoryview | None]
 class BatchBuilder:
     """Accumulates binary COPY rows and builds RecordBatches of a fixed schema."""
 
-    def __init__(self, plans: Sequence[ColumnPlan], schema: pa.Schema) -> None:
-        self.plans, self.schema = list(plans), schema
-        self.ncols = len(self.plans)
-        self.columns: list[Values] = [[] for _ in self.plans]
+    def __init__(self, mappings: Sequence[ColumnMapping], schema: pa.Schema) -> None:
+        self.mappings, self.schema = list(mappings), schema
+        self.ncols = len(self.mappings)
+        self.columns: list[Values] = [[] for _ in self.mappings]
         self.rows = 0
         self._header = True
         self.ended = False
@@ -98,17 +98,17 @@ class BatchBuilder:
 
     def build(self) -> pa.RecordBatch:
         """Decode what was accumulated into a batch and start afresh."""
-        arrays = [decode(p, values) for p, values in zip(self.plans, self.columns)]
-        self.columns = [[] for _ in self.plans]
+        arrays = [decode(p, values) for p, values in zip(self.mappings, self.columns)]
+        self.columns = [[] for _ in self.mappings]
         self.rows = 0
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
 
-def decode(plan: ColumnPlan, values: Values) -> pa.Array:
-    kind, _, arg = plan.decoder.partition(":")
+def decode(mapping: ColumnMapping, values: Values) -> pa.Array:
+    kind, _, arg = mapping.decoder.partition(":")
     if kind == "array":
-        return _array(plan, arg, values)
-    return _DECODERS[kind](plan, arg, values)
+        return _array(mapping, arg, values)
+    return _DECODERS[kind](mapping, arg, values)
 
 
 def _mask(values: Values) -> np.ndarray | None:
@@ -117,25 +117,25 @@ def _mask(values: Values) -> np.ndarray | None:
     return np.fromiter((v is None for v in values), dtype=bool, count=len(values))
 
 
-def _fixed(dtype: str, width: int) -> Callable[[ColumnPlan, str, Values], pa.Array]:
+def _fixed(dtype: str, width: int) -> Callable[[ColumnMapping, str, Values], pa.Array]:
     zero = b"\x00" * width
 
-    def build(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+    def build(mapping: ColumnMapping, _: str, values: Values) -> pa.Array:
         mask = _mask(values)
         raw = b"".join(values if mask is None else [zero if v is None else v for v in values])  # type: ignore[misc]
         arr = np.frombuffer(raw, dtype=dtype).astype(dtype.replace(">", "<"))
-        return pa.array(arr, type=plan.field.arrow_type(), mask=mask)
+        return pa.array(arr, type=mapping.field.arrow_type(), mask=mask)
 
     return build
 
 
-def _bool(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+def _bool(mapping: ColumnMapping, _: str, values: Values) -> pa.Array:
     mask = _mask(values)
     raw = b"".join(values if mask is None else [b"\x00" if v is None else v for v in values])  # type: ignore[misc]
     return pa.array(np.frombuffer(raw, dtype=np.uint8).astype(bool), type=pa.bool_(), mask=mask)
 
 
-def _text(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+def _text(mapping: ColumnMapping, _: str, values: Values) -> pa.Array:
     """Offsets from the lengths and one join: no Python object per string."""
     n = len(values)
     mask = _mask(values)
@@ -145,7 +145,7 @@ def _text(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
     if offsets[-1] >= 2**31:
         raise PgvectorError(
             Code.READ_FAILED,
-            f"column '{plan.field.name}': one batch holds more than 2 GiB of text",
+            f"column '{mapping.field.name}': one batch holds more than 2 GiB of text",
             hint="lower 'batch_size'",
         )
     validity = None if mask is None else pa.array(~mask).buffers()[1]
@@ -154,16 +154,16 @@ def _text(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
         arr = pa.Array.from_buffers(pa.string(), n, buffers)
         arr.validate(full=True)  # the server sends UTF8 (client_encoding), so failing here means corruption
     except pa.ArrowInvalid as exc:
-        raise PgvectorError(Code.READ_FAILED, f"column '{plan.field.name}': invalid UTF-8 ({exc})") from None
+        raise PgvectorError(Code.READ_FAILED, f"column '{mapping.field.name}': invalid UTF-8 ({exc})") from None
     return arr
 
 
-def _jsonb(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+def _jsonb(mapping: ColumnMapping, arg: str, values: Values) -> pa.Array:
     # version byte 1, then the text (the only version PostgreSQL has ever sent)
-    return _text(plan, arg, [None if v is None else v[1:] for v in values])
+    return _text(mapping, arg, [None if v is None else v[1:] for v in values])
 
 
-def _timestamp(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+def _timestamp(mapping: ColumnMapping, _: str, values: Values) -> pa.Array:
     mask = _mask(values)
     raw = b"".join(values if mask is None else [b"\x00" * 8 if v is None else v for v in values])  # type: ignore[misc]
     us = np.frombuffer(raw, dtype=">i8").astype(np.int64)
@@ -173,32 +173,32 @@ def _timestamp(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
     if bad.any():
         raise PgvectorError(
             Code.READ_FAILED,
-            f"column '{plan.field.name}' holds 'infinity', which Milvus timestamps cannot hold",
-            hint=f"leave those rows out with 'where' (e.g. isfinite({plan.field.name})) or cast it in a 'query'",
+            f"column '{mapping.field.name}' holds 'infinity', which Milvus timestamps cannot hold",
+            hint=f"leave those rows out with 'where' (e.g. isfinite({mapping.field.name})) or cast it in a 'query'",
         )
-    return pa.array(us + _PG_EPOCH_US, type=plan.field.arrow_type(), mask=mask)
+    return pa.array(us + _PG_EPOCH_US, type=mapping.field.arrow_type(), mask=mask)
 
 
-def _payloads(plan: ColumnPlan, values: Values, expected: int) -> tuple[bytes, np.ndarray | None]:
+def _payloads(mapping: ColumnMapping, values: Values, expected: int) -> tuple[bytes, np.ndarray | None]:
     """The values concatenated (NULL rows as zeros), each checked to be ``expected`` bytes long; the null mask."""
     mask = _mask(values)
     present = values if mask is None else [v for v in values if v is not None]
     if set(map(len, present)) - {expected}:  # type: ignore[arg-type]
-        raise _mixed(plan, values, expected)
+        raise _mixed(mapping, values, expected)
     raw = b"".join(values if mask is None else [b"\x00" * expected if v is None else v for v in values])  # type: ignore[misc]
     return raw, mask
 
 
-def _matrix(plan: ColumnPlan, values: Values, header: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _matrix(mapping: ColumnMapping, values: Values, header: int, width: int) -> tuple[np.ndarray, np.ndarray | None]:
     """(rows x width) uint8 matrix of the values' payloads (NULL rows zero), and the null mask."""
-    raw, mask = _payloads(plan, values, header + width)
+    raw, mask = _payloads(mapping, values, header + width)
     return np.frombuffer(raw, dtype=np.uint8).reshape(len(values), header + width)[:, header:], mask
 
 
-def _mixed(plan: ColumnPlan, values: Values, expected: int) -> PgvectorError:
-    f = plan.field
+def _mixed(mapping: ColumnMapping, values: Values, expected: int) -> PgvectorError:
+    f = mapping.field
     header = 4
-    unit = {"bit": 1 / 8, "halfvec": 2, "halfvec16": 2}.get(plan.decoder.partition(":")[0], 4)
+    unit = {"bit": 1 / 8, "halfvec": 2, "halfvec16": 2}.get(mapping.decoder.partition(":")[0], 4)
     dims = sorted({int((len(v) - header) / unit) for v in values if v is not None})
     return PgvectorError(
         Code.MIXED_DIMENSIONS,
@@ -214,17 +214,17 @@ def _fixed_list(matrix: np.ndarray, src: str, dst: str, dim: int, mask: np.ndarr
     return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=None if mask is None else pa.array(mask))
 
 
-def _vector(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+def _vector(mapping: ColumnMapping, arg: str, values: Values) -> pa.Array:
     dim = int(arg)
-    raw, mask = _payloads(plan, values, 4 + 4 * dim)
+    raw, mask = _payloads(mapping, values, 4 + 4 * dim)
     # the 4-byte header is one float32 slot: drop that column and byte-swap in a single copy
     flat = np.frombuffer(raw, dtype=">f4").reshape(len(values), dim + 1)[:, 1:].astype("<f4").reshape(-1)
     return pa.FixedSizeListArray.from_arrays(pa.array(flat), dim, mask=None if mask is None else pa.array(mask))
 
 
-def _halfvec_as_float(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+def _halfvec_as_float(mapping: ColumnMapping, arg: str, values: Values) -> pa.Array:
     dim = int(arg)
-    matrix, mask = _matrix(plan, values, 4, 2 * dim)
+    matrix, mask = _matrix(mapping, values, 4, 2 * dim)
     return _fixed_list(matrix, ">f2", "<f4", dim, mask)
 
 
@@ -234,20 +234,20 @@ def _fixed_binary(matrix: np.ndarray, width: int, mask: np.ndarray | None) -> pa
     return pa.Array.from_buffers(pa.binary(width), len(matrix), [validity, data])
 
 
-def _halfvec(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+def _halfvec(mapping: ColumnMapping, arg: str, values: Values) -> pa.Array:
     dim = int(arg)
-    matrix, mask = _matrix(plan, values, 4, 2 * dim)
+    matrix, mask = _matrix(mapping, values, 4, 2 * dim)
     little = np.ascontiguousarray(matrix).view(">f2").astype("<f2").view(np.uint8)  # Milvus takes little-endian
     return _fixed_binary(little, 2 * dim, mask)
 
 
-def _bit(plan: ColumnPlan, arg: str, values: Values) -> pa.Array:
+def _bit(mapping: ColumnMapping, arg: str, values: Values) -> pa.Array:
     dim = int(arg)
-    matrix, mask = _matrix(plan, values, 4, dim // 8)
+    matrix, mask = _matrix(mapping, values, 4, dim // 8)
     return _fixed_binary(matrix, dim // 8, mask)
 
 
-def _sparsevec(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
+def _sparsevec(mapping: ColumnMapping, _: str, values: Values) -> pa.Array:
     n = len(values)
     nnz = np.zeros(n, dtype=np.int64)
     idx_parts: list[bytes] = []
@@ -270,7 +270,7 @@ def _sparsevec(plan: ColumnPlan, _: str, values: Values) -> pa.Array:
     )
 
 
-def _array(plan: ColumnPlan, element: str, values: Values) -> pa.Array:
+def _array(mapping: ColumnMapping, element: str, values: Values) -> pa.Array:
     counts = np.zeros(len(values), dtype=np.int64)
     items: Values = []
     for i, v in enumerate(values):
@@ -282,8 +282,8 @@ def _array(plan: ColumnPlan, element: str, values: Values) -> pa.Array:
         if ndim > 1:
             raise PgvectorError(
                 Code.UNSUPPORTED_TYPE,
-                f"column '{plan.field.name}' holds a {ndim}-dimensional array; Milvus arrays have one dimension",
-                hint=f"flatten it in a 'query' or leave it out with 'columns' (column {plan.field.name})",
+                f"column '{mapping.field.name}' holds a {ndim}-dimensional array; Milvus arrays have one dimension",
+                hint=f"flatten it in a 'query' or leave it out with 'columns' (column {mapping.field.name})",
             )
         size = _I32.unpack_from(v, 12)[0]
         counts[i] = size
@@ -296,14 +296,16 @@ def _array(plan: ColumnPlan, element: str, values: Values) -> pa.Array:
             else:
                 items.append(v[pos : pos + n])
                 pos += n
-    element_plan = ColumnPlan(plan.field.with_(type=plan.field.element_type, element_type=None), None, element)
-    flat = decode(element_plan, items)
+    element_mapping = ColumnMapping(
+        mapping.field.with_(type=mapping.field.element_type, element_type=None), None, element
+    )
+    flat = decode(element_mapping, items)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     mask = _mask(values)
     return pa.ListArray.from_arrays(offsets, flat, mask=None if mask is None else pa.array(mask))
 
 
-_DECODERS: dict[str, Callable[[ColumnPlan, str, Values], pa.Array]] = {
+_DECODERS: dict[str, Callable[[ColumnMapping, str, Values], pa.Array]] = {
     "bool": _bool,
     "int2": _fixed(">i2", 2),
     "int4": _fixed(">i4", 4),

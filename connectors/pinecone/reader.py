@@ -14,7 +14,7 @@ position after a batch is exact:
 
 ``read`` counts the rows read so far, so the completeness check holds across
 resumes: at the end, a namespace that read fewer rows than
-``describe_index_stats`` reported at plan time (less ``count_tolerance``)
+``describe_index_stats`` reported when the splits were cut (less ``count_tolerance``)
 fails with PINECONE-05 instead of finishing quietly. A token the server no
 longer accepts (PINECONE-06) restarts the namespace with a warning: the rows
 read again overwrite themselves on an upserting sink.
@@ -225,7 +225,7 @@ def _pipeline(
 
 
 def check_complete(options: PineconeSourceOptions, namespace: str, read: int, expected: int, splits: int = 1) -> None:
-    """``read`` rows of ``namespace`` (over ``splits`` prefix splits) against its count at plan time."""
+    """``read`` rows of ``namespace`` (over ``splits`` prefix splits) against its count when the splits were cut."""
     if options.id_prefix is not None:
         return  # the stats count the whole namespace, the prefix selects part of it
     if read + options.count_tolerance < expected:
@@ -238,7 +238,7 @@ def check_complete(options: PineconeSourceOptions, namespace: str, read: int, ex
         )
     if read > expected:
         log.warning(
-            "namespace '%s': %d vectors read, %d counted at plan time (vectors written during the copy)",
+            "namespace '%s': %d vectors read, %d counted when the splits were cut (vectors written during the copy)",
             namespace,
             read,
             expected,

@@ -39,7 +39,7 @@ class PineconeSource(Source):
                 client.close(idx)
         return [schema.build(self.options, info, namespaces, samples)]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         info = describe(self.options)
         out: list[Split] = []
         for table in tables:

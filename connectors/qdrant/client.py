@@ -13,8 +13,8 @@ folder per process**, shared by every reader thread and by discovery,
 guarded by a lock: local mode is plain Python over dicts and numpy arrays, so
 running scrolls one at a time costs nothing under the GIL and rules out races
 in its internals. Opening is costly (the folder is unpickled into memory:
-~2 s per 20 000 768-d points), and a run opens it for discovery, planning and
-reading in turn, so the shared client is reference-counted and closed only
+~2 s per 20 000 768-d points), and a run opens it for discovery, cutting splits
+and reading in turn, so the shared client is reference-counted and closed only
 after ``LINGER_SECONDS`` without users, at interpreter exit, or when
 :func:`close_idle` is called (a program that runs vts in-process and then
 opens the folder itself calls it first). Parallel splits still overlap their scrolls with the sink's

@@ -36,7 +36,7 @@ class QdrantSource(Source):
             names = schema.list_collections(handle, self.options)
             return [schema.describe(handle, self.options, name) for name in names]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         pieces = self.options.parallelism or parallelism
         out: list[Split] = []
         with connect(self.options) as handle:

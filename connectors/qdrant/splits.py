@@ -9,9 +9,9 @@ at the first id ``>= stop``, which the next split reads. This needs no
 filter, works for integer ids, UUIDs and a mix of both, and on a server and
 in local mode alike.
 
-Boundaries are exact quantiles: the planner scrolls the ids only (no
+Boundaries are exact quantiles: the driver scrolls the ids only (no
 payload, no vectors) once and keeps the id at every ``k * n / pieces`` rank,
-so splits are equal whatever the ids' distribution, and the plan is the same
+so splits are equal whatever the ids' distribution, and the splits are the same
 on every run over the same data (split ids embed their bounds, so a changed
 collection yields new split ids rather than a wrong resume). The scan costs
 one light request per ``ID_PAGE`` points.

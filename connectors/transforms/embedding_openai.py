@@ -19,8 +19,8 @@ from vts.connectors.transforms.errors import Code, fail
 
 NAME = "Embedding"
 MAX_WAIT = 60.0  # longest Retry-After honoured between two attempts
-# The size of an endpoint's vectors, asked once per process when the job gives no dimension (the driver at plan
-# time, then each worker process on its first batch, to check every answer against the planned column).
+# The size of an endpoint's vectors, asked once per process when the job gives no dimension (the driver during
+# discovery, then each worker process on its first batch, to check every answer against the discovered column).
 _DIMENSIONS: dict[tuple[str, str, str | None], int] = {}
 
 

@@ -21,7 +21,7 @@ class Code(Enum):
 
 
 class TransformError(CatalogError):
-    """A transform that cannot run on its input, found at plan time (``vts check``)."""
+    """A transform that cannot run on its input, found during discovery (``vts check``)."""
 
     prefix = "TRANSFORM"
     exits: ClassVar[Mapping[Enum, ExitCode]] = {

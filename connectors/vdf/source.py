@@ -33,7 +33,7 @@ class VdfSource(Source):
     def discover(self) -> list[TableSchema]:
         return [self._describe(ns) for ns in self._namespaces()]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         by_table = {ns.table: ns for ns in self._namespaces()}
         out = []
         for table in tables:

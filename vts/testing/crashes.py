@@ -32,9 +32,9 @@ class CrashingSink(FaultySink):
         super().__init__(inner, at="never", after_rows=after_rows, times=0)
         self.crashes, self.crash_times = crashes, times
 
-    def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
+    def writer(self, layout: Any, split: Split, ctx: WriteContext) -> SinkWriter:
         due = lambda: _claim(self.crashes, self.crash_times)  # noqa: E731
-        return _CrashingWriter(self.inner.writer(plan, split, ctx), self.after, due)
+        return _CrashingWriter(self.inner.writer(layout, split, ctx), self.after, due)
 
 
 class _CrashingWriter(SinkWriter):

@@ -66,8 +66,8 @@ class FaultySource(Source):
     def discover(self) -> list[TableSchema]:
         return self.inner.discover()
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> Any:
-        return self.inner.plan(tables, parallelism, incremental=incremental)
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> Any:
+        return self.inner.splits(tables, parallelism, incremental=incremental)
 
     def read(
         self, split: Split, table: TableSchema, position: Position = None
@@ -105,15 +105,15 @@ class FaultySink(Sink):
     def process_bound(self) -> str | None:
         return self.inner.process_bound()
 
-    def plan(self, tables: list[TableSchema]) -> Any:
-        return self.inner.plan(tables)
+    def layout(self, tables: list[TableSchema]) -> Any:
+        return self.inner.layout(tables)
 
-    def preflight(self, plan: Any) -> list[str]:
+    def preflight(self, layout: Any) -> list[str]:
         self._maybe_fail("preflight")
-        return self.inner.preflight(plan)
+        return self.inner.preflight(layout)
 
-    def catalog(self, plan: Any) -> TargetCatalog:
-        return self.inner.catalog(plan)
+    def catalog(self, layout: Any) -> TargetCatalog:
+        return self.inner.catalog(layout)
 
     def save_modes(self) -> Any:
         return self.inner.save_modes()
@@ -121,31 +121,31 @@ class FaultySink(Sink):
     def max_error_rows(self) -> int:
         return self.inner.max_error_rows()
 
-    def stages(self, plan: Any) -> bool:
-        return self.inner.stages(plan)
+    def stages(self, layout: Any) -> bool:
+        return self.inner.stages(layout)
 
-    def writer(self, plan: Any, split: Split, ctx: WriteContext) -> SinkWriter:
-        inner = self.inner.writer(plan, split, ctx)
+    def writer(self, layout: Any, split: Split, ctx: WriteContext) -> SinkWriter:
+        inner = self.inner.writer(layout, split, ctx)
         return _FaultyWriter(inner, lambda rows: rows >= self.after and self.at == "write" and self.budget.take(), self)
 
-    def commit(self, plan: Any, infos: list[Any], journal: Any = None) -> int | None:
+    def commit(self, layout: Any, infos: list[Any], journal: Any = None) -> int | None:
         self._maybe_fail("commit")
-        return self.inner.commit(plan, infos, journal)
+        return self.inner.commit(layout, infos, journal)
 
-    def finalize(self, plan: Any, stage: Callable[[str], None]) -> None:
-        self.inner.finalize(plan, stage)
+    def finalize(self, layout: Any, stage: Callable[[str], None]) -> None:
+        self.inner.finalize(layout, stage)
 
-    def describe_plan(self, plan: Any) -> list[str]:
-        return self.inner.describe_plan(plan)
+    def describe_layout(self, layout: Any) -> list[str]:
+        return self.inner.describe_layout(layout)
 
-    def describe_targets(self, plan: Any) -> dict[str, str]:
-        return self.inner.describe_targets(plan)
+    def describe_targets(self, layout: Any) -> dict[str, str]:
+        return self.inner.describe_targets(layout)
 
-    def verifier(self, plan: Any) -> Any:
-        return self.inner.verifier(plan)
+    def verifier(self, layout: Any) -> Any:
+        return self.inner.verifier(layout)
 
-    def field_mapping(self, plan: Any, table: str) -> list[tuple[str | None, str, str]]:
-        return self.inner.field_mapping(plan, table)
+    def field_mapping(self, layout: Any, table: str) -> list[tuple[str | None, str, str]]:
+        return self.inner.field_mapping(layout, table)
 
 
 class _FaultyWriter(SinkWriter):

@@ -157,15 +157,15 @@ def bad_rows(name: str, sparse: bool) -> tuple[TableSchema, list[pa.RecordBatch]
 
 
 def prepare(sink: Sink, tables: list[TableSchema]) -> Any:
-    """The sink's plan, its preflight and its save modes applied, as ``vts run`` does before the writers."""
-    plan = sink.plan(tables)
-    sink.preflight(plan)
-    catalog = sink.catalog(plan)
+    """The sink's layout, its preflight and its save modes applied, as ``vts run`` does before the writers."""
+    layout = sink.layout(tables)
+    sink.preflight(layout)
+    catalog = sink.catalog(layout)
     try:
         savemode.apply(catalog, savemode.decide(catalog, *sink.save_modes()))
     finally:
         catalog.close()
-    return plan
+    return layout
 
 
 class _Journal:
@@ -240,22 +240,22 @@ class SinkSuite:
             name = unique("durable")
             table = good_table(name)
             sink = target.sink(path)
-            plan = prepare(sink, [table])
+            layout = prepare(sink, [table])
             split = Split(f"{name}/all", name, None, 30)
             log = RejectLog(tmp_path / f"{name}.jsonl")
-            writer = sink.writer(plan, split, WriteContext(Resume(), SplitRejects(log, split.id, name)))
+            writer = sink.writer(layout, split, WriteContext(Resume(), SplitRejects(log, split.id, name)))
             try:
                 for batch in good_batches(table, 30, 10):
                     writer.write(batch)
                 assert writer.flush().rows == 30, f"{path}: flush does not report the rows it made durable"
-                if not sink.stages(plan):
+                if not sink.stages(layout):
                     assert target.rows(name) == 30, f"{path}: flushed rows are not in the target"
                 assert writer.flush().rows == 0, f"{path}: a second flush reports rows again"
                 info = writer.finish()
             finally:
                 writer.close()
-            if sink.stages(plan) and target.visible(path):
-                sink.commit(plan, [info], _Journal())
+            if sink.stages(layout) and target.visible(path):
+                sink.commit(layout, [info], _Journal())
                 assert target.rows(name) == 30, f"{path}: the commit did not make the staged rows visible"
 
     def test_a_split_retried_from_its_start_writes_each_row_once(self, target: SinkTarget, tmp_path: Path) -> None:
@@ -301,12 +301,12 @@ class SinkSuite:
         for path in (p for p in target.paths if target.visible(p)):
             sink, name = target.sink(path), unique("replay")
             table = good_table(name)
-            if not sink.stages(sink.plan([table])):
+            if not sink.stages(sink.layout([table])):
                 continue  # writes directly: nothing is committed
-            plan = prepare(sink, [table])
+            layout = prepare(sink, [table])
             split = Split(f"{name}/all", name, None, 30)
             writer = sink.writer(
-                plan, split, WriteContext(Resume(), SplitRejects(RejectLog(tmp_path / "r"), split.id, name))
+                layout, split, WriteContext(Resume(), SplitRejects(RejectLog(tmp_path / "r"), split.id, name))
             )
             try:
                 for batch in good_batches(table, 30, 10):
@@ -316,7 +316,7 @@ class SinkSuite:
             finally:
                 writer.close()
             journal = _Journal()
-            first = sink.commit(plan, [info], journal)
+            first = sink.commit(layout, [info], journal)
             assert journal.steps, f"{path}: the commit journaled nothing a resumed run could wait on"
-            again = sink.commit(plan, [info], journal)  # the run died after the import, before forgetting it
+            again = sink.commit(layout, [info], journal)  # the run died after the import, before forgetting it
             assert first == again == 30 and sorted(target.keys(name)) == list(range(30)), path

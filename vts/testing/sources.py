@@ -28,7 +28,7 @@ import pyarrow as pa
 import pytest
 
 from vts.checkpoint import decode, encode
-from vts.connector import Source, Split, SplitPlan
+from vts.connector import Source, Split, Splits
 from vts.errors import VtsError
 from vts.schema import TableSchema
 
@@ -68,9 +68,9 @@ class SourceSuite:
     def expected_keys(self) -> set[Any] | None:
         return None
 
-    def _plan(self, source: Source, parallelism: int, **kw: Any) -> tuple[list[TableSchema], SplitPlan]:
+    def _splits(self, source: Source, parallelism: int, **kw: Any) -> tuple[list[TableSchema], Splits]:
         tables = source.discover()
-        return tables, SplitPlan.of(source.plan(tables, parallelism, **kw))
+        return tables, Splits.of(source.splits(tables, parallelism, **kw))
 
     def test_the_connector_holds_options_not_clients(self, source: Source) -> None:
         clone = pickle.loads(pickle.dumps(source))
@@ -79,13 +79,13 @@ class SourceSuite:
     def test_splits_cover_every_row_exactly_once(self, source: Source, expected_keys: set[Any] | None) -> None:
         reference: Counter[Any] | None = None
         for p in self.parallelisms:
-            tables, plan = self._plan(source, p)
+            tables, splits = self._splits(source, p)
             by_name = {t.name: t for t in tables}
-            ids = [s.id for s in plan]
+            ids = [s.id for s in splits]
             assert len(ids) == len(set(ids)), f"split ids repeat at parallelism {p}: {ids}"
             seen: Counter[Any] = Counter()
             worker = pickle.loads(pickle.dumps(source))  # splits and the connector travel to workers
-            for split in pickle.loads(pickle.dumps(list(plan))):
+            for split in pickle.loads(pickle.dumps(list(splits))):
                 for batch, _ in read_split(worker, split, by_name[split.table]):
                     seen.update((split.table, k) for k in batch.column(self.key).to_pylist())
             assert seen, "the suite needs a source with rows"
@@ -98,22 +98,22 @@ class SourceSuite:
             else:
                 assert seen == reference, f"parallelism {p} reads other rows than parallelism {self.parallelisms[0]}"
 
-    def test_split_ids_are_stable_between_plans(self, source: Source) -> None:
+    def test_split_ids_are_stable_between_calls(self, source: Source) -> None:
         for p in self.parallelisms:
-            assert [s.id for s in self._plan(source, p)[1]] == [s.id for s in self._plan(source, p)[1]]
+            assert [s.id for s in self._splits(source, p)[1]] == [s.id for s in self._splits(source, p)[1]]
 
     def test_batches_match_the_discovered_schema(self, source: Source) -> None:
-        tables, plan = self._plan(source, 2)
+        tables, splits = self._splits(source, 2)
         by_name = {t.name: t for t in tables}
-        for split in plan:
+        for split in splits:
             want = by_name[split.table].arrow_schema()
             for batch, _ in read_split(source, split, by_name[split.table]):
                 assert batch.schema.names == want.names and batch.schema.types == want.types, (batch.schema, want)
 
     def test_a_reader_resumed_from_every_position_neither_skips_nor_repeats(self, source: Source) -> None:
-        tables, plan = self._plan(source, 2)
+        tables, splits = self._splits(source, 2)
         by_name = {t.name: t for t in tables}
-        for split in plan:
+        for split in splits:
             table = by_name[split.table]
             full = read_split(source, split, table)
             everything = _keys([b for b, _ in full], self.key)
@@ -125,19 +125,19 @@ class SourceSuite:
                     f"split {split.id}: resuming at {position!r} skips or repeats rows"
                 )
 
-    def test_planning_on_one_instance_and_finishing_on_a_fresh_one(self, source: Source) -> None:
-        tables, plan = self._plan(source, 2)
-        state = through_checkpoint(plan.state)  # a resumed run has only the checkpoint's copy
-        assert state == plan.state, "the plan's state does not survive the checkpoint's JSON codec"
+    def test_splitting_on_one_instance_and_finishing_on_a_fresh_one(self, source: Source) -> None:
+        tables, splits = self._splits(source, 2)
+        state = through_checkpoint(splits.state)  # a resumed run has only the checkpoint's copy
+        assert state == splits.state, "the splits' state does not survive the checkpoint's JSON codec"
         fresh = pickle.loads(pickle.dumps(source))
         fresh.finish(tables, state)
-        if plan.state:  # it keeps a window: the next run reads nothing new, verify still sees every row
+        if splits.state:  # it keeps a window: the next run reads nothing new, verify still sees every row
             again = pickle.loads(pickle.dumps(source))
-            tables2, nxt = self._plan(again, 2)
+            tables2, nxt = self._splits(again, 2)
             by_name = {t.name: t for t in tables2}
             assert sum(_rows(again, s, by_name) for s in nxt) == 0, "the next run reads rows the last one finished"
-            _, whole = self._plan(again, 2, incremental=False)
-            assert sum(_rows(again, s, by_name) for s in whole) == sum(_rows(source, s, by_name) for s in plan)
+            _, whole = self._splits(again, 2, incremental=False)
+            assert sum(_rows(again, s, by_name) for s in whole) == sum(_rows(source, s, by_name) for s in splits)
 
     def test_errors_carry_their_code_across_processes(self, failing_source: Source) -> None:
         with pytest.raises(VtsError) as info:
@@ -153,13 +153,13 @@ class SourceSuite:
                 err.transient,
             )
 
-    def test_every_discovered_schema_converts_to_a_milvus_target(self, source: Source) -> None:
+    def test_every_discovered_schema_maps_to_a_milvus_target(self, source: Source) -> None:
         from vts.connectors.milvus.connection import ServerInfo
-        from vts.connectors.milvus.convert import convert
+        from vts.connectors.milvus.mapping import map_table
         from vts.connectors.milvus.options import MilvusSinkOptions
 
         for table in source.discover():
-            convert(table, MilvusSinkOptions(url="./x.db"), ServerInfo.parse("v2.6.0"))
+            map_table(table, MilvusSinkOptions(url="./x.db"), ServerInfo.parse("v2.6.0"))
 
 
 def _rows(source: Source, split: Split, by_name: dict[str, TableSchema]) -> int:
@@ -175,12 +175,12 @@ def check_source(source: Source, key: str = "id", expected_keys: set[Any] | None
     suite = SourceSuite()
     suite.key = key  # type: ignore[misc]
     suite.test_the_connector_holds_options_not_clients(source)
-    suite.test_every_discovered_schema_converts_to_a_milvus_target(source)
+    suite.test_every_discovered_schema_maps_to_a_milvus_target(source)
     suite.test_batches_match_the_discovered_schema(source)
     suite.test_splits_cover_every_row_exactly_once(source, expected_keys)
-    suite.test_split_ids_are_stable_between_plans(source)
+    suite.test_split_ids_are_stable_between_calls(source)
     suite.test_a_reader_resumed_from_every_position_neither_skips_nor_repeats(source)
-    suite.test_planning_on_one_instance_and_finishing_on_a_fresh_one(source)
+    suite.test_splitting_on_one_instance_and_finishing_on_a_fresh_one(source)
 
 
 def keys_of(batches: Any, key: str) -> list[Any]:

@@ -28,7 +28,7 @@ class TableSource(Source):
     def discover(self) -> list[TableSchema]:
         return [self.table]
 
-    def plan(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
+    def splits(self, tables: list[TableSchema], parallelism: int, incremental: bool = True) -> list[Split]:
         out = []
         for lo in range(0, len(self.batches), self.per_split):
             hi = min(lo + self.per_split, len(self.batches))

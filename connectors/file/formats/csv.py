@@ -21,8 +21,8 @@ suffixes = (".csv",)
 
 def _reader(opts: Any, uri: str, types: dict[str, pa.DataType] | None = None) -> pcsv.CSVStreamingReader:
     fs, path = open_fs(opts, uri)
-    convert = pcsv.ConvertOptions(column_types=types or {}, strings_can_be_null=True)
-    return pcsv.open_csv(fs.open_input_stream(path), convert_options=convert)
+    conversion = pcsv.ConvertOptions(column_types=types or {}, strings_can_be_null=True)
+    return pcsv.open_csv(fs.open_input_stream(path), convert_options=conversion)
 
 
 def sample(opts: Any, uri: str) -> tuple[pa.Schema, pa.Table]:

@@ -1,7 +1,7 @@
 """The Milvus sink's BulkWriter: Parquet staged in S3 / Azure / a local folder, then Milvus's Import API.
 
 Switched on by a non-empty ``bulk_writer_config`` (:class:`.config.BulkWriterConfig`).
-The sink keeps its plan and catalog (schema and save modes); this package
+The sink keeps its layout and catalog (schema and save modes); this package
 supplies the rest of the contract:
 
 - :func:`.preflight.preflight` (driver, before any save mode acts): Milvus

@@ -37,7 +37,7 @@ def _groups(infos: list[Any]) -> list[Group]:
     return list(by_key.values())
 
 
-def import_staged(opts: Any, plan: Any, infos: list[Any], journal: Any = None) -> int:
+def import_staged(opts: Any, layout: Any, infos: list[Any], journal: Any = None) -> int:
     """Driver: import every staged file once; returns the rows Milvus reports imported."""
     cfg: BulkWriterConfig = opts.bulk_writer_config
     groups = _groups(infos)
@@ -55,7 +55,7 @@ def import_staged(opts: Any, plan: Any, infos: list[Any], journal: Any = None) -
         )
         return 0
     storage = open_storage(cfg)
-    method = choose_method(cfg, plan.server)
+    method = choose_method(cfg, layout.server)
     client = connect(opts)
     try:
         for g in groups:
@@ -71,7 +71,7 @@ def import_staged(opts: Any, plan: Any, infos: list[Any], journal: Any = None) -
         handles = [importer.submit(g) for g in groups]
         states = wait(importer, handles, cfg)
         imported = verdict(states, cfg)
-        if not plan.server.lite:  # Milvus Lite never finishes a refresh load
+        if not layout.server.lite:  # Milvus Lite never finishes a refresh load
             _refresh(client, {g.collection for g in groups}, timeout=opts.timeout)
     finally:
         client.close()

@@ -10,10 +10,10 @@ from vts.connectors.milvus.bulk.errors import writer_error
 from vts.connectors.milvus.bulk.storage import open_storage
 
 
-def preflight(opts: Any, plan: Any) -> list[str]:
+def preflight(opts: Any, layout: Any) -> list[str]:
     """Driver, before any save mode acts: the Import API exists here and the staging area takes files."""
     cfg: BulkWriterConfig = opts.bulk_writer_config
-    if cfg.auto_import and plan.server.lite and not (cfg.cluster_id or cfg.rest_url):
+    if cfg.auto_import and layout.server.lite and not (cfg.cluster_id or cfg.rest_url):
         raise writer_error(
             "Milvus Lite has no Import API, so the BulkWriter cannot load the staged files into it",
             hint="remove bulk_writer_config to use the insert writer, or point 'url' at a Milvus server",
@@ -26,7 +26,7 @@ def preflight(opts: Any, plan: Any) -> list[str]:
     where = f"{storage.kind} {getattr(storage, 'bucket', None) or getattr(storage, 'container', None) or ''}"
     lines = [f"staging area ({where.strip()}, prefix '{cfg.clean_prefix}'): reachable and writable"]
     if cfg.auto_import:
-        lines.append(f"import through {choose_method(cfg, plan.server)} on Milvus {plan.server.version}")
+        lines.append(f"import through {choose_method(cfg, layout.server)} on Milvus {layout.server.version}")
     else:
         lines.append("auto_import is false: files are staged, not imported")
     return lines

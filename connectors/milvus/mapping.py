@@ -1,4 +1,4 @@
-"""Schema converter: vts logical tables -> Milvus target collections.
+"""Schema mapping: vts logical tables -> Milvus target collections (``map_table``).
 
 Refuses, before any data moves, what the target cannot hold (MILVUS-07 with
 the field's name), judged from the server's version: Milvus Lite has no
@@ -29,7 +29,7 @@ INDEX_DEFAULTS: dict[str, dict[str, int]] = {
 }
 
 
-def convert(table: TableSchema, opts: MilvusSinkOptions, server: ServerInfo) -> TargetCollection:
+def map_table(table: TableSchema, opts: MilvusSinkOptions, server: ServerInfo) -> TargetCollection:
     name = opts.collection_rename.get(table.name, table.name)
     if opts.field_schema:
         fields, dynamic = _from_field_schema(table, opts)
