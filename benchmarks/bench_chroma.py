@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from common import peak_rss_mb, time_vts_job  # noqa: E402
+from common import peak_rss_mb, run_vts  # noqa: E402
 
 from tests.embedded_fixtures import SPACES, build_chroma, chroma_client  # noqa: E402
 
@@ -90,7 +90,7 @@ def main() -> None:
         "source": {"Chroma": {"path": str(folder), "batch_size": args.batch}},
         "sink": {"Milvus": {"url": str(target), "batch_size": args.batch}},
     }
-    seconds = time_vts_job(job, work)
+    seconds = run_vts(job, work)
     total = 3 * args.rows
     print(
         f"vts run: {total} records in {seconds:.2f}s = {total / seconds:,.0f} records/s, peak RSS {peak_rss_mb():.0f} MB"

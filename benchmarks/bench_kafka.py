@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from common import time_vts_job
+from common import run_vts
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -188,7 +188,7 @@ def main() -> None:
                         "Milvus": {"url": url, "batch_size": args.sink_batch, "collection_rename": {"bench": "vts"}}
                     },
                 }
-                seconds = time_vts_job(job, work)
+                seconds = run_vts(job, work)
                 print(
                     f"vts batch: {seconds:.1f}s, {args.rows / seconds:,.0f} messages/s (includes startup, "
                     "schema inference, index build)"

@@ -30,13 +30,15 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+TABLE = "bench_items"  # main() sets the loaded table's name
 sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from bench_pgvector import TABLE, load, postgres  # noqa: E402
+import bench_pgvector  # noqa: E402
 
 from tests.services import milvus_standalone as ms  # noqa: E402
+from tests.services.postgres import PostgresServer  # noqa: E402
 from vts import config, engine  # noqa: E402
 
 
@@ -109,8 +111,10 @@ def main() -> None:
     )
     start_cost = time.perf_counter() - t0
     print(f"rows {args.rows:,}, dim {args.dim}, {os.cpu_count()} CPUs; Ray local start: {start_cost:.1f} s")
-    with ms.MilvusStandalone() as server, postgres() as pg_url:
-        load(pg_url, args.rows)
+    global TABLE
+    with ms.MilvusStandalone() as server, PostgresServer() as postgres:
+        pg_url = postgres.url
+        TABLE = bench_pgvector.setup({"pg_url": pg_url, "rows": args.rows})["table"]  # the pgvector bench's table
         print(f"{'path':<28} {'executor':<8} {'workers':>7} {'vectors/s':>10} {'copy s':>7} {'run s':>7}")
         for path in ("bulk (local Parquet)", "insert", "pgvector insert (768-d)"):
             for parallelism in (1, 2):

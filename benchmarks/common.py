@@ -7,6 +7,7 @@ float32, ``title`` a short string, made by vts's own DataGen generator (seed
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -62,6 +63,11 @@ def run_vts(job: dict[str, Any], work: Path) -> float:
     if code != 0:
         raise SystemExit(f"vts exited {code} on {path}")
     return seconds
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far (the plain scripts print it)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def client(url: str, token: str = "") -> Any:
