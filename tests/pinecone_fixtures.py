@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,7 +40,7 @@ def unique(prefix: str) -> str:
 
 def records(namespace: str, rows: int, dimension: int | None, sparse: bool, seed: int = 0) -> list[Record]:
     """Known vectors: float32-exact dense values, sorted sparse indices, mixed metadata (some keys absent)."""
-    rng = np.random.default_rng(abs(hash((namespace, seed))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{namespace}/{seed}".encode()))  # hash() differs per process
     dense = rng.random((rows, dimension or 0), dtype=np.float32)
     tag = namespace.replace(DEFAULT, "default")
     out = []
@@ -49,7 +50,8 @@ def records(namespace: str, rows: int, dimension: int | None, sparse: bool, seed
         if sparse:
             k = int(rng.integers(1, 6))
             idx = sorted({int(x) for x in rng.integers(0, 50_000, size=k)})
-            sv = (idx, [float(x) for x in rng.random(len(idx), dtype=np.float32)])
+            # in (0, 1]: Milvus keeps no explicit zero in a sparse vector, so a drawn 0.0 would not come back
+            sv = (idx, [float(np.float32(1) - x) for x in rng.random(len(idx), dtype=np.float32)])
         meta: dict[str, Any] = {"n": i, "title": f"{tag} {i}", "score": i / 7, "flag": i % 2 == 0}
         if i % 5 == 0:
             meta["tags"] = [tag, f"t{i % 3}"]
