@@ -53,9 +53,9 @@ def pg_logical() -> Iterator[PostgresServer]:
         server.stop()
 
 
-def execute(url: str, *statements: str | tuple[str, Any]) -> None:
-    """Run statements in one transaction."""
-    with psycopg.connect(url) as conn:
+def execute(url: str, *statements: str | tuple[str, Any], autocommit: bool = False) -> None:
+    """Run statements in one transaction (``autocommit``: each on its own, as ALTER SYSTEM needs)."""
+    with psycopg.connect(url, autocommit=autocommit) as conn:
         for s in statements:
             if isinstance(s, tuple):
                 conn.execute(s[0], s[1])

@@ -207,7 +207,9 @@ def test_a_scalar_update_keeps_an_out_of_line_vector_then_status_and_cutover_end
     assert fetch(url, slot) == [(1,)]
 
     execute(url, f"DELETE FROM {t} WHERE id = 5")  # while stopped: the cutover waits for it
+    capsys.readouterr()
     assert cli.main(["cutover", str(job), "--deadline", "1"]) == 1
+    assert "VTS-16" in capsys.readouterr().err  # it timed out waiting, not compared too early
     assert fetch(url, slot) == [(1,)]  # not caught up: nothing dropped
     run = streaming(job)
     assert cli.main(["cutover", str(job), "--deadline", "60"]) == 0
@@ -217,6 +219,32 @@ def test_a_scalar_update_keeps_an_out_of_line_vector_then_status_and_cutover_end
     run.thread.join(60)  # the run still streaming ends on its own: its slot is gone, as its error says
     assert [e.code for e in run.errors] == ["PGVECTOR-17"]
     run.errors.clear()
+
+
+def test_a_change_committed_asynchronously_just_before_status_is_counted_behind(
+    pg_logical: Any,
+    lite_server: str,
+    tmp_path: Path,
+    streaming: Callable[[Path], Running],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """synchronous_commit=off: the commit returns before its WAL is flushed, and the slot reads flushed WAL only."""
+    url = pg_logical.url
+    t = _table(url, 3)
+    job = _job(tmp_path / "job.yaml", url, t, lite_server)
+    run = streaming(job)
+    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 3)
+    _eventually("no lag", lambda: _status(job, capsys)["backlog"] == 0)
+    run.stop()
+    # the WAL writer's round made long, so an asynchronous commit stays unflushed long after it returned
+    execute(url, "ALTER SYSTEM SET wal_writer_delay = '2s'", autocommit=True)
+    execute(url, "SELECT pg_reload_conf()")
+    try:
+        execute(url, "SET LOCAL synchronous_commit = off", f"DELETE FROM {t} WHERE id = 2")
+        assert _status(job, capsys)["backlog"] == 1  # at once: a cutover now must wait for it
+    finally:
+        execute(url, "ALTER SYSTEM RESET wal_writer_delay", autocommit=True)
+        execute(url, "SELECT pg_reload_conf()")
 
 
 def test_pgoutput_marks_an_out_of_line_vector_an_update_left_alone_as_unchanged(pg_logical: Any) -> None:

@@ -19,8 +19,6 @@ from vts.config import Job
 from vts.errors import ConfigError, VtsError
 from vts.status import JobStatus, status
 
-SETTLE = 1.0  # seconds a run must stay level before it counts as caught up (wait_level)
-
 
 class CutoverTimeout(VtsError):
     code = "VTS-16"
@@ -39,7 +37,6 @@ def wait_level(job: Job, deadline: float | None, poll: float = 0.5, said: Callab
     _streaming(job)
     started = time.monotonic()
     last = ""
-    level_at: float | None = None
     while True:
         st = status(job)
         if not st.found:
@@ -50,16 +47,7 @@ def wait_level(job: Job, deadline: float | None, poll: float = 0.5, said: Callab
         waiting = [s for s in st.splits if s.backlog is None and s.state != "done"]
         behind = st.backlog or 0
         if not waiting and behind == 0 and not st.notes:
-            # Level twice, SETTLE seconds apart: a source may show a commit to its readers a moment
-            # after the commit returned (PostgreSQL with synchronous_commit=off flushes the WAL the
-            # slot reads every wal_writer_delay, 200 ms by default), so one level look can come
-            # before the last change the application made.
-            if level_at is not None and time.monotonic() - level_at >= SETTLE:
-                return st
-            level_at = level_at if level_at is not None else time.monotonic()
-            time.sleep(min(poll, SETTLE))
-            continue
-        level_at = None
+            return st
         now = f"{len(waiting)} split(s) not finished, {behind:,} behind" + (f" ({st.notes[0]})" if st.notes else "")
         if now != last:
             said(f"waiting: {now}")

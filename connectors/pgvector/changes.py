@@ -125,6 +125,7 @@ def peek(conn: Any, spec: dict[str, Any]) -> tuple[int, list[pgoutput.Transactio
 def pending(conn: Any, spec: dict[str, Any], position: Any) -> int:
     """Row changes of the table that the slot holds after ``position`` (the stream's backlog, exactly)."""
     at = 0 if position is None else pgoutput.lsn_int(position["lsn"])
+    slot.wait_flushed(conn)  # a commit that returned before this call is counted, even an asynchronous one
     _, txns = slot.while_busy(lambda: peek(conn, spec), attempts=40, pause=0.05)  # the running stream may be peeking
     return sum(
         1 for t in txns if t.end_lsn > at for c in t.changes if isinstance(c, pgoutput.Truncate) or c.oid == spec["oid"]

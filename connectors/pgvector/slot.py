@@ -168,6 +168,25 @@ def drop(conn: Any, o: PgvectorOptions) -> list[str]:
     return out
 
 
+def wait_flushed(conn: Any) -> None:
+    """Return once the WAL of every commit made so far is flushed, so a peek of the slot sees them all.
+
+    A commit with ``synchronous_commit=off`` returns before its WAL is flushed, and a slot decodes only
+    flushed WAL: for up to ``wal_writer_delay`` (the WAL writer's round) a peek misses it, and a backlog of
+    zero would be reported while a change is still on its way. So wait until the flush position passes
+    the insert position read now, for at most two of the WAL writer's rounds: the insert position may
+    point past a page header that no flush reaches until more WAL is written.
+    """
+    target, delay = conn.execute(
+        "SELECT pg_current_wal_insert_lsn(), extract(epoch FROM current_setting('wal_writer_delay')::interval)::float8"
+    ).fetchone()
+    deadline = time.monotonic() + 2 * delay + 0.1
+    while time.monotonic() < deadline:
+        if conn.execute("SELECT pg_current_wal_flush_lsn() >= %s", [target]).fetchone()[0]:
+            return
+        time.sleep(0.01)
+
+
 def while_busy(call: Callable[[], T], attempts: int, pause: float) -> T:
     """``call()``, again while another session holds the slot for a moment (a peek, an advance); raises the last one.
 
