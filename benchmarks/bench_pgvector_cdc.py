@@ -61,20 +61,40 @@ def load(url: str, rows: int) -> None:
         )
 
 
-def counter(milvus: str):
-    """A client of its own (pymilvus shares one channel per address; a count must not wait on another's)."""
-    from pymilvus import MilvusClient
+class Counter:
+    """Counts the rows of the bench's collection that match a filter, with a client of its own.
 
-    return MilvusClient(uri=milvus, dedicated=True)
+    pymilvus shares one channel per address, so a count must not wait behind another client's call; each
+    count has a deadline and a failed one (a connection the server dropped: GOAWAY too_many_pings) opens
+    a new client and says None, so a long measurement does not end on it.
+    """
+
+    def __init__(self, milvus: str, what: str) -> None:
+        self.milvus, self.what = milvus, what
+        self.client = self._open()
+
+    def _open(self):
+        from pymilvus import MilvusClient
+
+        return MilvusClient(uri=self.milvus, dedicated=True)
+
+    def __call__(self, filter: str) -> int | None:
+        try:
+            res = self.client.query(
+                TABLE, filter=filter, output_fields=["count(*)"], consistency_level="Strong", timeout=10
+            )
+        except Exception as e:
+            print(f"{self.what}: {type(e).__name__}: {e}; reconnecting", file=sys.stderr, flush=True)
+            self.close()
+            self.client = self._open()
+            return None
+        return int(res[0]["count(*)"])
+
+    def close(self) -> None:
+        self.client.close()
 
 
-def applied(client) -> int:
-    """Updates Milvus shows: each one gave a row of its own a title 'u<sequence number>'."""
-    # a deadline: a connection the server dropped (GOAWAY too_many_pings) otherwise blocks the call for good
-    res = client.query(
-        TABLE, filter='title like "u%"', output_fields=["count(*)"], consistency_level="Strong", timeout=10
-    )
-    return int(res[0]["count(*)"])
+APPLIED = 'title like "u%"'  # updates Milvus shows: each one gave a row of its own a title 'u<sequence number>'
 
 
 def sustained(url: str, milvus: str, rate: int, seconds: float, seq0: int) -> tuple[dict, int]:
@@ -87,20 +107,15 @@ def sustained(url: str, milvus: str, rate: int, seconds: float, seq0: int) -> tu
     stop = threading.Event()
 
     def monitor() -> None:
-        c = counter(milvus)
+        count = Counter(milvus, "monitor")
         try:
             while not stop.is_set():
-                try:
-                    n = applied(c)
-                except Exception as e:  # a dropped connection (GOAWAY) must not end the count: a new client
-                    print(f"monitor: {type(e).__name__}: {e}; reconnecting", file=sys.stderr, flush=True)
-                    c.close()
-                    c = counter(milvus)
-                    continue
-                seen.append((time.time(), n))
-                time.sleep(0.1)
+                n = count(APPLIED)
+                if n is not None:
+                    seen.append((time.time(), n))
+                    time.sleep(0.1)
         finally:
-            c.close()
+            count.close()
 
     mon = threading.Thread(target=monitor, daemon=True)
     mon.start()
@@ -151,25 +166,14 @@ def burst(url: str, milvus: str, n: int) -> dict:
             f"WHERE id BETWEEN 1 AND {n}"
         )
         committed = time.time()
-    c = client_for(milvus)
+    count = Counter(milvus, "burst")
     try:
-        while True:
-            try:
-                res = c.query(
-                    TABLE, filter='title == "burst"', output_fields=["count(*)"], consistency_level="Strong", timeout=10
-                )
-            except Exception as e:  # as in monitor(): a dropped connection, a new client
-                print(f"burst: {type(e).__name__}: {e}; reconnecting", file=sys.stderr, flush=True)
-                c.close()
-                c = client_for(milvus)
-                continue
-            if int(res[0]["count(*)"]) >= n:
-                break
+        while (count('title == "burst"') or 0) < n:
             if time.time() - committed > 300:
                 raise TimeoutError("the burst did not arrive in 300 s")
             time.sleep(0.1)
     finally:
-        c.close()
+        count.close()
     done = time.time()
     return {"updates": n, "commit_s": round(committed - t0, 2), "lag_s": round(done - committed, 2)}
 

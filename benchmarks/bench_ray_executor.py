@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = "bench_items"  # main() sets the loaded table's name
 sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -51,15 +50,15 @@ def _job(
     executor: str,
     bulk: Path | None,
     partitions: int = 0,
-    pg_url: str | None = None,
+    pgvector: dict[str, str] | None = None,
 ) -> str:
     sink: dict[str, Any] = {"url": url, "batch_size": 2000, "index": {"index_type": "AUTOINDEX", "metric_type": "L2"}}
     if bulk is not None:
         sink["bulk_writer_config"] = {"cloud_id": "local", "local_path": str(bulk), "poll_interval": 0.5}
     job = {
         "env": {"parallelism": parallelism, "executor": executor, "checkpoint": {"path": f"./cp-{name}"}},
-        "source": {"Pgvector": {"url": pg_url, "table": TABLE, "collection": name}}
-        if pg_url
+        "source": {"Pgvector": {**pgvector, "collection": name}}
+        if pgvector
         else {
             "DataGen": {
                 "collection": name,
@@ -111,10 +110,9 @@ def main() -> None:
     )
     start_cost = time.perf_counter() - t0
     print(f"rows {args.rows:,}, dim {args.dim}, {os.cpu_count()} CPUs; Ray local start: {start_cost:.1f} s")
-    global TABLE
     with ms.MilvusStandalone() as server, PostgresServer() as postgres:
-        pg_url = postgres.url
-        TABLE = bench_pgvector.setup({"pg_url": pg_url, "rows": args.rows})["table"]  # the pgvector bench's table
+        loaded = bench_pgvector.setup({"pg_url": postgres.url, "rows": args.rows})  # the pgvector bench's table
+        pgvector = {"url": postgres.url, "table": loaded["table"]}
         print(f"{'path':<28} {'executor':<8} {'workers':>7} {'vectors/s':>10} {'copy s':>7} {'run s':>7}")
         for path in ("bulk (local Parquet)", "insert", "pgvector insert (768-d)"):
             for parallelism in (1, 2):
@@ -123,8 +121,8 @@ def main() -> None:
                     bulk = work / f"stage-{name}" if path.startswith("bulk") else None
                     if bulk is not None:
                         bulk.mkdir()
-                    pg = pg_url if path.startswith("pgvector") else None
-                    text = _job(server.uri, name, args.rows, args.dim, parallelism, executor, bulk, pg_url=pg)
+                    pg = pgvector if path.startswith("pgvector") else None
+                    text = _job(server.uri, name, args.rows, args.dim, parallelism, executor, bulk, pgvector=pg)
                     copy, whole, rows = _run(text)
                     assert rows == args.rows, (name, rows)
                     print(f"{path:<28} {executor:<8} {parallelism:>7} {rows / copy:>10,.0f} {copy:>7.1f} {whole:>7.1f}")
