@@ -120,7 +120,8 @@ def run_script(script: Path, timeout: float) -> dict[str, Any]:
     try:
         out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=timeout,
                              cwd=HERE.parent, env={**os.environ, "PYTHONPATH": f"{HERE.parent}{os.pathsep}{HERE}"})  # fmt: skip
-        text, code = out.stdout[-4000:], out.returncode
+        # a script that fails says why on stderr: keep its tail too, or the results show a bare exit code
+        text, code = (out.stdout[-4000:] + (out.stderr[-4000:] if out.returncode else "")), out.returncode
     except subprocess.TimeoutExpired:
         text, code = f"timed out after {timeout:.0f} s", None
     return {"script": script.name, "exit": code, "seconds": round(time.perf_counter() - t0, 1), "output": text}
