@@ -105,14 +105,22 @@ def _eventually(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> Non
         time.sleep(0.2)
 
 
+def _streaming_table(
+    url: str, rows: int, lite_server: str, tmp_path: Path, streaming: Callable[[Path], Running]
+) -> tuple[str, Path, Running]:
+    """A table of ``rows`` rows and its streaming job, running, once its snapshot is in Milvus."""
+    t = _table(url, rows)
+    job = _job(tmp_path / "job.yaml", url, t, lite_server)
+    run = streaming(job)
+    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == rows)
+    return t, job, run
+
+
 def test_changes_while_streaming_reach_milvus_in_commit_order_and_verify_passes(
     pg_logical: Any, lite_server: str, tmp_path: Path, streaming: Callable[[Path], Running]
 ) -> None:
     url = pg_logical.url
-    t = _table(url, 50)
-    job = _job(tmp_path / "job.yaml", url, t, lite_server)
-    streaming(job)
-    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 50)
+    t, job, _ = _streaming_table(url, 50, lite_server, tmp_path, streaming)
 
     execute(url, f"INSERT INTO {t} VALUES (51, 'new', '[9,9,9,9]'), (52, 'new too', '[8,8,8,8]')")
     execute(url, f"UPDATE {t} SET emb = '[7,7,7,7]' WHERE id = 2")  # the vector
@@ -230,10 +238,7 @@ def test_a_change_committed_asynchronously_just_before_status_is_counted_behind(
 ) -> None:
     """synchronous_commit=off: the commit returns before its WAL is flushed, and the slot reads flushed WAL only."""
     url = pg_logical.url
-    t = _table(url, 3)
-    job = _job(tmp_path / "job.yaml", url, t, lite_server)
-    run = streaming(job)
-    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 3)
+    t, job, run = _streaming_table(url, 3, lite_server, tmp_path, streaming)
     _eventually("no lag", lambda: _status(job, capsys)["backlog"] == 0)
     run.stop()
     # the WAL writer's round made long, so an asynchronous commit stays unflushed long after it returned
@@ -410,10 +415,7 @@ def test_cutover_abandon_drops_the_slot_and_the_next_run_starts_over_from_a_new_
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = pg_logical.url
-    t = _table(url, 10)
-    job = _job(tmp_path / "job.yaml", url, t, lite_server)
-    run = streaming(job)
-    _eventually("the snapshot", lambda: len(_target(lite_server, t)) == 10)
+    t, job, run = _streaming_table(url, 10, lite_server, tmp_path, streaming)
     run.stop()
     slot = f"SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE '{'vts_' + t}%'"
     assert fetch(url, slot) == [(1,)]
