@@ -191,7 +191,8 @@ def _failing(job: Path, after_rows: int) -> None:
 def test_a_fatal_error_stops_and_leaves_a_checkpoint_that_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    job = _job(tmp_path, rows=30_000, parallelism=1)
+    # a checkpoint after every batch: at 0.3 s, the 16 000 rows before the fault could all pass before the first one
+    job = _job(tmp_path, rows=30_000, parallelism=1, checkpoint={"path": str(tmp_path / "cp"), "interval": 0.001})
     _failing(job, after_rows=16_000)
     state = _checkpoint(tmp_path)
     assert state is not None and 0 < sum(s.get("rows_written", 0) for s in state["state"].values()) < 30_000
