@@ -132,6 +132,27 @@ def test_milvus_lite_to_milvus_235_keeps_every_row_and_the_schema(
     server.drop_collection(name)
 
 
+def test_a_collection_vts_creates_is_loaded_and_indexed_when_the_run_returns(
+    milvus235: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """vts does not wait for the load while it copies: the run's end does (a 10-row copy is quicker than the load)."""
+    name = f"l_{uuid.uuid4().hex[:8]}"
+    job = {
+        "source": {"DataGen": {"collection": name, "row_count": 10, "fields": [
+            {"name": "id", "type": "BIGINT", "primary_key": True},
+            {"name": "v", "type": "FLOAT_VECTOR", "dimension": 4}]}},
+        "sink": {"Milvus": {"url": milvus235.uri, "token": milvus235.token}},
+    }  # fmt: skip
+    code, _, err = run_vts("run", "-q", str(write_job(tmp_path / "job.yaml", job)), capsys=capsys)
+    assert code == 0, err
+    server = MilvusClient(uri=milvus235.uri, token=milvus235.token)
+    assert server.get_load_state(name)["state"].name == "Loaded"
+    assert server.describe_index(name, "v")["index_type"] == "AUTOINDEX"
+    q = server.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")
+    assert q[0]["count(*)"] == 10
+    server.drop_collection(name)
+
+
 def test_a_field_milvus_235_cannot_hold_is_refused_before_any_data_moves(
     milvus235: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -117,7 +117,7 @@ def test_finalize_without_an_index_only_waits_for_compaction(db: Path, tmp_path:
     assert _files(db, "parquet") == data and _files(db, "idx") == set()
 
 
-def test_finalize_leaves_a_server_alone_without_connecting() -> None:
+def test_finalize_without_targets_enters_no_stage_and_does_not_connect() -> None:
     sink = MilvusSink(MilvusSinkOptions(url="http://127.0.0.1:1"))  # nothing listens there
     stages = Stages()
     sink.finalize(MilvusLayout(server=None, targets={}), stages)  # type: ignore[arg-type]

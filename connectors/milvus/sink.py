@@ -12,7 +12,7 @@ from vts.connectors.milvus import lite
 from vts.connectors.milvus.bulk.commit import import_staged
 from vts.connectors.milvus.bulk.preflight import preflight
 from vts.connectors.milvus.bulk.writer import StagingWriter
-from vts.connectors.milvus.catalog import MilvusCatalog
+from vts.connectors.milvus.catalog import MilvusCatalog, wait_loading
 from vts.connectors.milvus.connection import ServerInfo, check_lite_folder, connect, lite_file_bound, server_info
 from vts.connectors.milvus.mapping import map_table
 from vts.connectors.milvus.options import DataSaveMode, MilvusSinkOptions, SchemaSaveMode
@@ -70,12 +70,17 @@ class MilvusSink(Sink):
         collection's wait runs inside ``stage("building the index of <name>")``.
         Afterwards nothing is left for
         Lite to do when the process exits. A Milvus server builds indexes on
-        its own: nothing to wait for, no stage.
+        its own; what is left is the load :meth:`MilvusCatalog.create` started,
+        finished long before on all but the smallest runs.
         """
-        if not self.options.is_lite_file or self.options.bulk_writer_config:
+        if not layout.targets or (self.options.bulk_writer_config and self.options.is_lite_file):
             return
         client = connect(self.options)
         try:
+            if not self.options.is_lite_file:
+                for target in layout.targets.values():
+                    wait_loading(client, target.name, self.options.timeout)
+                return
             for target in layout.targets.values():
                 what = f"building the index of {target.name}" if target.indexes else f"compacting {target.name}"
                 with stage(what):

@@ -11,6 +11,7 @@ from vts.connectors.milvus.bulk.importer import Group, Importer, wait
 from vts.connectors.milvus.bulk.rest_import import RestImporter
 from vts.connectors.milvus.bulk.storage import open_storage
 from vts.connectors.milvus.bulk.verdict import verdict
+from vts.connectors.milvus.catalog import wait_loading
 from vts.connectors.milvus.connection import connect
 from vts.connectors.milvus.writer import ensure_partition
 
@@ -85,6 +86,7 @@ def _refresh(client: Any, collections: set[str], timeout: float) -> None:
     """A loaded collection shows imported segments after a refresh load; best effort."""
     for name in collections:
         try:
+            wait_loading(client, name, timeout)  # the load vts started when it created the collection
             state = str(client.get_load_state(name).get("state", ""))
             if "Loaded" in state and "NotLoad" not in state:
                 client.load_collection(name, refresh=True, timeout=timeout)
