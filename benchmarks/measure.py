@@ -87,6 +87,25 @@ def group_rss_mb(pgid: int) -> float:
     return total / 2**20
 
 
+def settle(servers: dict[str, int], timeout: float = 90.0, idle_cores: float = 0.25) -> float:
+    """Wait until the servers are quiet (below ``idle_cores`` together over 1 s); the seconds waited.
+
+    A server keeps working after a side returns (Milvus builds the index of
+    what was just written, compacts): without this the next side would pay
+    for the previous one's background work. ``timeout`` caps the wait; the
+    side then starts anyway, and the CPU seconds in its result show it.
+    """
+    t0 = time.monotonic()
+    last = sum(group_cpu_seconds(p) for p in servers.values())
+    while time.monotonic() - t0 < timeout:
+        time.sleep(1.0)
+        now = sum(group_cpu_seconds(p) for p in servers.values())
+        if now - last < idle_cores:
+            break
+        last = now
+    return round(time.monotonic() - t0, 1)
+
+
 def run_child(args: list[str], env_file: Path, timeout: float) -> dict[str, Any]:
     """Run ``run.py`` in a child with ``args``; the child's last stdout line is its JSON result."""
     try:

@@ -78,7 +78,7 @@ def run_path(
     path: BenchPath, rows: int, services: Any, work: Path, timeout: float, sides: tuple[str, ...] = ()
 ) -> dict:
     """Set the path's data up, then run each of its sides; a side that fails is reported, never hidden."""
-    from measure import run_child
+    from measure import run_child, settle
 
     result: dict[str, Any] = {"path": path.name, "rows": rows, "notes": path.notes, "sides": []}
     if path.needs_netns and not in_netns():
@@ -105,11 +105,20 @@ def run_path(
         result["setup_seconds"] = round(time.perf_counter() - t0, 1)
         env.update(extra)
         env_file.write_text(json.dumps(env))
+    baseline = run_child(["--setup", "services:milvus_collections"], env_file, timeout)
+    if "error" in baseline:  # the sides still run; what they leave behind is not dropped
+        result["cleanup_error"], baseline = baseline["error"], {}
+    cleanup = folder / "cleanup.json"
+    cleanup.write_text(json.dumps({**env, "baseline": baseline}))
     for side in path.sides:
         if sides and side.role not in sides:
             continue
+        waited = settle(groups)
         print(f"  {path.name}: {side.name} ...", flush=True)
-        result["sides"].append(measure_side(path, side, env_file, groups, timeout))
+        measured = measure_side(path, side, env_file, groups, timeout)
+        measured["settle_seconds"] = waited  # how long the servers took to go quiet before it started
+        result["sides"].append(measured)
+        run_child(["--setup", "services:drop_new_collections"], cleanup, timeout)
     result["ratios"] = ratios(result["sides"])
     return result
 

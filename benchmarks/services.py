@@ -56,6 +56,7 @@ class Services:
         self.groups: dict[str, int] = {}
         self._stops: list[Callable[[], None]] = []
         self._started: set[str] = set()
+        self._milvus_servers: dict[str, Any] = {}
 
     def ensure(self, names: tuple[str, ...], path_env: dict[str, Any]) -> dict[str, int]:
         """Start the services in ``names`` not yet running; the process groups of those ``names``."""
@@ -67,7 +68,7 @@ class Services:
                     getattr(self, f"_start_{name}")()
                 self._started.add(name)
         wanted = {_group_name(n) for n in names}
-        wanted |= {"moto" for n in names if n == "milvus235"}
+        wanted |= {"moto" for n in names if n == "milvus235s3"}
         return {k: v for k, v in self.groups.items() if k in wanted}
 
     def stop(self) -> None:
@@ -114,9 +115,11 @@ class Services:
                         s3_secret=S3_SECRET, s3_bucket=S3_BUCKET)  # fmt: skip
 
     def _start_milvus235(self) -> None:
-        """Milvus 2.3.5 standalone whose object store is the moto server, so the bulk path can import from S3."""
-        from tests.services import milvus_standalone as ms
+        """Milvus 2.3.5 standalone on its local storage (as a single-node install keeps its data)."""
+        self._milvus("milvus235", {})
 
+    def _start_milvus235s3(self) -> None:
+        """Milvus 2.3.5 standalone whose object store is the moto server, so the bulk path can import from S3."""
         if "moto" not in self._started:
             self._start_moto()
             self._started.add("moto")
@@ -129,9 +132,21 @@ class Services:
             "minio.secretAccessKey": S3_SECRET,
             "minio.rootPath": "milvus-data",
         }
+        self._milvus("milvus235s3", config)
+
+    def _milvus(self, name: str, config: dict[str, str]) -> None:
+        """One Milvus 2.3.5 per namespace (its etcd peer port is fixed): the other kind is stopped first."""
+        from tests.services import milvus_standalone as ms
+
+        for other in ("milvus235", "milvus235s3"):
+            if other in self._milvus_servers:
+                self._milvus_servers.pop(other).stop()
+                self._started.discard(other)
+                self.groups.pop(other, None)
         server = ms.MilvusStandalone(extra_config=config, base_dir=self.work).start()
-        self._stops.append(server.stop)
-        self.groups["milvus235"] = server._proc.pid
+        self._milvus_servers[name] = server
+        self._stops.append(server.stop)  # stopping a stopped server does nothing
+        self.groups[name] = server._proc.pid
         self.env["milvus_url"] = server.uri
 
     def _start_postgres(self) -> None:
@@ -159,6 +174,41 @@ class Services:
         if not line:
             raise RuntimeError(f"{spec} exited before it served: see {self.work / (fn + '.log')}")
         self.env.update(json.loads(line))
+
+
+MILVUS_URLS = ("milvus_url", "lite_url", "lite2_url")  # the env keys of the Milvus servers a path may use
+
+
+def milvus_collections(env: dict[str, Any]) -> dict[str, list[str]]:
+    """The collections on every Milvus server of ``env`` (after a path's setup: its source collections).
+
+    Run in a child process (``run.py --setup services:milvus_collections``), as is
+    :func:`drop_new_collections`: a channel the runner kept open through a long side
+    is closed by Milvus 2.3.5 (GOAWAY too_many_pings against pymilvus's keepalive),
+    and pymilvus's pooled reconnect then fails."""
+    from pymilvus import MilvusClient
+
+    out = {}
+    for key in MILVUS_URLS:
+        if env.get(key):
+            c = MilvusClient(uri=env[key])
+            out[env[key]] = sorted(c.list_collections())
+            c.close()
+    return out
+
+
+def drop_new_collections(env: dict[str, Any]) -> dict[str, Any]:
+    """Drop what a side created (the collections not in ``env["baseline"]``): Milvus stops indexing them."""
+    from pymilvus import MilvusClient
+
+    dropped = []
+    for url, keep in env["baseline"].items():
+        c = MilvusClient(uri=url)
+        for name in set(c.list_collections()) - set(keep):
+            c.drop_collection(name)
+            dropped.append(name)
+        c.close()
+    return {"dropped": dropped}
 
 
 def _group_name(spec: str) -> str:

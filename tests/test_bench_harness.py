@@ -31,6 +31,7 @@ def test_quick_bench_of_one_path_writes_results_json_and_plot(tmp_path: Path) ->
         assert side["seconds"] > 0 and side["vectors_per_s"] > 0 and side["peak_rss_mb"] > 0
         assert side["cpu_seconds"]["bench process"] > 0
         assert "lite" in side["cpu_seconds"]  # the server's own process, measured apart
+        assert 0 <= side["settle_seconds"] < 90  # the server went quiet before the side started
     assert path["ratios"]["vts / slower side alone"] > 0
     [png] = tmp_path.glob("*-quick-datagen-milvus-lite-server.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
