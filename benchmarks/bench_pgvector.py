@@ -294,6 +294,31 @@ def pymilvus_bulk_writer(env: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
+def _bulk_path(
+    staged: str, limit: str, pymilvus: str, milvus: str, where: str, params: dict[str, Any] | None = None
+) -> BenchPath:
+    """A bulk path: staged ``staged`` (S3 or local), its staging limit, pymilvus's own writer, the Milvus kind."""
+    return BenchPath(
+        name=f"pgvector -> {staged} -> Milvus 2.3.5 import (BulkWriter)",
+        module=__name__,
+        sides=(
+            Side("vts BulkWriter end to end", "vts", "vts_bulk"),
+            Side("source alone (vts pgvector reader)", "source", "source_alone"),
+            Side(f"staging limit ({limit})", "sink", "staging_limit"),
+            Side("import alone (do_bulk_insert of staged files)", "sink", "import_alone"),
+            Side(f"pymilvus {pymilvus} + import", "loop", "pymilvus_bulk_writer"),
+        ),
+        services=("postgres", milvus),
+        setup="setup",
+        quick_rows=1_000,
+        full_rows=100_000,
+        needs_netns=True,
+        scaling=(100_000, 1_000_000),
+        params=params or {},
+        notes=f"end to end until count(*) shows every row; {where}",
+    )
+
+
 PATHS = [
     BenchPath(
         name="pgvector -> Milvus 2.3.5 (insert writer)",
@@ -313,43 +338,20 @@ PATHS = [
         notes="vts until its run returns with the collection loaded and count(*) showing every row; Milvus "
         "builds the index of the sealed segments after that, in the background (the bulk paths wait for it)",
     ),
-    BenchPath(
-        name="pgvector -> Parquet on S3 -> Milvus 2.3.5 import (BulkWriter)",
-        module=__name__,
-        sides=(
-            Side("vts BulkWriter end to end", "vts", "vts_bulk"),
-            Side("source alone (vts pgvector reader)", "source", "source_alone"),
-            Side("staging limit (pyarrow ParquetWriter -> S3)", "sink", "staging_limit"),
-            Side("import alone (do_bulk_insert of staged files)", "sink", "import_alone"),
-            Side("pymilvus RemoteBulkWriter + import", "loop", "pymilvus_bulk_writer"),
-        ),
-        services=("postgres", "milvus235s3"),
-        setup="setup",
-        quick_rows=1_000,
-        full_rows=100_000,
-        needs_netns=True,
-        scaling=(100_000, 1_000_000),
-        notes="end to end until count(*) shows every row; Milvus 2.3.5 stores its data on the same moto S3 "
-        "(a Python server: every binlog and index file Milvus writes goes through it too)",
+    _bulk_path(
+        "Parquet on S3",
+        "pyarrow ParquetWriter -> S3",
+        "RemoteBulkWriter",
+        "milvus235s3",
+        "Milvus 2.3.5 stores its data on the same moto S3 (a Python server: every binlog and index file "
+        "Milvus writes goes through it too)",
     ),
-    BenchPath(
-        name="pgvector -> local Parquet -> Milvus 2.3.5 import (BulkWriter)",
-        module=__name__,
-        sides=(
-            Side("vts BulkWriter end to end", "vts", "vts_bulk"),
-            Side("source alone (vts pgvector reader)", "source", "source_alone"),
-            Side("staging limit (pyarrow ParquetWriter, local)", "sink", "staging_limit"),
-            Side("import alone (do_bulk_insert of staged files)", "sink", "import_alone"),
-            Side("pymilvus LocalBulkWriter + import", "loop", "pymilvus_bulk_writer"),
-        ),
-        services=("postgres", "milvus235"),
-        setup="setup",
-        quick_rows=1_000,
-        full_rows=100_000,
-        needs_netns=True,
-        scaling=(100_000, 1_000_000),
-        params={"staging": "local"},
-        notes="end to end until count(*) shows every row; Milvus 2.3.5 on its local storage reads the staged "
-        "files by path (cloud_id local, vts's default chunk_size)",
+    _bulk_path(
+        "local Parquet",
+        "pyarrow ParquetWriter, local",
+        "LocalBulkWriter",
+        "milvus235",
+        "Milvus 2.3.5 on its local storage reads the staged files by path (cloud_id local, vts's default chunk_size)",
+        {"staging": "local"},
     ),
 ]

@@ -128,19 +128,19 @@ def _call(fn: Any, code: Code, what: str, *args: Any, **kwargs: Any) -> Any:
         raise wrap(exc, code, what) from None
 
 
-def wait_loading(client: Any, collection: str, timeout: float | None) -> None:
-    """Return once a load in progress of ``collection`` has finished (a released collection stays released)."""
+def wait_loading(client: Any, collection: str, timeout: float | None) -> str:
+    """Return once a load in progress of ``collection`` has finished (a released collection stays released);
+    the load state then (``Loaded``, ``NotLoad``...)."""
     state = str(client.get_load_state(collection).get("state", ""))
-    if "Loading" in state:
-        _call(client.load_collection, Code.SERVER_RESPONSE_FAILED, f"loading {collection}", collection, timeout=timeout)
+    if "Loading" not in state:
+        return state
+    _call(client.load_collection, Code.SERVER_RESPONSE_FAILED, f"loading {collection}", collection, timeout=timeout)
+    return "Loaded"
 
 
 def count_rows(client: Any, collection: str) -> int:
     """Exact row count (Strong consistency), loading the collection if it can be."""
-    state = str(client.get_load_state(collection).get("state", ""))
-    if "Loading" in state:
-        client.load_collection(collection)
-    elif "NotLoad" in state:
+    if "NotLoad" in wait_loading(client, collection, None):
         try:
             client.load_collection(collection)
         except Exception:

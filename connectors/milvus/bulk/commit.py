@@ -86,8 +86,7 @@ def _refresh(client: Any, collections: set[str], timeout: float) -> None:
     """A loaded collection shows imported segments after a refresh load; best effort."""
     for name in collections:
         try:
-            wait_loading(client, name, timeout)  # the load vts started when it created the collection
-            state = str(client.get_load_state(name).get("state", ""))
+            state = wait_loading(client, name, timeout)  # the load vts started when it created the collection
             if "Loaded" in state and "NotLoad" not in state:
                 client.load_collection(name, refresh=True, timeout=timeout)
         except Exception:
