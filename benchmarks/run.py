@@ -14,12 +14,14 @@ Writes ``benchmarks/results/<date>-<host>.json`` and one PNG per path, and print
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib
 import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -125,16 +127,43 @@ def run_path(
 
 
 def run_script(script: Path, timeout: float) -> dict[str, Any]:
-    """A bench not (yet) on the harness: run as its author wrote it, output kept."""
+    """A bench not (yet) on the harness: run as its author wrote it, output kept.
+
+    The script runs in its own process group; on a timeout or a Ctrl-C it gets SIGINT and ``SCRIPT_GRACE``
+    seconds to stop the servers it started (its ``finally``), then its group is killed: a plain SIGKILL
+    left those servers running.
+    """
     t0 = time.perf_counter()
+    env = {**os.environ, "PYTHONPATH": f"{HERE.parent}{os.pathsep}{HERE}"}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=HERE.parent, env=env, start_new_session=True)  # fmt: skip
     try:
-        out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=timeout,
-                             cwd=HERE.parent, env={**os.environ, "PYTHONPATH": f"{HERE.parent}{os.pathsep}{HERE}"})  # fmt: skip
+        out, err = proc.communicate(timeout=timeout)
         # a script that fails says why on stderr: keep its tail too, or the results show a bare exit code
-        text, code = (out.stdout[-4000:] + (out.stderr[-4000:] if out.returncode else "")), out.returncode
+        text, code = (out[-4000:] + (err[-4000:] if proc.returncode else "")), proc.returncode
     except subprocess.TimeoutExpired:
+        _interrupt(proc)
         text, code = f"timed out after {timeout:.0f} s", None
+    except KeyboardInterrupt:
+        _interrupt(proc)
+        raise
     return {"script": script.name, "exit": code, "seconds": round(time.perf_counter() - t0, 1), "output": text}
+
+
+SCRIPT_GRACE = 30.0
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """SIGINT the script's group, give it ``SCRIPT_GRACE`` seconds to clean up, then kill what is left."""
+    from tests.services import kill_group
+
+    try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=SCRIPT_GRACE)
+    finally:  # a second Ctrl-C during the grace still kills the group
+        kill_group(proc)
 
 
 def scaling(paths: list[BenchPath], counts: list[int], services: Any, work: Path, timeout: float) -> list[dict]:

@@ -36,3 +36,31 @@ def test_quick_bench_of_one_path_writes_results_json_and_plot(tmp_path: Path) ->
     [png] = tmp_path.glob("*-quick-datagen-milvus-lite-server.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "vectors/s" in out.stdout  # the table
+
+
+SERVING_SCRIPT = """
+import subprocess, sys, time
+from pathlib import Path
+server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+Path(sys.argv[0]).with_suffix(".pid").write_text(str(server.pid))
+try:
+    time.sleep(600)
+finally:  # how a bench script stops the servers it started
+    server.kill()
+    server.wait()
+    Path(sys.argv[0]).with_suffix(".stopped").write_text("yes")
+"""
+
+
+def test_a_script_that_times_out_stops_the_servers_it_started(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import run
+
+    script = tmp_path / "bench_serving.py"
+    script.write_text(SERVING_SCRIPT)
+    result = run.run_script(script, timeout=3)
+
+    assert result["exit"] is None and "timed out" in result["output"]
+    assert script.with_suffix(".stopped").read_text() == "yes"  # its finally ran: SIGINT, not SIGKILL
+    server = int(script.with_suffix(".pid").read_text())
+    assert not Path(f"/proc/{server}").exists()

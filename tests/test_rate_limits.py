@@ -1,8 +1,9 @@
 """The BufferBatchWriter facing a throttling Milvus: nothing lost, nothing doubled.
 
 A fault-injecting layer sits between the writer and a real Milvus Lite
-client: it refuses some Insert/Upsert calls the way Milvus does, before they
-reach the server, and passes the others through.
+client (in place of the writer's Payload.send): it refuses some Insert/Upsert
+calls the way Milvus does, before they reach the server, and passes the others
+through.
 """
 
 from __future__ import annotations
@@ -15,35 +16,25 @@ from typing import Any
 import pytest
 from pymilvus.exceptions import MilvusException
 
-import vts.connectors.milvus.sink as sink_module
+import vts.connectors.milvus.payload as payload_module
 import vts.connectors.milvus.writer as writer_module
 from tests.conftest import client_for, read_all, run_vts, write_job
-from vts.connectors.milvus.connection import connect as real_connect
 
 ROWS = 6000
 
 
-class Throttling:
-    """Wraps a MilvusClient; ``refuse(rows)`` decides which write calls fail, and with what."""
+def refusing(refuse: Callable[[int, int], str | None], log: list[tuple[int, str]]) -> Callable[..., Any]:
+    """A Payload.send that ``refuse(rows, calls so far)`` fails, with its message, before it reaches the server."""
+    real_send = payload_module.Payload.send
 
-    def __init__(self, client: Any, refuse: Callable[[int, int], str | None], log: list[tuple[int, str]]) -> None:
-        self._client, self._refuse, self._log = client, refuse, log
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def _write(self, method: str, collection: str, rows: list[dict], **kw: Any) -> Any:
-        error = self._refuse(len(rows), len(self._log))
-        self._log.append((len(rows), error or "ok"))
+    def send(self: payload_module.Payload, rows: list[dict], partition: str) -> None:
+        error = refuse(len(rows), len(log))
+        log.append((len(rows), error or "ok"))
         if error:
             raise MilvusException(code=8, message=error)
-        return getattr(self._client, method)(collection, rows, **kw)
+        real_send(self, rows, partition)
 
-    def upsert(self, collection: str, rows: list[dict], **kw: Any) -> Any:
-        return self._write("upsert", collection, rows, **kw)
-
-    def insert(self, collection: str, rows: list[dict], **kw: Any) -> Any:
-        return self._write("insert", collection, rows, **kw)
+    return send
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[int, int], str
 
     def install(refuse: Callable[[int, int], str | None]) -> list[tuple[int, str]]:
         log: list[tuple[int, str]] = []
-        monkeypatch.setattr(sink_module, "connect", lambda opts: Throttling(real_connect(opts), refuse, log))
+        monkeypatch.setattr(payload_module.Payload, "send", refusing(refuse, log))
         return log
 
     install.sleeps = sleeps  # type: ignore[attr-defined]

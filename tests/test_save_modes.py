@@ -112,14 +112,18 @@ def test_upsert_rerun_keeps_the_count_and_insert_mode_appends(
 ) -> None:
     calls: list[str] = []
 
-    class Recording:  # the real client, noting which write call the writer makes
-        def __init__(self, client: Any) -> None:
-            self._client = client
+    rpc = {"batch_insert": "insert", "insert_rows": "insert", "upsert": "upsert", "upsert_rows": "upsert"}
+
+    class Recording:  # the real client's connection, noting which write RPC the writer makes
+        def __init__(self, target: Any) -> None:
+            self._target = target
 
         def __getattr__(self, name: str) -> Any:
-            if name in ("insert", "upsert"):
-                calls.append(name)
-            return getattr(self._client, name)
+            if name == "_get_connection":
+                return lambda: Recording(self._target._get_connection())
+            if name in rpc:
+                calls.append(rpc[name])
+            return getattr(self._target, name)
 
     monkeypatch.setattr(sink_module, "connect", lambda o: Recording(real_connect(o)))
     for _ in range(2):

@@ -28,6 +28,7 @@ import pyarrow as pa
 from vts.connector import OP_COLUMN, OP_DELETE, Flushed, SinkWriter, Split, WriteContext
 from vts.connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
 from vts.connectors.milvus.options import MilvusSinkOptions
+from vts.connectors.milvus.payload import Payload
 from vts.connectors.milvus.rows import insert_rows
 from vts.connectors.milvus.target import TargetCollection
 
@@ -61,10 +62,13 @@ class BufferBatchWriter(SinkWriter):
         self._sent = 0  # rows the server accepted since the last flush
         self._buffered_at = 0.0  # when the oldest buffered row arrived
         self._upsert = opts.write_mode == "upsert" and not target.primary.auto_id
-        self._call = client.upsert if self._upsert else client.insert
         self.sizes_used: list[int] = []  # batch sizes sent, for reports and tests
         if partition:
             ensure_partition(client, target.name, partition)
+        try:
+            self._payload = Payload(client, target.name, self._upsert)
+        except Exception as exc:
+            raise self._failure(exc, []) from None
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._apply(batch)
@@ -142,7 +146,7 @@ class BufferBatchWriter(SinkWriter):
     def _send(self, rows: list[dict[str, Any]]) -> None:
         try:
             with _lite_lock if self.opts.is_lite_file else contextlib.nullcontext():
-                self._call(self.target.name, self._last_per_key(rows), partition_name=self.partition or "")
+                self._payload.send(self._last_per_key(rows), self.partition or "")
         except Exception as exc:
             if not is_rate_limited(exc) or len(rows) <= 2:
                 raise self._failure(exc, rows) from None
