@@ -96,7 +96,7 @@ PATHS = [
         ),
         services=("lite", f"serve:{__name__}:serve"),
         quick_rows=300,
-        full_rows=5_000,
+        full_rows=20_000,
         notes="the emulator is pure Python in its own process: it bounds the source, not Elasticsearch",
     )
 ]

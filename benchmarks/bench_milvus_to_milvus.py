@@ -86,7 +86,7 @@ PATHS = [
         services=("lite", "lite2"),
         setup="setup",
         quick_rows=1_000,
-        full_rows=10_000,
+        full_rows=20_000,
         notes="two milvus-lite servers, each its own process",
     ),
     BenchPath(

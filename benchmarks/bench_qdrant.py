@@ -84,7 +84,7 @@ PATHS = [
         services=("lite",),
         setup="setup",
         quick_rows=500,
-        full_rows=5_000,
+        full_rows=20_000,
         notes="qdrant-client local mode reads the folder inside the reading process (no Qdrant server exists here)",
     )
 ]
