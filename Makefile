@@ -77,8 +77,9 @@ PEERS_VENV := .venv-bench-peers
 $(PEERS_VENV)/.installed:
 	$(PYTHON) -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/pip install -q --upgrade pip
-	# vdf-io imports every exporter at start: astrapy 2 dropped astrapy.db, setuptools 81 pkg_resources
-	$(PEERS_VENV)/bin/pip install -q vdf-io 'astrapy<2' 'setuptools<81'
+	# vdf-io imports every exporter at start: astrapy 2 dropped astrapy.db, setuptools 81 pkg_resources,
+	# pinecone-client 6 is a stub that raises on import (renamed to pinecone)
+	$(PEERS_VENV)/bin/pip install -q vdf-io 'astrapy<2' 'setuptools<81' 'pinecone-client<6'
 	touch $@
 
 bench-peers: install services $(PEERS_VENV)/.installed

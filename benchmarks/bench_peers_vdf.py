@@ -59,7 +59,9 @@ def vector_io(env: dict[str, Any]) -> dict[str, Any]:
         raise SystemExit(f"vector-io is not installed in {PEERS_VENV}: run `make bench-peers`")
     url, name, out = env["milvus_url"], f"vdf_{env['tag']}", Path(env["work"]) / f"vdf-{env['tag']}"
     out.mkdir(parents=True, exist_ok=True)
+    # vector-io records $USER as the export's author and fails without it (unset under CI and make's shell)
     run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"ZILLIZ_CLOUD_TOKEN": ""}
+    run_env.setdefault("USER", "vts-bench")
     t0 = time.perf_counter()
     _run([str(PEERS_VENV / "bin" / "export_vdf"), "milvus", "-u", url, "-t", "", "-c", env["src"]], run_env, out)
     [folder] = [p for p in out.iterdir() if (p / "VDF_META.json").exists()]

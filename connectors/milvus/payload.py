@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-_FLOAT_VECTOR = 101  # pymilvus DataType.FLOAT_VECTOR
 _PACKED_FIELD_1 = b"\x0a"  # FloatArray.data: field 1, length-delimited (packed)
 
 
@@ -23,6 +22,8 @@ class Payload:
     """Sends rows to one collection with one client; built once per writer, on the worker side."""
 
     def __init__(self, client: Any, collection: str, upsert: bool) -> None:
+        from pymilvus import DataType
+
         self.client = client
         self.collection = collection
         self.upsert = upsert
@@ -31,7 +32,7 @@ class Payload:
         self.packed = {
             f["name"]: int(f["params"]["dim"])
             for f in fields
-            if f["type"] == _FLOAT_VECTOR and not f.get("nullable") and not f.get("is_function_output")
+            if f["type"] == DataType.FLOAT_VECTOR and not f.get("nullable") and not f.get("is_function_output")
         }
         self._row_fields = [f for f in fields if f["name"] not in self.packed]
 
@@ -45,6 +46,7 @@ class Payload:
             conn.batch_insert(self.collection, [], partition, context=context, insert_param=request, schema=self.schema)
 
     def request(self, rows: list[dict[str, Any]], partition: str) -> Any:
+        from pymilvus import DataType
         from pymilvus.client.prepare import Prepare
 
         plain = [{k: v for k, v in row.items() if k not in self.packed} for row in rows] if self.packed else rows
@@ -59,7 +61,7 @@ class Payload:
             schema_timestamp=self.schema.get("update_timestamp", 0),
         )
         for name, dim in self.packed.items():
-            field = request.fields_data.add(field_name=name, type=_FLOAT_VECTOR)
+            field = request.fields_data.add(field_name=name, type=DataType.FLOAT_VECTOR)
             field.vectors.dim = dim
             raw = np.stack([row[name] for row in rows]).astype("<f4", copy=False).tobytes()
             field.vectors.float_vector.MergeFromString(_PACKED_FIELD_1 + _varint(len(raw)) + raw)
