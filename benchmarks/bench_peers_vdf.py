@@ -41,11 +41,24 @@ def _vectors(url: str, name: str) -> dict[Any, np.ndarray]:
     return {str(r["id"]): np.asarray(r["vector"], dtype=np.float32) for page in read_pages(c, name) for r in page}
 
 
+def _types(url: str, name: str) -> dict[str, str]:
+    from pymilvus import DataType
+
+    return {f["name"]: DataType(f["type"]).name for f in client(url).describe_collection(name)["fields"]}
+
+
 def _altered(url: str, src: str, dst: str) -> dict[str, Any]:
     want, got = _vectors(url, src), _vectors(url, dst)
     missing = [k for k in want if k not in got]
     altered = sum(1 for k, v in want.items() if k in got and not np.array_equal(v, got[k]))
-    return {"missing_rows": len(missing), "altered_vectors": altered, "extra_rows": len(set(got) - set(want))}
+    before, after = _types(url, src), _types(url, dst)
+    changed = [f"{k}: {t} -> {after.get(k, 'missing')}" for k, t in before.items() if after.get(k) != t]
+    return {
+        "missing_rows": len(missing),
+        "altered_vectors": altered,
+        "extra_rows": len(set(got) - set(want)),
+        "schema_changes": changed,
+    }
 
 
 def vts(env: dict[str, Any]) -> dict[str, Any]:
@@ -63,13 +76,13 @@ def vector_io(env: dict[str, Any]) -> dict[str, Any]:
     run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"ZILLIZ_CLOUD_TOKEN": ""}
     run_env.setdefault("USER", "vts-bench")
     t0 = time.perf_counter()
-    _run([str(PEERS_VENV / "bin" / "export_vdf"), "milvus", "-u", url, "-t", "", "-c", env["src"]], run_env, out)
+    _run(_cli("export_vdf_cli", "milvus", "-u", url, "-t", "", "-c", env["src"]), run_env, out)
     [folder] = [p for p in out.iterdir() if (p / "VDF_META.json").exists()]
     meta_path = folder / "VDF_META.json"
     meta = json.loads(meta_path.read_text())
     meta["indexes"] = {name: next(iter(meta["indexes"].values()))}  # into a new collection, not the source
     meta_path.write_text(json.dumps(meta))
-    _run([str(PEERS_VENV / "bin" / "import_vdf"), "-d", str(folder), "milvus", "-u", url, "-t", ""], run_env, out)
+    _run(_cli("import_vdf_cli", "-d", str(folder), "milvus", "-u", url, "-t", ""), run_env, out)
     seconds = time.perf_counter() - t0
     from common import count
 
@@ -78,10 +91,22 @@ def vector_io(env: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+# Both CLIs end by asking pypi.org for a newer vdf-io and fail when it cannot be reached (the bench runs in
+# a loopback-only namespace): the entry point, with that check made a no-op before the CLI imports it.
+_ENTRY = (
+    "import sys, vdf_io.scripts.check_for_updates as u; u.check_for_updates = lambda: None; "
+    "import importlib; sys.argv = sys.argv[1:]; importlib.import_module('vdf_io.' + sys.argv[0]).main()"
+)
+
+
+def _cli(module: str, *args: str) -> list[str]:
+    return [str(PEERS_VENV / "bin" / "python"), "-c", _ENTRY, module, *args]
+
+
 def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
     out = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if out.returncode != 0:
-        raise SystemExit(f"{Path(cmd[0]).name} exited {out.returncode}: {(out.stderr or out.stdout)[-1500:]}")
+        raise SystemExit(f"{cmd[3]} exited {out.returncode}: {(out.stderr or out.stdout)[-1500:]}")
 
 
 PATHS = [
@@ -95,6 +120,7 @@ PATHS = [
         full_rows=20_000,
         needs_netns=True,
         params={"server": "milvus235"},
-        notes="bit-exactness: altered_vectors counts target vectors that differ from the source's",
+        notes="bit-exactness: altered_vectors counts target vectors that differ from the source's; "
+        "schema_changes lists the source fields whose type the target does not keep",
     )
 ]

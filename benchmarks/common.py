@@ -96,10 +96,14 @@ def count(c: Any, name: str) -> int:
 
 def read_pages(c: Any, name: str, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
     """Every row by primary-key pages (the scalable cursor vts uses too)."""
+    from pymilvus import DataType
+
     from vts.connectors.milvus.query import pages
 
     c.load_collection(name)
-    yield from pages(c, name, None, "id", False, None, None, None, ["id", "vector", "title"], batch)
+    [pk] = [f for f in c.describe_collection(name)["fields"] if f.get("is_primary")]
+    varchar = pk["type"] == DataType.VARCHAR
+    yield from pages(c, name, None, "id", varchar, None, None, None, ["id", "vector", "title"], batch)
 
 
 def fill_milvus(url: str, name: str, rows: int, token: str = "") -> None:

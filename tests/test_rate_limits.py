@@ -1,6 +1,7 @@
 """The BufferBatchWriter facing a throttling Milvus: nothing lost, nothing doubled.
 
-A fault-injecting layer sits between the writer and a real Milvus Lite
+The same for a partition the server does not see yet (Milvus 2.3.5, just
+after a concurrent writer created it). A fault-injecting layer sits between the writer and a real Milvus Lite
 client (in place of the writer's Payload.send): it refuses some Insert/Upsert
 calls the way Milvus does, before they reach the server, and passes the others
 through.
@@ -51,10 +52,11 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[int, int], str
     return install
 
 
-def _job(tmp_path: Path, env: dict[str, Any] | None = None, **sink: Any) -> Path:
+def _job(tmp_path: Path, env: dict[str, Any] | None = None, partitions: list[str] | None = None, **sink: Any) -> Path:
     source = {
         "collection": "rl",
         "row_count": ROWS,
+        "partitions": partitions or [],
         "batch_size": 1000,
         "fields": [
             {"name": "id", "type": "BIGINT", "primary_key": True},
@@ -143,3 +145,29 @@ def test_other_errors_fail_at_once_without_retrying(
     assert not calls.sleeps
     report = json.loads((tmp_path / "r.json").read_text())  # written for a failed run too: how far it got
     assert report["totals"]["rows_read"] >= 2000 and report["totals"]["rows_written"] == 0  # none checkpointed
+
+
+def _partitioned_job(tmp_path: Path) -> Path:
+    return _job(tmp_path, {"retry_attempts": 0}, partitions=["p0", "p1", "p2"])
+
+
+def test_a_partition_the_server_does_not_see_yet_is_retried_and_every_row_lands_once(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Milvus 2.3.5's answer, seen when a concurrent writer had just created the partition
+    log = calls(lambda n, i: "partition not found[partition=p1]" if i in (1, 2) else None)
+    code, _, err = run_vts("run", "-q", str(_partitioned_job(tmp_path)), capsys=capsys)
+    assert code == 0, err
+    assert sorted(_ids(tmp_path)) == list(range(ROWS))
+    assert sum(n for n, outcome in log if outcome == "ok") == ROWS  # nothing written twice
+    assert calls.sleeps == list(writer_module.PARTITION_WAITS[:2])
+
+
+def test_a_partition_refused_after_every_wait_fails_with_milvus_17_and_the_partition_named(
+    tmp_path: Path, calls: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls(lambda n, i: "partition not found[partition=p0]")
+    code, _, err = run_vts("run", "-q", str(_partitioned_job(tmp_path)), capsys=capsys)
+    assert code == 1
+    assert "MILVUS-17" in err and "partition p0" in err and "dropped during the run" in err
+    assert calls.sleeps[: len(writer_module.PARTITION_WAITS)] == list(writer_module.PARTITION_WAITS)

@@ -5,7 +5,9 @@ than 2 rows: halve the batch size (kept for later batches), wait
 ``rate_limit_backoff``, split the batch in two and retry each half. At 2
 rows, or on any other error: MILVUS-17. Beyond VTS, after ``grow_after``
 successful calls the batch size doubles back toward ``batch_size``, so one
-burst of throttling does not slow the rest of the run.
+burst of throttling does not slow the rest of the run. "partition not found"
+for a partition the server still lists: wait (:data:`PARTITION_WAITS`) and
+retry the call.
 
 Changelog batches (:data:`vts.connector.OP_COLUMN`) are applied in order: the
 upserts buffered before a run of deletes are sent first, then the deletes
@@ -35,6 +37,9 @@ from vts.connectors.milvus.target import TargetCollection
 log = logging.getLogger("vts.milvus")
 
 _partition_lock = threading.Lock()
+# Milvus 2.3's proxy can refuse a partition that a concurrent writer created moments ago (its metadata
+# cache lags the create; seen at 16 one-row partitions, two writers): the waits before each retry.
+PARTITION_WAITS = (0.5, 1.0, 2.0)
 # Embedded Milvus Lite runs in this process and is not safe against a flush racing another write of the
 # same collection (its own auto-flush included: "current_seq is monotonic"); the GIL serialises it anyway.
 _lite_lock = threading.Lock()
@@ -58,6 +63,7 @@ class BufferBatchWriter(SinkWriter):
         self.ctx = ctx
         self.batch_size = opts.batch_size  # current size; shrinks under rate limits, grows back
         self._streak = 0
+        self._partition_waits = 0  # retries since the last accepted call, for a partition the proxy did not see
         self._buffer: list[dict[str, Any]] = []
         self._sent = 0  # rows the server accepted since the last flush
         self._buffered_at = 0.0  # when the oldest buffered row arrived
@@ -148,6 +154,9 @@ class BufferBatchWriter(SinkWriter):
             with _lite_lock if self.opts.is_lite_file else contextlib.nullcontext():
                 self._payload.send(self._last_per_key(rows), self.partition or "")
         except Exception as exc:
+            if self._partition_lags(exc):
+                self._send(rows)
+                return
             if not is_rate_limited(exc) or len(rows) <= 2:
                 raise self._failure(exc, rows) from None
             self.batch_size = max(1, len(rows) // 2)
@@ -166,11 +175,32 @@ class BufferBatchWriter(SinkWriter):
             self._send(rows[mid:])
             return
         self.sizes_used.append(len(rows))
+        self._partition_waits = 0
         self._sent += len(rows)
         self._streak += 1
         if self.batch_size < self.opts.batch_size and self._streak >= self.opts.grow_after:
             self.batch_size = min(self.opts.batch_size, self.batch_size * 2)
             self._streak = 0
+
+    def _partition_lags(self, exc: Exception) -> bool:
+        """True after a wait when the server refused our partition but still lists it (then retry the call)."""
+        if not self.partition or "partition not found" not in str(exc).lower():
+            return False
+        if self._partition_waits >= len(PARTITION_WAITS):
+            return False
+        try:
+            listed = self.client.has_partition(self.target.name, self.partition)
+        except Exception:
+            return False
+        if not listed:  # dropped during the run: re-creating it would hide the rows lost with it
+            return False
+        wait = PARTITION_WAITS[self._partition_waits]
+        self._partition_waits += 1
+        log.warning(
+            "split %s: the server does not see partition %s yet; retrying in %.1fs", self.split.id, self.partition, wait
+        )
+        sleep(wait)
+        return True
 
     def _last_per_key(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """One upsert call holding a key twice is refused or undefined in Milvus; the last row is the change."""
@@ -187,7 +217,7 @@ class BufferBatchWriter(SinkWriter):
         hint = None
         if is_rate_limited(exc):
             hint = "the server kept throttling down to 2-row batches: lower 'batch_size' or 'env.parallelism', or raise 'rate_limit_backoff'"
-        elif "not exist" in str(exc).lower():
+        elif "not exist" in str(exc).lower() or "partition not found" in str(exc).lower():
             hint = "the target collection or partition was dropped during the run; run again"
         return wrap(exc, Code.WRITE_DATA_FAIL, what, hint=hint)
 
