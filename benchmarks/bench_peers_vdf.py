@@ -76,13 +76,13 @@ def vector_io(env: dict[str, Any]) -> dict[str, Any]:
     run_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"ZILLIZ_CLOUD_TOKEN": ""}
     run_env.setdefault("USER", "vts-bench")
     t0 = time.perf_counter()
-    _run(_cli("export_vdf_cli", "milvus", "-u", url, "-t", "", "-c", env["src"]), run_env, out)
+    _run("export_vdf_cli", ["milvus", "-u", url, "-t", "", "-c", env["src"]], run_env, out)
     [folder] = [p for p in out.iterdir() if (p / "VDF_META.json").exists()]
     meta_path = folder / "VDF_META.json"
     meta = json.loads(meta_path.read_text())
     meta["indexes"] = {name: next(iter(meta["indexes"].values()))}  # into a new collection, not the source
     meta_path.write_text(json.dumps(meta))
-    _run(_cli("import_vdf_cli", "-d", str(folder), "milvus", "-u", url, "-t", ""), run_env, out)
+    _run("import_vdf_cli", ["-d", str(folder), "milvus", "-u", url, "-t", ""], run_env, out)
     seconds = time.perf_counter() - t0
     from common import count
 
@@ -99,14 +99,12 @@ _ENTRY = (
 )
 
 
-def _cli(module: str, *args: str) -> list[str]:
-    return [str(PEERS_VENV / "bin" / "python"), "-c", _ENTRY, module, *args]
-
-
-def _run(cmd: list[str], env: dict[str, str], cwd: Path) -> None:
+def _run(cli: str, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    """vector-io's ``vdf_io.<cli>`` main, in its venv."""
+    cmd = [str(PEERS_VENV / "bin" / "python"), "-c", _ENTRY, cli, *args]
     out = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     if out.returncode != 0:
-        raise SystemExit(f"{cmd[3]} exited {out.returncode}: {(out.stderr or out.stdout)[-1500:]}")
+        raise SystemExit(f"{cli} exited {out.returncode}: {(out.stderr or out.stdout)[-1500:]}")
 
 
 PATHS = [

@@ -1,15 +1,16 @@
 """The BufferBatchWriter facing a throttling Milvus: nothing lost, nothing doubled.
 
 The same for a partition the server does not see yet (Milvus 2.3.5, just
-after a concurrent writer created it). A fault-injecting layer sits between the writer and a real Milvus Lite
-client (in place of the writer's Payload.send): it refuses some Insert/Upsert
-calls the way Milvus does, before they reach the server, and passes the others
-through.
+after a concurrent writer created it). A fault-injecting layer sits between
+the writer and a real Milvus Lite client (in place of the writer's
+Payload.send): it refuses some Insert/Upsert calls the way Milvus does, before
+they reach the server, and passes the others through.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,25 @@ def test_a_partition_refused_after_every_wait_fails_with_milvus_17_and_the_parti
     assert code == 1
     assert "MILVUS-17" in err and "partition p0" in err and "dropped during the run" in err
     assert calls.sleeps[: len(writer_module.PARTITION_WAITS)] == list(writer_module.PARTITION_WAITS)
+
+
+def test_a_partition_dropped_during_the_run_fails_at_once_without_waiting(
+    tmp_path: Path, calls: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pymilvus import MilvusClient
+
+    dropped: list[bool] = []  # set from the second call on: the server no longer lists any partition
+    real_has = MilvusClient.has_partition
+    monkeypatch.setattr(MilvusClient, "has_partition", lambda c, *a, **kw: not dropped and real_has(c, *a, **kw))
+
+    def refuse(n: int, i: int) -> str | None:
+        if i == 1:
+            dropped.append(True)
+        return "partition not found[partition=p0]" if dropped else None
+
+    calls(refuse)
+    code, _, err = run_vts("run", "-q", str(_partitioned_job(tmp_path)), capsys=capsys)
+    assert code == 1
+    assert "MILVUS-17" in err and "dropped during the run" in err
+    assert re.search(r"to rl partition p\d", err)
+    assert not calls.sleeps  # not waited for, and not created again

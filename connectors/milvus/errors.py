@@ -92,6 +92,11 @@ def is_rate_limited(exc: BaseException) -> bool:
     return any(m in text for m in RATE_LIMIT_MARKERS)
 
 
+def is_partition_missing(exc: BaseException) -> bool:
+    """The server refused a write for a partition it does not know (dropped, or not seen yet by its proxy)."""
+    return "partition not found" in str(exc).lower()
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """``exc`` and its causes; pymilvus raises ``e from e``, so the walk guards against loops."""
     out: list[BaseException] = []

@@ -28,7 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from vts.connector import OP_COLUMN, OP_DELETE, Flushed, SinkWriter, Split, WriteContext
-from vts.connectors.milvus.errors import Code, MilvusError, is_rate_limited, wrap
+from vts.connectors.milvus.errors import Code, MilvusError, is_partition_missing, is_rate_limited, wrap
 from vts.connectors.milvus.options import MilvusSinkOptions
 from vts.connectors.milvus.payload import Payload
 from vts.connectors.milvus.rows import insert_rows
@@ -184,9 +184,7 @@ class BufferBatchWriter(SinkWriter):
 
     def _partition_lags(self, exc: Exception) -> bool:
         """True after a wait when the server refused our partition but still lists it (then retry the call)."""
-        if not self.partition or "partition not found" not in str(exc).lower():
-            return False
-        if self._partition_waits >= len(PARTITION_WAITS):
+        if not self.partition or not is_partition_missing(exc) or self._partition_waits >= len(PARTITION_WAITS):
             return False
         try:
             listed = self.client.has_partition(self.target.name, self.partition)
@@ -217,7 +215,12 @@ class BufferBatchWriter(SinkWriter):
         hint = None
         if is_rate_limited(exc):
             hint = "the server kept throttling down to 2-row batches: lower 'batch_size' or 'env.parallelism', or raise 'rate_limit_backoff'"
-        elif "not exist" in str(exc).lower() or "partition not found" in str(exc).lower():
+        elif is_partition_missing(exc):
+            hint = (
+                f"the partition was dropped during the run, or the server still did not see it after "
+                f"{sum(PARTITION_WAITS):g} s: check the Milvus server log, then run again (it resumes)"
+            )
+        elif "not exist" in str(exc).lower():
             hint = "the target collection or partition was dropped during the run; run again"
         return wrap(exc, Code.WRITE_DATA_FAIL, what, hint=hint)
 
