@@ -116,8 +116,7 @@ def vts(env: dict[str, Any]) -> dict[str, Any]:
         "source": {"DataGen": datagen_spec(env["rows"], f"stage_{env['tag']}", 5000)},
         "sink": {"Milvus": {"url": env["lite_url"], "bulk_writer_config": bulk}},
     }
-    seconds = run_vts(job, Path(env["work"]))
-    return {"seconds": seconds, "rows": staged_rows(env, prefix)}
+    return {**run_vts(job, Path(env["work"])), "rows": staged_rows(env, prefix)}
 
 
 PATHS = [

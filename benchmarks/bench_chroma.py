@@ -90,7 +90,7 @@ def main() -> None:
         "source": {"Chroma": {"path": str(folder), "batch_size": args.batch}},
         "sink": {"Milvus": {"url": str(target), "batch_size": args.batch}},
     }
-    seconds = run_vts(job, work)
+    seconds = run_vts(job, work)["seconds"]
     total = 3 * args.rows
     print(
         f"vts run: {total} records in {seconds:.2f}s = {total / seconds:,.0f} records/s, peak RSS {peak_rss_mb():.0f} MB"

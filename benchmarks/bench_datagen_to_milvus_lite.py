@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import as_rows, batches, client, count, create, datagen_spec, run_vts, timed_insert
+from common import as_rows, batches, client, count, counted, create, datagen_spec, run_vts, timed_insert
 from measure import BenchPath, Side
 
 
@@ -32,9 +32,10 @@ def sink_alone(env: dict[str, Any]) -> dict[str, Any]:
     name = f"sink_{env['tag']}"
     c = client(_target(env, "sink"))
     create(c, name)
-    seconds, n = timed_insert(c, name, (as_rows(b) for b in batches(env["rows"])), timed_only_calls=True)
+    seconds, _ = timed_insert(c, name, (as_rows(b) for b in batches(env["rows"])), timed_only_calls=True)
+    result = counted(c, name, seconds)
     c.close()
-    return {"seconds": seconds, "rows": n}
+    return result
 
 
 def loop(env: dict[str, Any]) -> dict[str, Any]:
@@ -42,9 +43,10 @@ def loop(env: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     c = client(_target(env, "loop"))
     create(c, name)
-    _, n = timed_insert(c, name, (as_rows(b) for b in batches(env["rows"])), timed_only_calls=False)
+    timed_insert(c, name, (as_rows(b) for b in batches(env["rows"])), timed_only_calls=False)
+    result = counted(c, name, time.perf_counter() - t0)
     c.close()
-    return {"seconds": time.perf_counter() - t0, "rows": n}
+    return result
 
 
 def vts(env: dict[str, Any]) -> dict[str, Any]:
@@ -54,11 +56,11 @@ def vts(env: dict[str, Any]) -> dict[str, Any]:
         "source": {"DataGen": datagen_spec(env["rows"], name)},
         "sink": {"Milvus": {"url": url, "batch_size": 1000, "write_mode": "insert"}},
     }
-    seconds = run_vts(job, Path(env["work"]))
+    run = run_vts(job, Path(env["work"]))
     c = client(url)
-    n = count(c, name)
+    run["rows"] = count(c, name)
     c.close()
-    return {"seconds": seconds, "rows": n}
+    return run
 
 
 SIDES = (

@@ -188,7 +188,7 @@ def main() -> None:
                         "Milvus": {"url": url, "batch_size": args.sink_batch, "collection_rename": {"bench": "vts"}}
                     },
                 }
-                seconds = run_vts(job, work)
+                seconds = run_vts(job, work)["seconds"]
                 print(
                     f"vts batch: {seconds:.1f}s, {args.rows / seconds:,.0f} messages/s (includes startup, "
                     "schema inference, index build)"

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import client, count, create, fill_milvus, read_pages, run_vts, timed_insert
+from common import client, count, counted, create, fill_milvus, read_pages, run_vts, timed_insert
 from measure import BenchPath, Side
 
 
@@ -45,8 +45,8 @@ def sink_alone(env: dict[str, Any]) -> dict[str, Any]:
     src_url, dst_url = _urls(env)
     reader, writer, name = client(src_url), client(dst_url), f"sink_{env['tag']}"
     create(writer, name)
-    seconds, n = timed_insert(writer, name, read_pages(reader, env["src"]), timed_only_calls=True)
-    return {"seconds": seconds, "rows": n}
+    seconds, _ = timed_insert(writer, name, read_pages(reader, env["src"]), timed_only_calls=True)
+    return counted(writer, name, seconds)
 
 
 def loop(env: dict[str, Any]) -> dict[str, Any]:
@@ -55,8 +55,8 @@ def loop(env: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     reader, writer = client(src_url), client(dst_url)
     create(writer, name)
-    _, n = timed_insert(writer, name, read_pages(reader, env["src"]), timed_only_calls=False)
-    return {"seconds": time.perf_counter() - t0, "rows": n}
+    timed_insert(writer, name, read_pages(reader, env["src"]), timed_only_calls=False)
+    return counted(writer, name, time.perf_counter() - t0)
 
 
 def vts(env: dict[str, Any]) -> dict[str, Any]:
@@ -67,8 +67,7 @@ def vts(env: dict[str, Any]) -> dict[str, Any]:
         "source": {"Milvus": {"url": src_url, "collections": [env["src"]], "load_collection": True}},
         "sink": {"Milvus": {"url": dst_url, "write_mode": "insert", "collection_rename": {env["src"]: name}}},
     }
-    seconds = run_vts(job, Path(env["work"]))
-    return {"seconds": seconds, "rows": count(client(dst_url), name)}
+    return {**run_vts(job, Path(env["work"])), "rows": count(client(dst_url), name)}
 
 
 SIDES = (

@@ -7,6 +7,7 @@ float32, ``title`` a short string, made by vts's own DataGen generator (seed
 
 from __future__ import annotations
 
+import json
 import resource
 import time
 from collections.abc import Callable, Iterator
@@ -51,18 +52,30 @@ def as_rows(b: pa.RecordBatch) -> list[dict[str, Any]]:
     return [{"id": i, "vector": v[k], "title": t} for k, (i, t) in enumerate(zip(b.column("id").to_pylist(), b.column("title").to_pylist()))]  # fmt: skip
 
 
-def run_vts(job: dict[str, Any], work: Path) -> float:
-    """Seconds ``vts run -q`` takes on ``job`` (through vts.engine.run); a failed run fails the side."""
+def run_vts(job: dict[str, Any], work: Path) -> dict[str, Any]:
+    """``vts run -q`` on ``job`` (through vts.engine.run): its ``seconds`` and its ``phases``; a failed run fails
+    the side.
+
+    Phases, from the run's ``--report``: ``start`` (the command up to the engine: reading the job, importing the
+    connectors), ``setup`` (discovery, splits, the target's collections, up to the first split), ``copy`` (the
+    first split's start to the last one's end) and ``finish`` (commit, index and load waits).
+    """
     from vts import cli
 
-    path = work / f"job-{time.monotonic_ns()}.yaml"
+    stem = work / f"job-{time.monotonic_ns()}"
+    path, report = stem.with_suffix(".yaml"), stem.with_suffix(".report.json")
     path.write_text(yaml.safe_dump(job))
     t0 = time.perf_counter()
-    code = cli.main(["run", "-q", "--fresh", str(path)])
+    code = cli.main(["run", "-q", "--fresh", "--report", str(report), str(path)])
     seconds = time.perf_counter() - t0
     if code != 0:
         raise SystemExit(f"vts exited {code} on {path}")
-    return seconds
+    run = json.loads(report.read_text())
+    splits = [s for s in run["splits"] if s.get("started") is not None]
+    first = min((s["started"] for s in splits), default=run["seconds"])
+    last = max((s["started"] + s["seconds"] for s in splits), default=first)
+    phases = {"start": seconds - run["seconds"], "setup": first, "copy": last - first, "finish": run["seconds"] - last}
+    return {"seconds": seconds, "phases": {k: round(v, 2) for k, v in phases.items()}}
 
 
 def peak_rss_mb() -> float:
@@ -92,6 +105,15 @@ def create(c: Any, name: str, vector: str = "vector") -> None:
 def count(c: Any, name: str) -> int:
     c.load_collection(name)
     return int(c.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong")[0]["count(*)"])
+
+
+def counted(c: Any, name: str, seconds: float) -> dict[str, Any]:
+    """A writing side's result: its seconds, and its rows counted back afterwards like vts's (count(*), Strong).
+
+    Every writing side counts after its timer stops, so the servers' CPU columns cover the same work: on a
+    Lite server that count seals and indexes what is still growing (2 CPU seconds at 20 000 768-d rows).
+    """
+    return {"seconds": seconds, "rows": count(c, name)}
 
 
 def read_pages(c: Any, name: str, batch: int = BATCH) -> Iterator[list[dict[str, Any]]]:
@@ -158,8 +180,8 @@ def sink_alone_of(
     """The source's pages inserted into a Lite server; only the insert calls are timed."""
     c, name = client(env["lite_url"]), f"sink_{env['tag']}"
     make(c, name)
-    seconds, n = timed_insert(c, name, pages(), timed_only_calls=True)
-    return {"seconds": seconds, "rows": n}
+    seconds, _ = timed_insert(c, name, pages(), timed_only_calls=True)
+    return counted(c, name, seconds)
 
 
 def loop_of(
@@ -170,8 +192,8 @@ def loop_of(
     t0 = time.perf_counter()
     c = client(env["lite_url"])
     make(c, name)
-    _, n = timed_insert(c, name, pages(), timed_only_calls=False)
-    return {"seconds": time.perf_counter() - t0, "rows": n}
+    timed_insert(c, name, pages(), timed_only_calls=False)
+    return counted(c, name, time.perf_counter() - t0)
 
 
 def vts_into_lite(env: dict[str, Any], source: dict[str, Any], table: str) -> dict[str, Any]:
@@ -182,5 +204,4 @@ def vts_into_lite(env: dict[str, Any], source: dict[str, Any], table: str) -> di
         "source": source,
         "sink": {"Milvus": {"url": env["lite_url"], "write_mode": "insert", "collection_rename": {table: name}}},
     }
-    seconds = run_vts(job, Path(env["work"]))
-    return {"seconds": seconds, "rows": count(client(env["lite_url"]), name)}
+    return {**run_vts(job, Path(env["work"])), "rows": count(client(env["lite_url"]), name)}

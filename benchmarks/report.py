@@ -50,6 +50,10 @@ def _cpu(side: dict[str, Any]) -> str:
     return " ".join(f"{k.split()[0]}={v:.0f}" for k, v in side.get("cpu_seconds", {}).items() if v is not None)
 
 
+def _phases(phases: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.1f}" for k, v in phases.items())
+
+
 def table(results: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -74,6 +78,9 @@ def table(results: dict[str, Any]) -> None:
             )  # fmt: skip
         for k, v in path.get("ratios", {}).items():
             t.add_row("", f"[italic]{k}", "", "", f"{v:.2f}x", "", "", "")
+        for s in path["sides"]:
+            if s.get("phases"):
+                t.add_row("", f"[italic]{s['name']}: s by phase", "", "", _phases(s["phases"]), "", "", "")
         t.add_section()
     console = Console(width=200)
     console.print(t)
@@ -115,6 +122,8 @@ def markdown(results: dict[str, Any]) -> str:
             )
         for k, v in path.get("ratios", {}).items():
             lines.append(f"| {path['path']} | *{k}* | | | **{v:.2f}x** | | | |")
+        lines += [f"| {path['path']} | *{s['name']}: seconds by phase* | | | {_phases(s['phases'])} | | | |"
+                  for s in path["sides"] if s.get("phases")]  # fmt: skip
     for entry in results.get("scaling", []):
         lines += ["", f"Scaling, {entry['path']} (vts alone):", "",
                   "| rows | s | us/row | vectors/s | peak RSS MB | CPU s |", "|---:|---:|---:|---:|---:|---|"]  # fmt: skip

@@ -10,10 +10,10 @@ checkpoint, so an executor whose workers are other processes or Ray tasks
 plugs in without touching connectors.
 
 :class:`ThreadExecutor` is the local one: each split gets one worker thread
-that writes and one reader thread that fills a small bounded queue, so the
-next batch is read while the previous one is written. Memory is bounded by
-``parallelism x (READ_AHEAD + writer buffer)`` batches, whatever the size of
-the dataset. Every ``checkpoint_interval`` seconds the worker flushes the
+that writes and one reader thread that fills a :class:`~vts.readahead.ReadAhead`,
+so the next batches are read while the previous one is written. Memory is
+bounded by ``parallelism x (readahead.MAX_BYTES + writer buffer)``, whatever
+the size of the dataset. Every ``checkpoint_interval`` seconds the worker flushes the
 writer and reports the position of the last batch it handed over. A split
 that fails with an error its connector marked transient starts again from its
 last reported checkpoint, with the run's :class:`~vts.retry.RetryPolicy`; any
@@ -43,13 +43,13 @@ from typing import Any
 from vts.checkpoint import SplitRecord
 from vts.connector import Position, Rejected, Resume, Sink, Source, Split, Transform, WriteContext
 from vts.errors import VtsError
+from vts.readahead import ReadAhead
 from vts.rejects import RejectLog, SplitRejects
 from vts.retry import RetryPolicy
 from vts.schema import TableSchema
 
 log = logging.getLogger("vts")
 
-READ_AHEAD = 2
 _END = object()
 
 
@@ -264,16 +264,13 @@ class Worker:
         """Read the split from its checkpoint to its end, write, report."""
         source, transforms, sink = self.pipe.source, self.pipe.transforms, self.pipe.sink
         split, start = task.split, progress.checkpoint
-        q: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+        q = ReadAhead()
         abandon = threading.Event()  # this split's writer stopped; the reader must too
 
-        def put(item: Any) -> bool:
+        def put(item: Any, nbytes: int = 0) -> bool:
             while not (self.stop.is_set() or abandon.is_set()):
-                try:
-                    q.put(item, timeout=0.2)
+                if q.put(item, nbytes, timeout=0.2):
                     return True
-                except queue.Full:
-                    continue
             return False
 
         def produce() -> None:
@@ -287,7 +284,7 @@ class Worker:
                     n = batch.num_rows
                     for transform, table in zip(transforms, task.stage_tables, strict=True):
                         batch = transform.apply(batch, table, rejects)
-                    if not put((batch, position, n)):
+                    if not put((batch, position, n), batch.nbytes):
                         return
                 put(_END)
             except BaseException as exc:
