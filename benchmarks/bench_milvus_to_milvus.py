@@ -45,7 +45,7 @@ def sink_alone(env: dict[str, Any]) -> dict[str, Any]:
     src_url, dst_url = _urls(env)
     reader, writer, name = client(src_url), client(dst_url), f"sink_{env['tag']}"
     create(writer, name)
-    seconds, _ = timed_insert(writer, name, read_pages(reader, env["src"]), timed_only_calls=True)
+    seconds = timed_insert(writer, name, read_pages(reader, env["src"]))
     return counted(writer, name, seconds)
 
 
@@ -55,7 +55,7 @@ def loop(env: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     reader, writer = client(src_url), client(dst_url)
     create(writer, name)
-    timed_insert(writer, name, read_pages(reader, env["src"]), timed_only_calls=False)
+    timed_insert(writer, name, read_pages(reader, env["src"]))
     return counted(writer, name, time.perf_counter() - t0)
 
 
