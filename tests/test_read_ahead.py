@@ -15,10 +15,10 @@ import pytest
 
 from tests.conftest import write_job
 from vts import config, engine
-from vts.connector import Flushed, Position, SinkWriter, Split, WriteContext
+from vts.connector import Position, SinkWriter, Split, WriteContext
 from vts.readahead import ReadAhead
 from vts.schema import TableSchema
-from vts.testing.faults import FaultySink, FaultySource
+from vts.testing.faults import FaultySink, FaultySource, PassingWriter
 
 
 def test_small_batches_queue_until_their_bytes_reach_the_bound() -> None:
@@ -74,9 +74,10 @@ class _BusyFirstWrite(FaultySink):
         return _BusyWriter(self.inner.writer(layout, split, ctx), self)
 
 
-class _BusyWriter(SinkWriter):
+class _BusyWriter(PassingWriter):
     def __init__(self, inner: SinkWriter, sink: _BusyFirstWrite) -> None:
-        self.inner, self.sink = inner, sink
+        super().__init__(inner)
+        self.sink = sink
 
     def write(self, batch: pa.RecordBatch) -> None:
         sink, source = self.sink, self.sink.source
@@ -85,15 +86,6 @@ class _BusyWriter(SinkWriter):
                 source.changed.wait_for(lambda: source.batches > sink.ahead, timeout=5)
                 sink.seen = source.batches
         self.inner.write(batch)
-
-    def flush(self) -> Flushed:
-        return self.inner.flush()
-
-    def finish(self) -> Any:
-        return self.inner.finish()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_a_reader_of_small_batches_keeps_reading_while_the_writer_is_in_a_call(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from vts.connector import Flushed, Sink, SinkWriter, Split, WriteContext
-from vts.testing.faults import FaultySink
+from vts.connector import Sink, SinkWriter, Split, WriteContext
+from vts.testing.faults import FaultySink, PassingWriter
 
 
 class CrashingSink(FaultySink):
@@ -37,24 +37,16 @@ class CrashingSink(FaultySink):
         return _CrashingWriter(self.inner.writer(layout, split, ctx), self.after, due)
 
 
-class _CrashingWriter(SinkWriter):
+class _CrashingWriter(PassingWriter):
     def __init__(self, inner: SinkWriter, after: int, due: Callable[[], bool]) -> None:
-        self.inner, self.after, self.due, self.rows = inner, after, due, 0
+        super().__init__(inner)
+        self.after, self.due, self.rows = after, due, 0
 
     def write(self, batch: pa.RecordBatch) -> None:
         if self.rows >= self.after and self.due():
             os.kill(os.getpid(), signal.SIGKILL)
         self.inner.write(batch)
         self.rows += batch.num_rows
-
-    def flush(self) -> Flushed:
-        return self.inner.flush()
-
-    def finish(self) -> Any:
-        return self.inner.finish()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _claim(folder: str, times: int) -> bool:

@@ -148,15 +148,14 @@ class FaultySink(Sink):
         return self.inner.field_mapping(layout, table)
 
 
-class _FaultyWriter(SinkWriter):
-    def __init__(self, inner: SinkWriter, due: Callable[[int], bool], sink: FaultySink) -> None:
-        self.inner, self.due, self.sink, self.rows = inner, due, sink, 0
+class PassingWriter(SinkWriter):
+    """A writer that hands every call to ``inner``: a test's writer overrides only what it changes."""
+
+    def __init__(self, inner: SinkWriter) -> None:
+        self.inner = inner
 
     def write(self, batch: pa.RecordBatch) -> None:
-        if self.due(self.rows):
-            raise _fault("in write", self.sink.transient)
         self.inner.write(batch)
-        self.rows += batch.num_rows
 
     def flush(self) -> Flushed:
         return self.inner.flush()
@@ -166,3 +165,15 @@ class _FaultyWriter(SinkWriter):
 
     def close(self) -> None:
         self.inner.close()
+
+
+class _FaultyWriter(PassingWriter):
+    def __init__(self, inner: SinkWriter, due: Callable[[int], bool], sink: FaultySink) -> None:
+        super().__init__(inner)
+        self.due, self.sink, self.rows = due, sink, 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if self.due(self.rows):
+            raise _fault("in write", self.sink.transient)
+        self.inner.write(batch)
+        self.rows += batch.num_rows
