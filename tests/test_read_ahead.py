@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import write_job
 from vts import config, engine
-from vts.connector import Position, SinkWriter, Split, WriteContext
+from vts.connector import Position, Rejected, SinkWriter, Split, WriteContext
 from vts.readahead import ReadAhead
 from vts.schema import TableSchema
 from vts.testing.faults import FaultySink, FaultySource, PassingWriter
@@ -51,14 +51,15 @@ class _CountingSource(FaultySource):
         self.batches = 0
         self.changed = threading.Condition()
 
-    def read(
-        self, split: Split, table: TableSchema, position: Position = None
-    ) -> Iterator[tuple[pa.RecordBatch, Position]]:
-        for item in self.inner.read(split, table, position):
+    def read(self, split: Split, table: TableSchema, position: Position = None) -> Iterator[tuple[Any, Position]]:
+        for item in self.items(split, table, position):
             with self.changed:
                 self.batches += 1
                 self.changed.notify_all()
             yield item
+
+    def items(self, split: Split, table: TableSchema, position: Position) -> Iterator[tuple[Any, Position]]:
+        return self.inner.read(split, table, position)
 
 
 class _BusyFirstWrite(FaultySink):
@@ -117,3 +118,39 @@ def test_a_reader_of_small_batches_keeps_reading_while_the_writer_is_in_a_call(t
     assert busy.seen is not None and busy.seen > 20
     assert result.stats["rows_written"] == 3000
     assert sum(pq.read_table(f).num_rows for f in out.rglob("*.parquet")) == 3000
+
+
+class _RejectingSource(_CountingSource):
+    """The wrapped source's first batch, then ``rejects`` records of 1 MB each that it cannot turn into rows."""
+
+    def __init__(self, inner: Any, rejects: int) -> None:
+        super().__init__(inner)
+        self.rejects = rejects
+
+    def items(self, split: Split, table: TableSchema, position: Position) -> Iterator[tuple[Any, Position]]:
+        reader = self.inner.read(split, table, position)
+        batch, after = next(reader)
+        reader.close()
+        yield batch, after
+        for n in range(self.rejects):
+            yield Rejected([{"record": n, "raw": "x" * 2**20}], [f"record {n} is not a row"]), after
+
+
+def test_rejected_records_count_their_bytes_against_the_read_ahead_bound(tmp_path: Path) -> None:
+    job = config.load(
+        write_job(
+            tmp_path / "job.yaml",
+            {
+                "env": {"checkpoint": {"path": str(tmp_path / "cp")}, "dead_letter_path": str(tmp_path / "dl.jsonl")},
+                "source": {"DataGen": {"collection": "docs", "row_count": 100, "batch_size": 100}},
+                "sink": {"Parquet": {"path": str(tmp_path / "out"), "max_error_rows": 1000}},
+            },
+        )
+    )
+    rejecting = _RejectingSource(job.source, rejects=80)
+    busy = _BusyFirstWrite(job.sink, rejecting, ahead=80)
+    result = engine.run(replace(job, source=rejecting, sink=busy))
+    # 80 MB of rejects behind a stuck write: weighed as nothing, all 80 were held at once
+    assert busy.seen is not None and busy.seen < 40
+    assert result.stats["rows_written"] == 100
+    assert len((tmp_path / "dl.jsonl").read_text().splitlines()) == 80

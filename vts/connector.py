@@ -23,6 +23,7 @@ against a connector's real service.
 
 from __future__ import annotations
 
+import json
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -73,6 +74,11 @@ class Rejected:
 
     rows: list[dict[str, Any]]
     reasons: list[str]
+
+    @property
+    def nbytes(self) -> int:
+        """About what these rejects hold in memory, for the engine's read-ahead bound (raw values can be large)."""
+        return sum(len(json.dumps(row, default=str)) for row in self.rows) + sum(map(len, self.reasons))
 
 
 class Options(BaseModel):

@@ -278,7 +278,7 @@ class Worker:
             try:
                 for batch, position in reader:
                     if isinstance(batch, Rejected):
-                        if not put((batch, position, len(batch.rows))):
+                        if not put((batch, position, len(batch.rows)), batch.nbytes):
                             return
                         continue
                     n = batch.num_rows
