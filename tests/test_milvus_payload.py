@@ -69,6 +69,18 @@ def test_a_request_is_the_one_pymilvus_builds_from_the_same_rows(lite_server: st
     assert _by_field(ours) == _by_field(theirs)
 
 
+def test_vectors_as_lists_doubles_or_strided_views_are_packed_as_pymilvus_packs_them(lite_server: str) -> None:
+    c = client_for(lite_server)
+    _collection(c, "payload_shapes", dynamic=False)
+    rows = _rows(6, dynamic=False)
+    wide = np.random.default_rng(5).standard_normal((6, 2 * DIM), dtype=np.float32)
+    for i, row in enumerate(rows):
+        row["vector"] = [row["vector"].tolist(), row["vector"].astype(np.float64), wide[i, ::2]][i % 3]
+    ours = Payload(c, "payload_shapes", upsert=False).request(rows, "")
+    theirs = Prepare.row_insert_param("payload_shapes", rows, "", c.describe_collection("payload_shapes")["fields"])
+    assert _by_field(ours) == _by_field(theirs)
+
+
 def test_a_nullable_float_vector_is_left_to_pymilvus(lite_server: str) -> None:
     c = client_for(lite_server)
     _collection(c, "payload_nullable", dynamic=False, nullable_vector=True)
