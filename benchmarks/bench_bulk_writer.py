@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import DIM, as_rows, batches, datagen_spec, run_vts
+from common import DIM, as_rows, batches, datagen_spec, run_vts, staging_codecs
 from measure import BenchPath, Side
 
 FILE_ROWS = 40_000  # ~120 MiB a file: moto fails CompleteMultipartUpload on one 600 MiB stream
@@ -47,7 +47,9 @@ def write_parquet(env: dict[str, Any], prefix: str, source: Any) -> tuple[float,
             if writer is not None:
                 writer.close()
             keys.append(f"{prefix}/{len(keys)}.parquet")
-            writer = pq.ParquetWriter(f"{env['s3_bucket']}/{keys[-1]}", b.schema, filesystem=fs, compression="snappy")
+            writer = pq.ParquetWriter(
+                f"{env['s3_bucket']}/{keys[-1]}", b.schema, filesystem=fs, compression=staging_codecs(b.schema)
+            )
         writer.write_batch(b)
         spent += time.perf_counter() - t
         n += b.num_rows

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from common import DIM, client, count, counted, create, run_vts, timed_insert
+from common import DIM, client, count, counted, create, run_vts, staging_codecs, timed_insert
 from measure import BenchPath, Side
 
 TABLE = "bench_items"
@@ -220,7 +220,7 @@ def _stage_pyarrow(env: dict[str, Any], prefix: str) -> tuple[float, list[str], 
                 writer.close()
             keys.append(f"{base}/{len(keys)}.parquet")
             where = keys[-1] if local else f"{env['s3_bucket']}/{keys[-1]}"
-            writer = pq.ParquetWriter(where, b.schema, filesystem=fs, compression="snappy")
+            writer = pq.ParquetWriter(where, b.schema, filesystem=fs, compression=staging_codecs(b.schema))
         writer.write_batch(b)
         spent += time.perf_counter() - t
         n += b.num_rows

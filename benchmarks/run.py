@@ -173,13 +173,15 @@ def scaling(paths: list[BenchPath], counts: list[int], services: Any, work: Path
         if not path.scaling:
             continue
         runs = []
+        services.stop_unused(path.services)
         for n in counts:
             r = run_path(path, n, services, work, timeout, sides=("vts",))
             for s in r["sides"]:
                 if "seconds" in s:
                     runs.append({"rows": n, "side": s["name"], "seconds": s["seconds"],
                                  "us_per_row": round(s["seconds"] / n * 1e6, 1), "vectors_per_s": s.get("vectors_per_s"),
-                                 "peak_rss_mb": s["peak_rss_mb"], "cpu_seconds": s["cpu_seconds"], "loadavg": s["loadavg"]})  # fmt: skip
+                                 "peak_rss_mb": s["peak_rss_mb"], "cpu_seconds": s["cpu_seconds"], "loadavg": s["loadavg"],
+                                 "settle_seconds": s.get("settle_seconds")})  # fmt: skip
                 else:
                     runs.append({"rows": n, "side": s["name"], "error": s.get("error")})
             if "skipped" in r:

@@ -57,6 +57,7 @@ class Services:
         self._stops: list[Callable[[], None]] = []
         self._started: set[str] = set()
         self._milvus_servers: dict[str, Any] = {}
+        self._restartable: dict[str, Callable[[], None]] = {}  # servers a path starts again on its own when stopped
 
     def ensure(self, names: tuple[str, ...], path_env: dict[str, Any]) -> dict[str, int]:
         """Start the services in ``names`` not yet running; the process groups of those ``names``."""
@@ -71,6 +72,19 @@ class Services:
         wanted |= {"moto" for n in names if n == "milvus235s3"}
         return {k: v for k, v in self.groups.items() if k in wanted}
 
+    def stop_unused(self, names: tuple[str, ...]) -> None:
+        """Stop the Milvus and moto servers that ``names`` do not use (started again when a later path asks).
+
+        A scaling run's Lite server went on indexing its 1 M rows for minutes after the side ended, past the
+        settle wait's cap, and took the cores of the next path's runs (pgvector insert at 1 M: 210 s, 119 s
+        on a quiet machine)."""
+        keep = {_group_name(n) for n in names} | ({"moto"} if "milvus235s3" in names else set())
+        for name in [n for n in self._restartable if n not in keep]:
+            self._restartable.pop(name)()
+            self._milvus_servers.pop(name, None)
+            self.groups.pop(name, None)
+            self._started.discard(name)
+
     def stop(self) -> None:
         for stop in reversed(self._stops):
             with contextlib.suppress(Exception):
@@ -82,6 +96,7 @@ class Services:
         proc = subprocess.Popen(cmd, stdout=kw.pop("stdout", log), stderr=log, start_new_session=True, **kw)
         self.groups[name] = proc.pid
         self._stops.append(lambda: (kill_group(proc), log.close()))
+        self._restartable[name] = self._stops[-1]
         return proc
 
     def _lite(self, name: str) -> str:
@@ -141,11 +156,13 @@ class Services:
         for other in ("milvus235", "milvus235s3"):
             if other in self._milvus_servers:
                 self._milvus_servers.pop(other).stop()
+                self._restartable.pop(other, None)
                 self._started.discard(other)
                 self.groups.pop(other, None)
         server = ms.MilvusStandalone(extra_config=config, base_dir=self.work).start()
         self._milvus_servers[name] = server
         self._stops.append(server.stop)  # stopping a stopped server does nothing
+        self._restartable[name] = server.stop
         self.groups[name] = server._proc.pid
         self.env["milvus_url"] = server.uri
 

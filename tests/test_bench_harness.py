@@ -64,3 +64,21 @@ def test_a_script_that_times_out_stops_the_servers_it_started(tmp_path: Path) ->
     assert script.with_suffix(".stopped").read_text() == "yes"  # its finally ran: SIGINT, not SIGKILL
     server = int(script.with_suffix(".pid").read_text())
     assert not Path(f"/proc/{server}").exists()
+
+
+def test_a_server_the_next_path_does_not_use_is_stopped_and_started_again_when_asked(tmp_path: Path) -> None:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from services import Services
+
+    services = Services(tmp_path)
+    try:
+        services.ensure(("lite",), {})
+        first = services.groups["lite"]
+        services.stop_unused(("lite", "postgres"))
+        assert Path(f"/proc/{first}").exists()
+        services.stop_unused(("postgres",))
+        assert not Path(f"/proc/{first}").exists() and "lite" not in services.groups
+        services.ensure(("lite",), {})
+        assert services.groups["lite"] != first and Path(f"/proc/{services.groups['lite']}").exists()
+    finally:
+        services.stop()

@@ -87,6 +87,24 @@ def test_local_layout_all_types_reads_back_equal(tmp_path: Path) -> None:
     assert not list(root.glob(".vts-spool/*"))  # no temp file left behind
 
 
+def test_staged_vectors_are_stored_uncompressed_and_every_other_column_with_snappy(tmp_path: Path) -> None:
+    fields = [*ALL_TYPES, {"name": "bits", "type": "BINARY_VECTOR", "dimension": 16}]
+    st = Staged(
+        tmp_path,
+        datagen(500, fields=fields, collection="codecs"),
+        {"bulk_writer_config": _local_cfg(tmp_path)},
+        version="2.5.0",
+    )
+    (info,) = st.stage()
+    chunks = pq.ParquetFile(tmp_path / "stage" / info["files"][0]["key"]).metadata.row_group(0)
+    codecs = {
+        chunks.column(i).path_in_schema.split(".")[0]: chunks.column(i).compression for i in range(chunks.num_columns)
+    }
+    assert codecs.pop("vector") == codecs.pop("bits") == "UNCOMPRESSED"  # embeddings do not compress: CPU for nothing
+    assert set(codecs) == {"id", "title", "flag", "small", "score", "meta", "tags", "sparse"}
+    assert set(codecs.values()) == {"SNAPPY"}, str(codecs)
+
+
 def test_chunk_size_bounds_every_file(tmp_path: Path) -> None:
     spec = datagen(60_000, dim=32)  # ~8.6 MB of vectors
     chunk = 1.0

@@ -218,7 +218,7 @@ class StagingWriter(SinkWriter):
         os.close(fd)
         self._path = Path(name)
         self._sink = pa.OSFile(name, "wb")
-        self._file = pq.ParquetWriter(self._sink, self.parquet.schema, compression="snappy")
+        self._file = pq.ParquetWriter(self._sink, self.parquet.schema, compression=self.parquet.compression)
         self._file_start = self._next_row or 0
 
     def _close_file(self) -> None:
