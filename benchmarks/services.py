@@ -80,10 +80,13 @@ class Services:
         on a quiet machine)."""
         keep = {_group_name(n) for n in names} | ({"moto"} if "milvus235s3" in names else set())
         for name in [n for n in self._restartable if n not in keep]:
-            self._restartable.pop(name)()
-            self._milvus_servers.pop(name, None)
-            self.groups.pop(name, None)
-            self._started.discard(name)
+            self._stop_one(name)
+
+    def _stop_one(self, name: str) -> None:
+        self._restartable.pop(name)()
+        self._milvus_servers.pop(name, None)
+        self.groups.pop(name, None)
+        self._started.discard(name)
 
     def stop(self) -> None:
         for stop in reversed(self._stops):
@@ -155,10 +158,7 @@ class Services:
 
         for other in ("milvus235", "milvus235s3"):
             if other in self._milvus_servers:
-                self._milvus_servers.pop(other).stop()
-                self._restartable.pop(other, None)
-                self._started.discard(other)
-                self.groups.pop(other, None)
+                self._stop_one(other)
         server = ms.MilvusStandalone(extra_config=config, base_dir=self.work).start()
         self._milvus_servers[name] = server
         self._stops.append(server.stop)  # stopping a stopped server does nothing

@@ -77,12 +77,9 @@ def _vector_bytes(vectors: list[Any]) -> bytes:
     1 s per 1 000 rows against 0.25 ms for ``bytes.join``, which reads each row through the buffer protocol
     without letting the GIL go.
     """
-    parts = []
-    for v in vectors:
-        if not (isinstance(v, np.ndarray) and v.dtype == _FLOAT32_LE and v.flags.c_contiguous):
-            v = np.ascontiguousarray(v, dtype=_FLOAT32_LE)
-        parts.append(v)
-    return b"".join(parts)
+    # ascontiguousarray returns a contiguous float32 row as it is (no copy); a list, a double or a strided view
+    # becomes one
+    return b"".join([np.ascontiguousarray(v, dtype=_FLOAT32_LE) for v in vectors])
 
 
 def _varint(n: int) -> bytes:
